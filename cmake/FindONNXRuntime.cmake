@@ -28,7 +28,7 @@ include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(ONNXRuntime
   REQUIRED_VARS ONNXRuntime_LIBRARY ONNXRuntime_INCLUDE_DIR
   VERSION_VAR ONNXRuntime_VERSION
-  REASON_FAILURE_MESSAGE "set -DONNXRUNTIME_ROOT=<folder with include/ and lib/>; scripts/setup.sh installs one in ~/.cache/docquant")
+  REASON_FAILURE_MESSAGE "set -DONNXRUNTIME_ROOT=<folder with include/ and lib/> (scripts/setup.sh installs one in ~/.cache/docquant)")
 
 if(ONNXRuntime_FOUND AND NOT TARGET ONNXRuntime::onnxruntime)
   add_library(ONNXRuntime::onnxruntime SHARED IMPORTED)

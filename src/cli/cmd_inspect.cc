@@ -1,0 +1,76 @@
+// docquant inspect: what a model file or folder holds, before anything runs.
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.h"
+#include "docquant/error.h"
+#include "graph_summary.h"
+#include "onnx_io.h"
+
+namespace docquant::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string human_bytes(std::int64_t bytes) {
+  const double b = static_cast<double>(bytes);
+  if (b >= 1 << 30) return fmt::format("{:.2f} GiB", b / (1 << 30));
+  if (b >= 1 << 20) return fmt::format("{:.1f} MiB", b / (1 << 20));
+  if (b >= 1 << 10) return fmt::format("{:.1f} KiB", b / (1 << 10));
+  return fmt::format("{} B", bytes);
+}
+
+void print_onnx_summary(const fs::path& path) {
+  auto loaded = model::load_model(path);
+  const auto s = model::summarize(loaded.model);
+  for (const auto& note : loaded.notes) fmt::print(stderr, "note: {}\n", note);
+
+  fmt::print("ONNX model   {} ({})\n", loaded.file.string(), human_bytes(static_cast<std::int64_t>(fs::file_size(loaded.file))));
+  fmt::print("IR version   {}\n", s.ir_version);
+  std::string opsets;
+  for (const auto& [domain, version] : s.opsets) {
+    opsets += fmt::format("{}{}={}", opsets.empty() ? "" : ", ", domain.empty() ? "ai.onnx" : domain, version);
+  }
+  fmt::print("opsets       {}\n", opsets);
+  if (!s.producer.empty()) fmt::print("producer     {}\n", s.producer);
+  fmt::print("\ninputs\n");
+  for (const auto& v : s.inputs) fmt::print("  {:<28} {:<8} {}\n", v.name, v.dtype, v.shape);
+  fmt::print("outputs\n");
+  for (const auto& v : s.outputs) fmt::print("  {:<28} {:<8} {}\n", v.name, v.dtype, v.shape);
+
+  fmt::print("\nparameters   {} in {}\n", s.parameter_count, human_bytes(s.parameter_bytes));
+  for (const auto& [dtype, totals] : s.parameters) {
+    fmt::print("  {:<10} {:>14} elements {:>12}\n", dtype, totals.elements, human_bytes(totals.bytes));
+  }
+  int nodes = 0;
+  for (const auto& [op, count] : s.op_histogram) nodes += count;
+  fmt::print("\nnodes        {} ({} op types)\n", nodes, s.op_histogram.size());
+  for (const auto& [op, count] : s.op_histogram) fmt::print("  {:<32} {:>6}\n", op, count);
+
+  fmt::print("\ndynamic INT8 quantization could rewrite\n");
+  if (s.quantizable.empty()) fmt::print("  nothing: no MatMul/Gemm/Gather/Attention with a constant float weight\n");
+  for (const auto& [op, count] : s.quantizable) fmt::print("  {:<32} {:>6}\n", op, count);
+  if (s.parameter_bytes > 0) {
+    fmt::print("  weights they hold: {} ({:.0f}% of parameter bytes)\n", human_bytes(s.quantizable_weight_bytes),
+               100.0 * static_cast<double>(s.quantizable_weight_bytes) / static_cast<double>(s.parameter_bytes));
+  }
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand("inspect",
+                                  "Describe an ONNX model: IR/opset, inputs/outputs, ops, parameters, quantizable ops");
+  cmd->footer(
+      "Examples:\n"
+      "  docquant inspect model.onnx\n"
+      "  docquant inspect path/to/onnx_folder      (a folder holding model.onnx)");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("model", *path, "An .onnx file, or a folder holding model.onnx")->required();
+  cmd->callback([path] { print_onnx_summary(*path); });
+}
+
+}  // namespace docquant::cli

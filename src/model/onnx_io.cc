@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -27,14 +28,25 @@ std::string read_file(const fs::path& file) {
   return std::move(buffer).str();
 }
 
+std::int64_t parse_external_int(const std::string& text, const char* key, const onnx::TensorProto& tensor,
+                                const fs::path& model_file) {
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
+    throw InputError(fmt::format("{}: initializer '{}' has external data {} '{}', not a byte count",
+                                 model_file.string(), tensor.name(), key, text));
+  }
+  return value;
+}
+
 void load_external_tensor(onnx::TensorProto& tensor, const fs::path& base_dir, const fs::path& model_file) {
   std::string location;
   std::int64_t offset = 0;
   std::int64_t length = -1;
   for (const auto& entry : tensor.external_data()) {
     if (entry.key() == "location") location = entry.value();
-    if (entry.key() == "offset") offset = std::stoll(entry.value());
-    if (entry.key() == "length") length = std::stoll(entry.value());
+    if (entry.key() == "offset") offset = parse_external_int(entry.value(), "offset", tensor, model_file);
+    if (entry.key() == "length") length = parse_external_int(entry.value(), "length", tensor, model_file);
   }
   const fs::path rel(location);
   if (location.empty() || rel.is_absolute() || rel.lexically_normal().string().starts_with("..")) {

@@ -1,0 +1,25 @@
+#pragma once
+// ONNX Runtime sessions, created the same way everywhere in docquant so that the
+// accuracy measured while tuning is the accuracy `docquant classify` delivers.
+#include <onnxruntime_cxx_api.h>
+
+#include <filesystem>
+#include <string>
+
+namespace docquant::runtime {
+
+struct SessionConfig {
+  int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
+  GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
+  // When set, ONNX Runtime writes the graph after its optimisations to this file.
+  std::filesystem::path optimized_model_file;
+};
+
+// The process-wide ONNX Runtime environment (created on first use; warnings only).
+Ort::Env& ort_env();
+
+// A session on an in-memory serialized model. `name` (a path or node) names the
+// model in errors. Throws InputError when ONNX Runtime rejects the model.
+Ort::Session make_session(const std::string& model_bytes, const SessionConfig& config, const std::string& name);
+
+}  // namespace docquant::runtime

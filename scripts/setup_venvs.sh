@@ -10,6 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
 python=/usr/bin/python3
 
+shopt -s nullglob
 names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
   for f in "$root"/tools/venvs/*.txt; do names+=("$(basename "$f" .txt)"); done

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Sets up docquant on a fresh Debian 12 machine and runs the main job once:
+#   1. Debian packages (compilers, libonnx, protobuf, json, utf8proc, …, python3-torch)
+#   2. ONNX Runtime 1.29.0's C/C++ API from registry packages (scripts/install_onnxruntime.sh)
+#   3. the Python venvs for tools/, tests and bench/ (scripts/setup_venvs.sh)
+#   4. the build (build/, Release, warnings as errors)
+#   5. the example model: a real SetFit classifier (all-MiniLM-L6-v2 fine-tuned on SST-2)
+#      built by tools/build_fixtures.py, then docquant run on it.
+# Everything downloaded or built outside the repo goes to $DOCQUANT_CACHE
+# (default ~/.cache/docquant). Safe to run again: each step skips what is done.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+export ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT:-$DOCQUANT_CACHE/onnxruntime-1.29.0}
+export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
+build=${DOCQUANT_BUILD:-$root/build}
+step() { printf '\n== %s\n' "$*"; }
+
+step "1/5 Debian packages"
+packages=(
+  build-essential cmake ninja-build pkg-config git unzip ca-certificates
+  libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libutf8proc-dev
+  libsentencepiece-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev libonig-dev libpcre2-dev zlib1g-dev liblzma-dev liblz4-dev
+  clang-14 libclang-rt-14-dev
+  python3 python3-venv python3-torch
+  maven npm
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# maven and npm may come from elsewhere on the machine (e.g. a newer npm); keep those.
+if command -v mvn >/dev/null; then missing=("${missing[@]/maven}"); fi
+if command -v npm >/dev/null; then missing=("${missing[@]/npm}"); fi
+read -r -a missing <<<"${missing[*]}"
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  echo "all ${#packages[@]} Debian packages present"
+fi
+
+step "2/5 ONNX Runtime C/C++ API"
+"$root/scripts/install_onnxruntime.sh" "$DOCQUANT_CACHE"
+
+step "3/5 Python venvs"
+"$root/scripts/setup_venvs.sh"
+
+step "4/5 build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DONNXRUNTIME_ROOT="$ONNXRUNTIME_ROOT" -DDOCQUANT_WERROR=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+step "5/5 example model"
+if [[ -f "$root/tools/build_fixtures.py" ]]; then
+  "$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2
+  example="$DOCQUANT_FIXTURES/minilm-sst2"
+  "$build/src/cli/docquant" inspect "$example/onnx"
+else
+  echo "tools/build_fixtures.py is not there yet: no example model to run on"
+fi
+echo
+echo "docquant is built: $build/src/cli/docquant   (run the tests with ./scripts/test.sh)"

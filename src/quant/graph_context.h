@@ -1,0 +1,105 @@
+#pragma once
+// What quantizers read from the graph and the two services they may use while
+// rewriting: a name allocator (generated names are unique) and a store of
+// quantized weights (a weight shared by several nodes is quantized once).
+// Quantizers never edit the graph themselves: they return a Rewrite.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+namespace docquant::quant {
+
+// Read-only indexes over the graph being quantized.
+class GraphView {
+ public:
+  explicit GraphView(const onnx::ModelProto& model);
+
+  const onnx::GraphProto& graph() const noexcept { return *graph_; }
+  const onnx::NodeProto& node(int index) const { return graph_->node(index); }
+
+  // A constant initializer: nullptr for unknown names and for initializers that
+  // are also graph inputs (a caller may override those at run time).
+  const onnx::TensorProto* constant(const std::string& name) const;
+  // Nodes (by index) reading `name`, in graph order.
+  const std::vector<int>& consumers(const std::string& name) const;
+  bool is_graph_output(const std::string& name) const { return outputs_.count(name) != 0; }
+  // Opset version imported for `domain` ("" = ai.onnx); 0 when not imported.
+  std::int64_t opset(const std::string& domain) const;
+
+ private:
+  const onnx::GraphProto* graph_;
+  std::unordered_map<std::string, const onnx::TensorProto*> constants_;
+  std::unordered_map<std::string, std::vector<int>> consumers_;
+  std::set<std::string> outputs_;
+  std::map<std::string, std::int64_t> opsets_;
+};
+
+// Hands out names no node, tensor or graph in the model uses (subgraphs included).
+class NameAllocator {
+ public:
+  explicit NameAllocator(const onnx::ModelProto& model);
+  // `base` itself when free, else `base_1`, `base_2`, … (the first free one).
+  std::string unique(const std::string& base);
+
+ private:
+  std::set<std::string> taken_;
+};
+
+// Float values of an initializer (raw_data or float_data). Throws InputError
+// naming the tensor when it is not float32 or its size does not match its dims.
+std::vector<float> float_values(const onnx::TensorProto& tensor);
+std::int64_t element_count(const onnx::TensorProto& tensor);
+// Bytes an initializer's values occupy (elements × element size).
+std::int64_t tensor_bytes(const onnx::TensorProto& tensor);
+
+onnx::TensorProto make_float_tensor(const std::string& name, const std::vector<std::int64_t>& dims,
+                                    const std::vector<float>& values);
+onnx::TensorProto make_int8_tensor(const std::string& name, const std::vector<std::int64_t>& dims,
+                                   const std::vector<std::int8_t>& values);
+onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::string>& inputs,
+                          const std::vector<std::string>& outputs, const std::string& name,
+                          const std::string& domain = "");
+
+// Names of a quantized weight's initializers.
+struct QuantizedWeightNames {
+  std::string values;      // int8
+  std::string scale;       // float, scalar or 1-D / [rows, 1] per channel
+  std::string zero_point;  // int8 zeros, same shape as scale (absent for per-row Gather)
+};
+
+// How a weight is laid out for its consumer. `transpose` turns a [N, K] weight
+// (Gemm with transB=1) into the [K, N] an integer MatMul needs.
+struct WeightLayout {
+  std::optional<int> axis;  // per-channel axis of the (possibly transposed) weight
+  bool reduce_range = false;
+  bool transpose = false;
+  bool column_scale = false;  // per-row scales stored as [rows, 1] (for Gather + Mul)
+};
+
+// Quantizes weights into new initializers, once per (weight, layout).
+class WeightStore {
+ public:
+  WeightStore(const GraphView& graph, NameAllocator& names) : graph_(graph), names_(names) {}
+
+  QuantizedWeightNames quantize(const std::string& weight, const WeightLayout& layout);
+  // Initializers created so far, in creation order.
+  std::vector<onnx::TensorProto> take_initializers() { return std::move(created_); }
+  // fp32 weights that were quantized (candidates for removal).
+  const std::set<std::string>& sources() const noexcept { return sources_; }
+
+ private:
+  const GraphView& graph_;
+  NameAllocator& names_;
+  std::map<std::tuple<std::string, int, bool, bool, bool>, QuantizedWeightNames> cache_;
+  std::vector<onnx::TensorProto> created_;
+  std::set<std::string> sources_;
+};
+
+}  // namespace docquant::quant

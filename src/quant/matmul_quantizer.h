@@ -1,0 +1,26 @@
+#pragma once
+// The integer MatMul both the MatMul and the Gemm quantizers emit.
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+#include "graph_context.h"
+
+namespace docquant::quant {
+
+struct IntegerMatMul {
+  std::string stem;          // name stem of the node being replaced
+  std::string a;             // float activation [..., K]
+  QuantizedWeightNames b;    // constant int8 weight [K, N]; empty values = B is an activation …
+  std::string b_activation;  // … this float tensor, quantized at run time
+  std::string bias;          // optional float [N] added to the result
+  std::string output;        // the replaced node's output
+};
+
+// Fused: com.microsoft DynamicQuantizeMatMul(A, B, b_scale, b_zero_point, bias).
+// Unfused: DynamicQuantizeLinear(A) -> MatMulInteger -> Cast(float) -> Mul(a_scale * b_scale)
+// [-> Add(bias)], ai.onnx only. An activation B is always unfused.
+std::vector<onnx::NodeProto> emit_integer_matmul(const IntegerMatMul& mm, bool fused, NameAllocator& names);
+
+}  // namespace docquant::quant

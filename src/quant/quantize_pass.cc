@@ -1,0 +1,173 @@
+// The pass: asks each node's quantizer whether it can be quantized, applies the
+// plan, collects the rewrites and assembles the new graph. The policy (which
+// nodes stay fp32 and why) is this file's only decision; the quantizers own
+// the rewrites.
+#include "quantize_pass.h"
+
+#include <fmt/core.h>
+
+#include <set>
+
+#include "docquant/error.h"
+#include "graph_context.h"
+#include "quantizer.h"
+
+namespace docquant::quant {
+
+namespace {
+
+std::string node_key(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? fmt::format("{}#{}", node.op_type(), index) : node.name();
+}
+
+std::int64_t initializer_bytes(const onnx::GraphProto& g) {
+  std::int64_t total = 0;
+  for (const auto& t : g.initializer()) total += tensor_bytes(t);
+  return total;
+}
+
+// Every tensor name a node or a graph output refers to (subgraphs included).
+void collect_uses(const onnx::GraphProto& g, std::set<std::string>& used) {
+  for (const auto& n : g.node()) {
+    for (const auto& s : n.input()) used.insert(s);
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) collect_uses(a.g(), used);
+      for (const auto& sub : a.graphs()) collect_uses(sub, used);
+    }
+  }
+  for (const auto& o : g.output()) used.insert(o.name());
+}
+
+void drop_unused_weights(onnx::GraphProto& g, const std::set<std::string>& quantized_sources) {
+  std::set<std::string> used;
+  collect_uses(g, used);
+  auto* inits = g.mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i) {
+    const std::string& name = inits->Get(i).name();
+    if (quantized_sources.count(name) && !used.count(name)) inits->DeleteSubrange(i, 1);
+  }
+}
+
+// value_info for tensors that no longer exist (a folded MatMul's output).
+void drop_stale_value_info(onnx::GraphProto& g) {
+  std::set<std::string> live;
+  for (const auto& n : g.node()) {
+    for (const auto& s : n.input()) live.insert(s);
+    for (const auto& s : n.output()) live.insert(s);
+  }
+  auto* infos = g.mutable_value_info();
+  for (int i = infos->size() - 1; i >= 0; --i) {
+    if (!live.count(infos->Get(i).name())) infos->DeleteSubrange(i, 1);
+  }
+}
+
+void import_ms_domain_if_used(onnx::ModelProto& model) {
+  bool used = false;
+  for (const auto& n : model.graph().node()) used = used || n.domain() == kMsDomain;
+  if (!used) return;
+  for (const auto& op : model.opset_import()) {
+    if (op.domain() == kMsDomain) return;
+  }
+  auto* op = model.add_opset_import();
+  op->set_domain(kMsDomain);
+  op->set_version(1);
+}
+
+std::string kept(const std::string& why) { return fmt::format("kept fp32 ({})", why); }
+
+}  // namespace
+
+std::vector<Candidate> find_candidates(const onnx::ModelProto& model) {
+  const GraphView graph(model);
+  const QuantPlan plan;
+  std::vector<Candidate> out;
+  for (int i = 0; i < graph.graph().node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    const Quantizer* q = find_quantizer(node);
+    if (q == nullptr || q->refusal(node, plan, graph)) continue;
+    Candidate c{node_key(node, i), node.op_type(), "", 0};
+    if (auto spec = q->weight_spec(node, plan, graph)) {
+      c.weight = node.input(spec->input);
+      c.weight_bytes = tensor_bytes(*graph.constant(c.weight));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
+  const GraphView graph(fp32);
+  const int n_nodes = graph.graph().node_size();
+
+  std::set<std::string> keys;
+  for (int i = 0; i < n_nodes; ++i) keys.insert(node_key(graph.node(i), i));
+  for (const auto& [name, config] : plan.per_node) {
+    if (!keys.count(name)) {
+      throw UsageError(fmt::format("the quantization plan configures node '{}', which the model does not have", name));
+    }
+  }
+
+  NameAllocator names(fp32);
+  WeightStore weights(graph, names);
+  RewriteContext ctx{graph, names, weights, plan};
+
+  QuantizeResult result;
+  std::vector<std::optional<Rewrite>> rewrites(static_cast<std::size_t>(n_nodes));
+  std::vector<bool> absorbed(static_cast<std::size_t>(n_nodes), false);
+  for (int i = 0; i < n_nodes; ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    const Quantizer* q = find_quantizer(node);
+    if (q == nullptr || absorbed[static_cast<std::size_t>(i)]) continue;
+
+    NodeDecision d;
+    d.node = node_key(node, i);
+    d.op_type = node.op_type();
+    auto config_it = plan.per_node.find(d.node);
+    const NodeConfig& config = config_it == plan.per_node.end() ? plan.defaults : config_it->second;
+    d.granularity = config.granularity;
+    d.reduce_range = config.reduce_range;
+
+    if (!q->enabled(plan)) {
+      d.action = kept("plan");
+    } else if (auto why = q->refusal(node, plan, graph)) {
+      d.action = kept("not quantizable: " + *why);
+    } else if (!config.quantize) {
+      d.action = kept("plan");
+    } else {
+      Rewrite r = q->rewrite(node, config, ctx);
+      d.action = "quantized";
+      d.granularity = r.granularity;
+      d.reduce_range = r.reduce_range;
+      for (const auto& n : r.nodes) d.new_nodes.push_back(n.name());
+      for (int a : r.absorbed) {
+        absorbed[static_cast<std::size_t>(a)] = true;
+        d.folded.push_back(node_key(graph.node(a), a));
+      }
+      rewrites[static_cast<std::size_t>(i)] = std::move(r);
+    }
+    result.decisions.push_back(std::move(d));
+  }
+
+  result.model = fp32;
+  onnx::GraphProto& g = *result.model.mutable_graph();
+  g.clear_node();
+  for (int i = 0; i < n_nodes; ++i) {
+    const auto idx = static_cast<std::size_t>(i);
+    if (absorbed[idx]) continue;
+    if (rewrites[idx]) {
+      for (auto& n : rewrites[idx]->nodes) *g.add_node() = std::move(n);
+    } else {
+      *g.add_node() = graph.node(i);
+    }
+  }
+  for (auto& t : weights.take_initializers()) *g.add_initializer() = std::move(t);
+  drop_unused_weights(g, weights.sources());
+  drop_stale_value_info(g);
+  import_ms_domain_if_used(result.model);
+
+  result.weight_bytes_before = initializer_bytes(fp32.graph());
+  result.weight_bytes_after = initializer_bytes(g);
+  return result;
+}
+
+}  // namespace docquant::quant

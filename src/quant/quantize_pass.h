@@ -1,0 +1,73 @@
+#pragma once
+// Dynamic INT8 quantization of an fp32 ONNX model (weights int8 ahead of time,
+// activations uint8 at run time), the docquant replacement for Intel Neural
+// Compressor's `onnxrt_integerops`. docs/quantization.md describes what each
+// quantizer emits and the formulas.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace docquant::quant {
+
+enum class WeightGranularity { per_tensor, per_channel };
+
+// How one node is quantized.
+struct NodeConfig {
+  bool quantize = true;
+  // per_channel: one scale per output column of a MatMul/Gemm weight, one per
+  // row of a Gather table.
+  WeightGranularity granularity = WeightGranularity::per_tensor;
+  // 7-bit weights ([-64, 64], as ORT), so u8×s8 products cannot saturate on
+  // AVX2 CPUs without VNNI. Only integer MatMul/Gemm use it; Gather ignores it.
+  bool reduce_range = false;
+};
+
+struct QuantPlan {
+  NodeConfig defaults;                         // applied to every quantizable node …
+  std::map<std::string, NodeConfig> per_node;  // … unless overridden by node key (see Candidate::node)
+  bool fused_matmul = true;         // com.microsoft DynamicQuantizeMatMul, else DynamicQuantizeLinear +
+                                    // MatMulInteger + Cast + Mul (ai.onnx only)
+  bool quantize_embeddings = true;  // Gather on a constant table -> int8 table + dequantize
+  bool activation_matmul = false;   // also MatMul whose B is not a constant (both inputs quantized at run time)
+};
+
+// A node some quantizer accepts.
+struct Candidate {
+  std::string node;     // the node's name; "<op_type>#<index>" for an unnamed node
+  std::string op_type;  // "MatMul", "Gemm", "Gather"
+  std::string weight;   // the constant input quantized ("" for activation×activation MatMul)
+  std::int64_t weight_bytes = 0;  // fp32 bytes of that weight
+};
+
+// What the pass did with one node whose op type has a quantizer.
+struct NodeDecision {
+  std::string node;     // key as in Candidate::node
+  std::string op_type;
+  std::string action;   // "quantized", "kept fp32 (plan)", "kept fp32 (not quantizable: <why>)"
+  std::vector<std::string> new_nodes;  // names of the nodes that replace it (empty when kept)
+  std::vector<std::string> folded;     // other nodes absorbed into them (a bias Add)
+  WeightGranularity granularity = WeightGranularity::per_tensor;  // as applied
+  bool reduce_range = false;                                       // as applied
+};
+
+struct QuantizeResult {
+  onnx::ModelProto model;
+  std::vector<NodeDecision> decisions;  // graph order
+  std::int64_t weight_bytes_before = 0;  // bytes of all initializers
+  std::int64_t weight_bytes_after = 0;
+};
+
+// Nodes a quantizer accepts, in graph order. Nodes whose op type has a
+// quantizer that refuses them (and nodes of other types) are not listed.
+std::vector<Candidate> find_candidates(const onnx::ModelProto& model);
+
+// Quantizes a copy of `fp32` as `plan` says; never modifies `fp32`.
+// Deterministic: the same model and plan give byte-identical serialised output.
+// Throws UsageError when plan.per_node names a node the model does not have,
+// InputError when the model is malformed (e.g. a weight's data does not match its shape).
+QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan);
+
+}  // namespace docquant::quant

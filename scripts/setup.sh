@@ -21,7 +21,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git unzip ca-certificates
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libutf8proc-dev
   libsentencepiece-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev libonig-dev libpcre2-dev zlib1g-dev liblzma-dev liblz4-dev
+  libssl-dev libyaml-cpp-dev libonig-dev libpcre2-dev zlib1g-dev liblzma-dev liblz4-dev
   clang-14 libclang-rt-14-dev
   python3 python3-venv python3-torch
   maven npm

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "docquant/error.h"
+#include "file_util.h"
 
 namespace docquant::model {
 
@@ -137,12 +138,7 @@ std::string serialize_model(const onnx::ModelProto& model) {
 }
 
 void save_model(const onnx::ModelProto& model, const fs::path& file) {
-  const std::string bytes = serialize_model(model);
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  if (!out) throw OutputError(fmt::format("{}: cannot create the file", file.string()));
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.flush();
-  if (!out) throw OutputError(fmt::format("{}: write failed (disk full?)", file.string()));
+  write_file_checked(file, serialize_model(model));
 }
 
 }  // namespace docquant::model

@@ -1,0 +1,112 @@
+#include "staged_folder.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "docquant/error.h"
+#include "file_util.h"
+
+namespace docquant {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StagedFolderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("docquant_staged_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "input");
+    std::ofstream(root_ / "input" / "model.onnx") << "x";
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  std::size_t entries(const fs::path& dir) {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}));
+  }
+  fs::path root_;
+};
+
+TEST_F(StagedFolderTest, CommitMovesFilesIntoPlace) {
+  {
+    StagedFolder out(root_ / "out", false, {root_ / "input"});
+    write_file_checked(out.dir() / "a.txt", "hello");
+    EXPECT_FALSE(fs::exists(root_ / "out"));
+    out.commit();
+  }
+  EXPECT_TRUE(fs::exists(root_ / "out" / "a.txt"));
+  EXPECT_EQ(entries(root_), 2u);  // input/ and out/, no temporary folder left
+}
+
+TEST_F(StagedFolderTest, UncommittedLeavesNothing) {
+  {
+    StagedFolder out(root_ / "out", false, {});
+    write_file_checked(out.dir() / "a.txt", "partial");
+  }
+  EXPECT_FALSE(fs::exists(root_ / "out"));
+  EXPECT_EQ(entries(root_), 1u);
+}
+
+TEST_F(StagedFolderTest, ExistingNonEmptyOutputNeedsOverwrite) {
+  fs::create_directories(root_ / "out");
+  std::ofstream(root_ / "out" / "old.txt") << "old";
+  EXPECT_THROW(StagedFolder(root_ / "out", false, {}), OutputError);
+  {
+    StagedFolder out(root_ / "out", true, {});
+    write_file_checked(out.dir() / "new.txt", "new");
+    out.commit();
+  }
+  EXPECT_FALSE(fs::exists(root_ / "out" / "old.txt"));
+  EXPECT_TRUE(fs::exists(root_ / "out" / "new.txt"));
+  EXPECT_EQ(entries(root_), 2u);
+}
+
+TEST_F(StagedFolderTest, EmptyExistingOutputIsFine) {
+  fs::create_directories(root_ / "out");
+  StagedFolder out(root_ / "out", false, {});
+  out.commit();
+  EXPECT_TRUE(fs::is_directory(root_ / "out"));
+}
+
+TEST_F(StagedFolderTest, OutputInsideAnInputIsRefused) {
+  try {
+    StagedFolder out(root_ / "input" / "out", false, {root_ / "input" / "model.onnx"});
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("overlaps the input"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(StagedFolder(root_ / "input", true, {root_ / "input"}), OutputError);
+  EXPECT_THROW(StagedFolder(root_, true, {root_ / "input"}), OutputError);  // input inside output
+  EXPECT_EQ(entries(root_ / "input"), 1u);
+}
+
+TEST_F(StagedFolderTest, StaleTemporaryFolderOfADeadProcessIsRemoved) {
+  // PID 2^22+1 is above Linux's pid_max default and so cannot be running.
+  const fs::path stale = root_ / (std::string("out") + StagedFolder::kTempMarker + "4194305");
+  fs::create_directories(stale);
+  StagedFolder out(root_ / "out", false, {});
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+TEST_F(StagedFolderTest, OutputThatIsAFileIsRefused) {
+  std::ofstream(root_ / "file") << "x";
+  EXPECT_THROW(StagedFolder(root_ / "file", true, {}), OutputError);
+}
+
+TEST(FileUtil, Sha256OfKnownBytes) {
+  EXPECT_EQ(sha256_bytes("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(FileUtil, WriteToDevFullReportsDiskFull) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  try {
+    write_file_checked("/dev/full", std::string(1 << 20, 'x'));
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("disk full"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace docquant

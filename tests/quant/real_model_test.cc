@@ -1,0 +1,2 @@
+// Placeholder until written; see below.
+#include <gtest/gtest.h>

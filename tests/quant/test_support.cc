@@ -1,0 +1,204 @@
+#include "test_support.h"
+
+#include <onnxruntime_cxx_api.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "formulas.h"
+#include "onnx_io.h"
+
+namespace docquant::quant::testing {
+
+GraphBuilder::GraphBuilder(std::int64_t opset) {
+  model_.set_ir_version(8);
+  model_.set_producer_name("docquant-tests");
+  auto* op = model_.add_opset_import();
+  op->set_domain("");
+  op->set_version(opset);
+  model_.mutable_graph()->set_name("test");
+}
+
+GraphBuilder& GraphBuilder::input(const std::string& name, std::int32_t elem_type,
+                                  const std::vector<std::int64_t>& dims) {
+  auto* v = model_.mutable_graph()->add_input();
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(elem_type);
+  auto* shape = tt->mutable_shape();
+  for (auto d : dims) {
+    auto* dim = shape->add_dim();
+    if (d < 0) {
+      dim->set_dim_param("d" + std::to_string(shape->dim_size()));
+    } else {
+      dim->set_dim_value(d);
+    }
+  }
+  return *this;
+}
+
+GraphBuilder& GraphBuilder::output(const std::string& name, std::int32_t elem_type) {
+  auto* v = model_.mutable_graph()->add_output();
+  v->set_name(name);
+  v->mutable_type()->mutable_tensor_type()->set_elem_type(elem_type);
+  return *this;
+}
+
+GraphBuilder& GraphBuilder::initializer(const std::string& name, const std::vector<std::int64_t>& dims,
+                                        const std::vector<float>& values) {
+  auto* t = model_.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  for (auto d : dims) t->add_dims(d);
+  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  return *this;
+}
+
+onnx::NodeProto& GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,
+                                    const std::vector<std::string>& outputs, const std::string& name,
+                                    const std::string& domain) {
+  auto* n = model_.mutable_graph()->add_node();
+  n->set_op_type(op_type);
+  n->set_name(name);
+  if (!domain.empty()) n->set_domain(domain);
+  for (const auto& s : inputs) n->add_input(s);
+  for (const auto& s : outputs) n->add_output(s);
+  return *n;
+}
+
+void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+void set_float_attribute(onnx::NodeProto& node, const std::string& name, float value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
+}
+
+namespace {
+Ort::Env& ort_env() {
+  static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "docquant-quant-tests");
+  return env;
+}
+}  // namespace
+
+std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::string, Feed>& feeds,
+                             RunOptions options) {
+  const std::string bytes = model::serialize_model(model);
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(1);
+  so.SetInterOpNumThreads(1);
+  so.SetGraphOptimizationLevel(options.optimize ? GraphOptimizationLevel::ORT_ENABLE_ALL
+                                                : GraphOptimizationLevel::ORT_DISABLE_ALL);
+  Ort::Session session(ort_env(), bytes.data(), bytes.size(), so);
+  Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+
+  std::vector<std::string> names;
+  std::vector<Ort::Value> values;
+  for (const auto& [name, feed] : feeds) {
+    names.push_back(name);
+    auto& f = const_cast<Feed&>(feed);  // Ort::Value wraps the buffer without copying
+    if (!f.ints.empty()) {
+      values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
+                                                              f.shape.size()));
+    } else {
+      values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
+                                                       f.shape.size()));
+    }
+  }
+  std::vector<const char*> in_names;
+  for (const auto& n : names) in_names.push_back(n.c_str());
+  Ort::AllocatorWithDefaultOptions alloc;
+  const auto out_name = session.GetOutputNameAllocated(0, alloc);
+  const char* out_names[] = {out_name.get()};
+  auto outputs = session.Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(), values.size(), out_names, 1);
+  const auto info = outputs[0].GetTensorTypeAndShapeInfo();
+  const float* data = outputs[0].GetTensorData<float>();
+  return std::vector<float>(data, data + info.GetElementCount());
+}
+
+std::map<std::string, int> count_ops(const onnx::ModelProto& model) {
+  std::map<std::string, int> counts;
+  for (const auto& n : model.graph().node()) counts[n.op_type()]++;
+  return counts;
+}
+
+std::vector<float> uniform(std::size_t n, float lo, float hi, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<float> v(n);
+  // Not std::uniform_real_distribution: its output differs across standard libraries.
+  for (auto& x : v) x = lo + (hi - lo) * static_cast<float>(gen() >> 8) / static_cast<float>(1u << 24);
+  return v;
+}
+
+float max_abs(const std::vector<float>& v) {
+  float m = 0.0f;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                      const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                      bool per_channel, bool reduce_range) {
+  float lo = 0.0f;
+  float hi = 0.0f;
+  for (float v : x) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  const QuantParams xp = dynamic_uint8_params(lo, hi);
+  std::vector<int> qx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) qx[i] = quantize_value(x[i], xp, kUint8) - xp.zero_point;
+  const QuantizedWeight qw =
+      quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
+  EmulatedMatMul out;
+  out.x_scale = xp.scale;
+  out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
+  out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      std::int64_t acc = 0;
+      for (std::int64_t t = 0; t < k; ++t) {
+        acc += static_cast<std::int64_t>(qx[static_cast<std::size_t>(r * k + t)]) *
+               qw.values[static_cast<std::size_t>(t * n + j)];
+      }
+      const float multiplier = xp.scale * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0];
+      float y = static_cast<float>(acc) * multiplier;
+      if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
+      out.y[static_cast<std::size_t>(r * n + j)] = y;
+    }
+  }
+  return out;
+}
+
+std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                    const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias) {
+  std::vector<float> y(static_cast<std::size_t>(rows * n), 0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      double acc = bias.empty() ? 0.0 : bias[static_cast<std::size_t>(j)];
+      for (std::int64_t t = 0; t < k; ++t) {
+        acc += static_cast<double>(x[static_cast<std::size_t>(r * k + t)]) * w[static_cast<std::size_t>(t * n + j)];
+      }
+      y[static_cast<std::size_t>(r * n + j)] = static_cast<float>(acc);
+    }
+  }
+  return y;
+}
+
+double relative_rms_error(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0.0;
+  double den = 0.0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return den == 0.0 ? std::sqrt(num) : std::sqrt(num / den);
+}
+
+}  // namespace docquant::quant::testing

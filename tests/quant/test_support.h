@@ -1,0 +1,74 @@
+#pragma once
+// Helpers for the quantization tests: build tiny ONNX graphs in code, run them
+// with ONNX Runtime from memory, count op types, make deterministic data.
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace docquant::quant::testing {
+
+// A small ONNX model under construction (IR 8, ai.onnx opset 14 by default).
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(std::int64_t opset = 14);
+  // Symbolic dimensions are given as -1.
+  GraphBuilder& input(const std::string& name, std::int32_t elem_type, const std::vector<std::int64_t>& dims);
+  GraphBuilder& output(const std::string& name, std::int32_t elem_type = onnx::TensorProto::FLOAT);
+  GraphBuilder& initializer(const std::string& name, const std::vector<std::int64_t>& dims,
+                            const std::vector<float>& values);
+  onnx::NodeProto& node(const std::string& op_type, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs, const std::string& name,
+                        const std::string& domain = "");
+  const onnx::ModelProto& model() const { return model_; }
+
+ private:
+  onnx::ModelProto model_;
+};
+
+void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value);
+void set_float_attribute(onnx::NodeProto& node, const std::string& name, float value);
+
+// A named input tensor: float or int64 data.
+struct Feed {
+  std::vector<std::int64_t> shape;
+  std::vector<float> floats;
+  std::vector<std::int64_t> ints;
+};
+
+struct RunOptions {
+  bool optimize = true;  // ORT graph optimizations (false: run the nodes exactly as written)
+};
+
+// Runs the serialized model with ONNX Runtime (CPU) and returns its first output.
+std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::string, Feed>& feeds,
+                             RunOptions options = {});
+
+std::map<std::string, int> count_ops(const onnx::ModelProto& model);
+
+// Deterministic uniform values in [lo, hi).
+std::vector<float> uniform(std::size_t n, float lo, float hi, std::uint32_t seed);
+
+float max_abs(const std::vector<float>& v);
+
+// What an integer MatMul computes, emulated with formulas.h: x [rows, K] is
+// quantized as DynamicQuantizeLinear does (one scale for all of x), w [K, N]
+// symmetric int8; the int32 products are scaled back and bias added.
+struct EmulatedMatMul {
+  std::vector<float> y;       // [rows, N]
+  float x_scale = 0.0f;       // the activation step
+  float max_w_scale = 0.0f;   // the largest weight step
+};
+EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                      const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                      bool per_channel, bool reduce_range);
+// The fp32 product x·w + bias.
+std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                    const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias);
+// ||a - b|| / ||b||
+double relative_rms_error(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace docquant::quant::testing

@@ -1,0 +1,96 @@
+#pragma once
+// The stages of a tokenizer.json pipeline, in the order HF `tokenizers` runs them:
+// added-token extraction and normalizer, pre-tokenizer, model, truncation,
+// post-processor. Each stage is immutable after loading, so one pipeline serves
+// many threads.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace docquant::tokenizer {
+
+// A piece of the text on its way to the model. `id` >= 0 marks an added token
+// already resolved; such pieces skip the pre-tokenizer and the model.
+struct Piece {
+  std::string text;
+  int64_t id = -1;
+  bool at_start = false;  // begins at offset 0 of the original text (Metaspace "first")
+};
+using Pieces = std::vector<Piece>;
+
+class Normalizer {
+ public:
+  virtual ~Normalizer() = default;
+  virtual void normalize(std::string& text) const = 0;  // valid UTF-8 in and out
+  virtual std::string name() const = 0;
+};
+
+class PreTokenizer {
+ public:
+  virtual ~PreTokenizer() = default;
+  // Splits every piece without an id; never leaves empty pieces.
+  virtual void pre_tokenize(Pieces& pieces) const = 0;
+  virtual std::string name() const = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual void tokenize(std::string_view word, std::vector<int64_t>& ids) const = 0;
+  virtual std::string name() const = 0;
+  virtual const int64_t* token_to_id(std::string_view token) const = 0;
+  virtual std::size_t vocab_size() const = 0;
+};
+
+class PostProcessor {
+ public:
+  virtual ~PostProcessor() = default;
+  // Number of special tokens process() adds to a single sequence.
+  virtual std::size_t added_tokens() const = 0;
+  virtual void process(std::vector<int64_t>& ids, std::vector<int64_t>& type_ids) const = 0;
+  virtual std::string name() const = 0;
+};
+
+// How a split pattern's matches become pieces (HF SplitDelimiterBehavior).
+enum class SplitBehavior { removed, isolated, merged_with_previous, merged_with_next, contiguous };
+
+// A span of a piece and whether the pattern matched it; spans cover the piece.
+struct Span {
+  std::size_t begin, end;
+  bool is_match;
+};
+
+// Replaces `piece` by the pieces `spans` and `behavior` give, appending to `out`
+// (empty pieces dropped).
+void split_piece(const Piece& piece, const std::vector<Span>& spans, SplitBehavior behavior, Pieces& out);
+
+// Spans of `text` split on every code point for which `pred` holds.
+template <class Pred>
+std::vector<Span> char_spans(std::string_view text, Pred pred);
+
+}  // namespace docquant::tokenizer
+
+#include "unicode.h"
+
+namespace docquant::tokenizer {
+
+template <class Pred>
+std::vector<Span> char_spans(std::string_view text, Pred pred) {
+  std::vector<Span> spans;
+  std::size_t last = 0, i = 0;
+  while (i < text.size()) {
+    const std::size_t at = i;
+    const char32_t c = next_code_point(text, i);
+    if (pred(c)) {
+      if (last < at) spans.push_back({last, at, false});
+      spans.push_back({at, i, true});
+      last = i;
+    }
+  }
+  if (last < text.size()) spans.push_back({last, text.size(), false});
+  return spans;
+}
+
+}  // namespace docquant::tokenizer

@@ -1,0 +1,311 @@
+#include "pre_tokenizers.h"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace docquant::tokenizer {
+
+void split_piece(const Piece& piece, const std::vector<Span>& spans, SplitBehavior behavior, Pieces& out) {
+  // (span, remove) pairs, merged according to the behaviour (HF NormalizedString::split).
+  std::vector<std::pair<Span, bool>> parts;
+  parts.reserve(spans.size());
+  switch (behavior) {
+    case SplitBehavior::isolated:
+      for (const auto& s : spans) parts.push_back({s, false});
+      break;
+    case SplitBehavior::removed:
+      for (const auto& s : spans) parts.push_back({s, s.is_match});
+      break;
+    case SplitBehavior::contiguous: {
+      bool prev = false;
+      for (const auto& s : spans) {
+        if (s.is_match == prev && !parts.empty()) {
+          parts.back().first.end = s.end;
+        } else {
+          parts.push_back({s, false});
+        }
+        prev = s.is_match;
+      }
+      break;
+    }
+    case SplitBehavior::merged_with_previous: {
+      bool prev = false;
+      for (const auto& s : spans) {
+        if (s.is_match && !prev && !parts.empty()) {
+          parts.back().first.end = s.end;
+        } else {
+          parts.push_back({s, false});
+        }
+        prev = s.is_match;
+      }
+      break;
+    }
+    case SplitBehavior::merged_with_next: {
+      bool prev = false;
+      for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+        if (it->is_match && !prev && !parts.empty()) {
+          parts.back().first.begin = it->begin;
+        } else {
+          parts.push_back({*it, false});
+        }
+        prev = it->is_match;
+      }
+      std::reverse(parts.begin(), parts.end());
+      break;
+    }
+  }
+  for (const auto& [span, remove] : parts) {
+    if (remove || span.end == span.begin) continue;
+    Piece p;
+    p.text = piece.text.substr(span.begin, span.end - span.begin);
+    p.at_start = piece.at_start && span.begin == 0;
+    out.push_back(std::move(p));
+  }
+}
+
+namespace {
+
+// Applies `split_one(piece, out)` to every piece without an id.
+template <class F>
+void split_pieces(Pieces& pieces, F&& split_one) {
+  Pieces out;
+  out.reserve(pieces.size() * 2);
+  for (auto& p : pieces) {
+    if (p.id >= 0) {
+      out.push_back(std::move(p));
+      continue;
+    }
+    split_one(p, out);
+  }
+  pieces.swap(out);
+}
+
+class BertPreTokenizer final : public PreTokenizer {
+ public:
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [](const Piece& p, Pieces& out) {
+      Pieces words;
+      split_piece(p, char_spans(p.text, is_whitespace), SplitBehavior::removed, words);
+      for (const auto& w : words) split_piece(w, char_spans(w.text, is_bert_punctuation), SplitBehavior::isolated, out);
+    });
+  }
+  std::string name() const override { return "BertPreTokenizer"; }
+};
+
+// \w+|[^\w\s]+ with whitespace removed: runs of word characters and runs of
+// other non-space characters.
+class Whitespace final : public PreTokenizer {
+ public:
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [](const Piece& p, Pieces& out) {
+      std::vector<Span> spans;
+      std::size_t i = 0;
+      int run = -1;  // -1 none, 0 space, 1 word, 2 other
+      while (i < p.text.size()) {
+        const std::size_t at = i;
+        const char32_t c = next_code_point(p.text, i);
+        const int kind = is_regex_word(c) ? 1 : is_whitespace(c) ? 0 : 2;
+        if (kind == run && kind != 0) {
+          spans.back().end = i;
+        } else if (kind == 0 && run == 0) {
+          spans.back().end = i;
+        } else {
+          spans.push_back({at, i, kind == 0});  // whitespace is what gets removed
+        }
+        run = kind;
+      }
+      split_piece(p, spans, SplitBehavior::removed, out);
+    });
+  }
+  std::string name() const override { return "Whitespace"; }
+};
+
+class WhitespaceSplit final : public PreTokenizer {
+ public:
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [](const Piece& p, Pieces& out) {
+      split_piece(p, char_spans(p.text, is_whitespace), SplitBehavior::removed, out);
+    });
+  }
+  std::string name() const override { return "WhitespaceSplit"; }
+};
+
+class Punctuation final : public PreTokenizer {
+ public:
+  explicit Punctuation(SplitBehavior b) : b_(b) {}
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces,
+                 [this](const Piece& p, Pieces& out) { split_piece(p, char_spans(p.text, is_bert_punctuation), b_, out); });
+  }
+  std::string name() const override { return "Punctuation"; }
+
+ private:
+  SplitBehavior b_;
+};
+
+class Digits final : public PreTokenizer {
+ public:
+  explicit Digits(bool individual) : individual_(individual) {}
+  void pre_tokenize(Pieces& pieces) const override {
+    const auto b = individual_ ? SplitBehavior::isolated : SplitBehavior::contiguous;
+    split_pieces(pieces, [b](const Piece& p, Pieces& out) { split_piece(p, char_spans(p.text, is_numeric), b, out); });
+  }
+  std::string name() const override { return "Digits"; }
+
+ private:
+  bool individual_;
+};
+
+class Metaspace final : public PreTokenizer {
+ public:
+  Metaspace(std::string replacement, PrependScheme scheme, bool split)
+      : rep_(std::move(replacement)), scheme_(scheme), split_(split) {}
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [this](const Piece& p, Pieces& out) {
+      Piece q;
+      q.at_start = p.at_start;
+      q.text.reserve(p.text.size() + rep_.size());
+      for (char c : p.text) {
+        if (c == ' ')
+          q.text += rep_;
+        else
+          q.text.push_back(c);
+      }
+      const bool starts = q.text.compare(0, rep_.size(), rep_) == 0;
+      if (!starts && (scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && p.at_start)))
+        q.text.insert(0, rep_);
+      if (!split_) {
+        out.push_back(std::move(q));
+        return;
+      }
+      std::vector<Span> spans;
+      std::size_t last = 0, pos = 0;
+      while ((pos = q.text.find(rep_, pos)) != std::string::npos) {
+        if (last < pos) spans.push_back({last, pos, false});
+        spans.push_back({pos, pos + rep_.size(), true});
+        pos += rep_.size();
+        last = pos;
+      }
+      if (last < q.text.size()) spans.push_back({last, q.text.size(), false});
+      split_piece(q, spans, SplitBehavior::merged_with_next, out);
+    });
+  }
+  std::string name() const override { return "Metaspace"; }
+
+ private:
+  std::string rep_;
+  PrependScheme scheme_;
+  bool split_;
+};
+
+std::array<std::string, 256> make_byte_level_table() {
+  std::array<std::string, 256> table;
+  std::array<bool, 256> direct{};
+  for (int b = '!'; b <= '~'; ++b) direct[b] = true;
+  for (int b = 0xA1; b <= 0xAC; ++b) direct[b] = true;
+  for (int b = 0xAE; b <= 0xFF; ++b) direct[b] = true;
+  char32_t next = 256;
+  for (int b = 0; b < 256; ++b) {
+    const char32_t cp = direct[b] ? static_cast<char32_t>(b) : next++;
+    append_utf8(table[b], cp);
+  }
+  return table;
+}
+
+class ByteLevel final : public PreTokenizer {
+ public:
+  ByteLevel(bool add_prefix_space, bool use_regex)
+      : add_prefix_space_(add_prefix_space),
+        use_regex_(use_regex),
+        gpt2_(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel") {}
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [this](const Piece& p, Pieces& out) {
+      Piece q = p;
+      if (add_prefix_space_ && (q.text.empty() || q.text[0] != ' ')) q.text.insert(0, " ");
+      if (use_regex_)
+        split_piece(q, gpt2_.find_spans(q.text), SplitBehavior::isolated, out);
+      else if (!q.text.empty())
+        out.push_back(std::move(q));
+    });
+    for (auto& p : pieces) {
+      if (p.id >= 0) continue;
+      std::string mapped;
+      mapped.reserve(p.text.size() * 2);
+      for (unsigned char b : p.text) mapped += byte_level_char(b);
+      p.text.swap(mapped);
+    }
+  }
+  std::string name() const override { return "ByteLevel"; }
+
+ private:
+  bool add_prefix_space_, use_regex_;
+  Regex gpt2_;
+};
+
+class Split final : public PreTokenizer {
+ public:
+  Split(Regex pattern, SplitBehavior behavior, bool invert)
+      : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
+  void pre_tokenize(Pieces& pieces) const override {
+    split_pieces(pieces, [this](const Piece& p, Pieces& out) {
+      auto spans = pattern_.find_spans(p.text);
+      if (invert_)
+        for (auto& s : spans) s.is_match = !s.is_match;
+      split_piece(p, spans, behavior_, out);
+    });
+  }
+  std::string name() const override { return "Split"; }
+
+ private:
+  Regex pattern_;
+  SplitBehavior behavior_;
+  bool invert_;
+};
+
+class Sequence final : public PreTokenizer {
+ public:
+  explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
+  void pre_tokenize(Pieces& pieces) const override {
+    for (const auto& p : parts_) p->pre_tokenize(pieces);
+  }
+  std::string name() const override {
+    std::string n = "Sequence[";
+    for (std::size_t i = 0; i < parts_.size(); ++i) n += (i ? ", " : "") + parts_[i]->name();
+    return n + "]";
+  }
+
+ private:
+  std::vector<std::unique_ptr<PreTokenizer>> parts_;
+};
+
+}  // namespace
+
+const std::string& byte_level_char(unsigned char byte) {
+  static const std::array<std::string, 256> table = make_byte_level_table();
+  return table[byte];
+}
+
+std::unique_ptr<PreTokenizer> make_bert_pre_tokenizer() { return std::make_unique<BertPreTokenizer>(); }
+std::unique_ptr<PreTokenizer> make_whitespace_pre_tokenizer() { return std::make_unique<Whitespace>(); }
+std::unique_ptr<PreTokenizer> make_whitespace_split_pre_tokenizer() { return std::make_unique<WhitespaceSplit>(); }
+std::unique_ptr<PreTokenizer> make_punctuation_pre_tokenizer(SplitBehavior behavior) {
+  return std::make_unique<Punctuation>(behavior);
+}
+std::unique_ptr<PreTokenizer> make_digits_pre_tokenizer(bool individual_digits) {
+  return std::make_unique<Digits>(individual_digits);
+}
+std::unique_ptr<PreTokenizer> make_metaspace_pre_tokenizer(std::string replacement, PrependScheme scheme, bool split) {
+  return std::make_unique<Metaspace>(std::move(replacement), scheme, split);
+}
+std::unique_ptr<PreTokenizer> make_byte_level_pre_tokenizer(bool add_prefix_space, bool use_regex) {
+  return std::make_unique<ByteLevel>(add_prefix_space, use_regex);
+}
+std::unique_ptr<PreTokenizer> make_split_pre_tokenizer(Regex pattern, SplitBehavior behavior, bool invert) {
+  return std::make_unique<Split>(std::move(pattern), behavior, invert);
+}
+std::unique_ptr<PreTokenizer> make_sequence_pre_tokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts) {
+  return std::make_unique<Sequence>(std::move(parts));
+}
+
+}  // namespace docquant::tokenizer

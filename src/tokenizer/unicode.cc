@@ -1,0 +1,175 @@
+#include "unicode.h"
+
+#include <utf8proc.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "docquant/error.h"
+
+namespace docquant::tokenizer {
+namespace {
+
+struct CodeRange {
+  char32_t lo, hi;
+};
+struct LowerEntry {
+  char32_t cp;
+  char32_t lower[3];
+};
+
+#include "unicode_tables.inc"
+
+template <std::size_t N>
+bool in_ranges(const CodeRange (&table)[N], char32_t c) {
+  const auto* end = table + N;
+  const auto* it = std::upper_bound(table, end, c, [](char32_t v, const CodeRange& r) { return v < r.lo; });
+  return it != table && c <= (it - 1)->hi;
+}
+
+bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
+
+}  // namespace
+
+std::string sanitize_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // Expected length and the allowed range of the second byte (Unicode Table 3-7).
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
+    if (len == 0) {  // a byte that never starts a sequence
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    std::size_t k = 1;
+    for (; k < len && i + k < n; ++k) {
+      const unsigned char b = p[i + k];
+      const bool ok = k == 1 ? (b >= lo && b <= hi) : is_continuation(b);
+      if (!ok) break;
+    }
+    if (k == len) {
+      out.append(s.substr(i, len));
+    } else {
+      out += "\xEF\xBF\xBD";  // the maximal subpart p[i, i+k) becomes one U+FFFD
+    }
+    i += k;
+  }
+  return out;
+}
+
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    ++i;
+    return c;
+  }
+  const std::size_t len = utf8_length(c);
+  char32_t cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (p[i + k] & 0x3F);
+  i += len;
+  return cp;
+}
+
+std::u32string decode_utf8(std::string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) out.push_back(next_code_point(s, i));
+  return out;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+std::string encode_utf8(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) append_utf8(out, c);
+  return out;
+}
+
+bool is_whitespace(char32_t c) { return in_ranges(k_whitespace, c); }
+bool is_bert_removed(char32_t c) { return in_ranges(k_bert_removed, c); }
+bool is_bert_punctuation(char32_t c) { return in_ranges(k_bert_punctuation, c); }
+bool is_nonspacing_mark(char32_t c) { return in_ranges(k_nonspacing_mark, c); }
+bool is_combining_mark(char32_t c) { return in_ranges(k_combining_mark, c); }
+bool is_numeric(char32_t c) { return in_ranges(k_numeric, c); }
+bool is_regex_word(char32_t c) { return in_ranges(k_regex_word, c); }
+
+bool is_chinese_char(char32_t c) {
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+std::array<char32_t, 3> to_lowercase(char32_t c) {
+  if (c < 0x80) return {(c >= 'A' && c <= 'Z') ? c + 32 : c, 0, 0};
+  const auto* begin = std::begin(k_lowercase);
+  const auto* end = std::end(k_lowercase);
+  const auto* it = std::lower_bound(begin, end, c, [](const LowerEntry& e, char32_t v) { return e.cp < v; });
+  if (it == end || it->cp != c) return {c, 0, 0};
+  return {it->lower[0], it->lower[1], it->lower[2]};
+}
+
+std::string normalize_form(std::string_view s, NormalForm form) {
+  int options = UTF8PROC_STABLE;
+  switch (form) {
+    case NormalForm::nfc: options |= UTF8PROC_COMPOSE; break;
+    case NormalForm::nfd: options |= UTF8PROC_DECOMPOSE; break;
+    case NormalForm::nfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
+    case NormalForm::nfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+  }
+  utf8proc_uint8_t* out = nullptr;
+  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                              static_cast<utf8proc_ssize_t>(s.size()), &out, static_cast<utf8proc_option_t>(options));
+  if (n < 0) throw InternalError(std::string("utf8proc: ") + utf8proc_errmsg(n));
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
+  return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+}
+
+bool grapheme_break(char32_t prev, char32_t next, int& state) {
+  return utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(prev), static_cast<utf8proc_int32_t>(next),
+                                          &state);
+}
+
+}  // namespace docquant::tokenizer

@@ -1,0 +1,123 @@
+// Golden tests: docquant's ids against HF `tokenizers`' ids for real
+// tokenizer.json files, one family per test (tools/golden_tokenizers.py writes
+// the goldens; the ctest fixture tokenizer_goldens_generate runs it).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "docquant/tokenizer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path goldens_dir() {
+  const char* env = std::getenv("DOCQUANT_TOKENIZER_GOLDENS");
+  return env ? fs::path(env) : fs::path("tokenizer_goldens");
+}
+
+std::string from_hex(const std::string& hex) {
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+std::string show(const std::vector<int64_t>& v) {
+  std::ostringstream s;
+  s << "[";
+  for (std::size_t i = 0; i < v.size() && i < 40; ++i) s << (i ? "," : "") << v[i];
+  if (v.size() > 40) s << ",... (" << v.size() << " ids)";
+  s << "]";
+  return s.str();
+}
+
+std::string quote(const std::string& text) {
+  std::string q = text.substr(0, 80);
+  for (auto& c : q)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return "\"" + q + (text.size() > 80 ? "...\"" : "\"");
+}
+
+class Golden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Golden, IdenticalToReferenceLibrary) {
+  const std::string family = GetParam();
+  const fs::path dir = goldens_dir();
+  const fs::path manifest_path = dir / "manifest.json";
+  if (!fs::exists(manifest_path))
+    GTEST_SKIP() << "no tokenizer goldens at " << dir
+                 << " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
+  std::ifstream mf(manifest_path);
+  const json manifest = json::parse(mf);
+  const json* entry = nullptr;
+  for (const auto& f : manifest.at("families"))
+    if (f.at("name") == family) entry = &f;
+  if (!entry) GTEST_SKIP() << "family " << family << " is not in " << manifest_path;
+
+  std::vector<std::string> texts;
+  {
+    std::ifstream in(dir / manifest.at("inputs").get<std::string>());
+    std::string line;
+    while (std::getline(in, line)) texts.push_back(from_hex(line));
+  }
+  std::vector<docquant::Encoding> expected;
+  {
+    std::ifstream in(dir / entry->at("expected").get<std::string>());
+    std::string line;
+    while (std::getline(in, line)) {
+      const json j = json::parse(line);
+      expected.push_back({j.at("input_ids").get<std::vector<int64_t>>(), j.at("attention_mask").get<std::vector<int64_t>>(),
+                          j.at("token_type_ids").get<std::vector<int64_t>>()});
+    }
+  }
+  ASSERT_EQ(texts.size(), expected.size()) << "goldens of " << family << " do not match texts.hex";
+
+  docquant::TokenizerOptions options;
+  options.padding = docquant::Padding::none;
+  const std::size_t max_length = entry->at("max_length").get<std::size_t>();
+  const fs::path path = entry->at("path").get<std::string>();
+  const bool folder = entry->at("load") == "folder";
+  if (!folder) options.max_length = max_length;
+  const auto tok = folder ? docquant::Tokenizer::from_folder(path, options) : docquant::Tokenizer::from_json_file(path, options);
+  EXPECT_EQ(tok.max_length(), max_length) << tok.describe();
+
+  const auto got = tok.encode_batch(texts, 2);
+  ASSERT_EQ(got.size(), texts.size());
+  std::size_t same = 0, shown = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto& e = expected[i];
+    const auto& g = got[i];
+    if (g.input_ids == e.input_ids && g.attention_mask == e.attention_mask && g.token_type_ids == e.token_type_ids) {
+      ++same;
+      continue;
+    }
+    if (shown++ < 5) {
+      ADD_FAILURE() << family << " input " << i << " " << quote(texts[i]) << "\n  expected ids " << show(e.input_ids)
+                    << "\n  docquant ids " << show(g.input_ids)
+                    << (g.input_ids == e.input_ids ? "\n  (ids equal; attention_mask or token_type_ids differ)" : "");
+    }
+  }
+  std::printf("[ tokenizer ] %s: %zu/%zu identical (tokenizers %s, max length %zu)\n", family.c_str(), same, texts.size(),
+              manifest.at("tokenizers_version").get<std::string>().c_str(), max_length);
+  EXPECT_EQ(same, texts.size()) << family << ": " << texts.size() - same << " encodings differ";
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, Golden,
+                         ::testing::Values("minilm", "minilm-vocab", "mpnet", "claude-bpe", "deepseek-bpe", "xlmr-unigram",
+                                           "roberta-bpe"),
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           std::string n = param.param;
+                           for (auto& c : n)
+                             if (c == '-') c = '_';
+                           return n;
+                         });
+
+}  // namespace

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# ctest fixture: (re)creates the golden venv if needed and writes the tokenizer
+# goldens into $1 with the reference library. Exits 77 (ctest: skipped) when the
+# venv cannot be created here, e.g. without access to PyPI.
+set -euo pipefail
+out=$1
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+if ! "$root/scripts/setup_venvs.sh" tokenizers; then
+  echo "tokenizer goldens skipped: could not create the tokenizers venv (scripts/setup_venvs.sh tokenizers)" >&2
+  exit 77
+fi
+exec "$cache/venvs/tokenizers/bin/python" "$root/tools/golden_tokenizers.py" --out "$out"

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Runs the peers of docquant on one fixture and measures them in one harness.
+
+Variants: the fp32 body; INC 1.14.2 as the original blueprint ran it (inc_quantize.py, in
+the inc venv); ONNX Runtime quantize_dynamic with defaults and with per_channel=True +
+reduce_range=True; and, with --docquant-bin, docquant itself. Every variant's accuracy and
+throughput is then measured here, in this process, with the same ONNX Runtime, threads and
+texts; throughput repetitions are interleaved across variants and reported as medians and
+as ratios to fp32 from the same run.
+
+Writes bench/results/peers-<fixture>.{json,md,png}. Run with the setfit venv's python.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+
+from fixtures import onnx_eval, paths  # noqa: E402
+
+# Calibration / eval split per training set: SST-2 has a dev split, TREC only a test split.
+EVAL_DATA = {"sst2_train.csv": "sst2_dev.csv", "trec6_train.csv": "trec6_test.csv"}
+
+
+def ort_quantize(src: Path, dst: Path, **options) -> float:
+    from onnxruntime.quantization import quantize_dynamic
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    quantize_dynamic(str(src), str(dst), **options)
+    return time.monotonic() - started
+
+
+def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:
+    out, report = work / "inc" / "model.onnx", work / "inc" / "report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    command = [args.inc_python, str(Path(__file__).with_name("inc_quantize.py")),
+               "--onnx-model", str(fixture / "onnx" / "model.onnx"), "--setfit-folder", str(fixture / "setfit"),
+               "--data", str(data), "--output", str(out), "--report", str(report),
+               "--threads", str(args.threads)] + (["--limit", str(args.limit)] if args.limit else [])
+    started = time.monotonic()
+    with open(work / "inc" / "log.txt", "w") as log:
+        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.monotonic() - started
+    if code != 0 or not report.is_file():
+        return {"name": "inc-1.14.2-dynamic", "skipped": f"inc_quantize.py exited {code}; see {work / 'inc' / 'log.txt'}"}
+    facts = json.loads(report.read_text())
+    return {"name": "inc-1.14.2-dynamic", "path": str(out), "quantize_seconds": facts["tuning_seconds"],
+            "process_seconds": wall, "trials": facts["trials"], "reduce_range": facts["reduce_range"],
+            "inc": {k: facts[k] for k in ("inc_version", "onnxruntime_version", "onnx_version", "baseline_accuracy",
+                                          "quantized_accuracy", "evaluations", "cpu_vnni", "eval_rows")}}
+
+
+def run_docquant(args, fixture: Path, data: Path, work: Path) -> dict:
+    binary = Path(args.docquant_bin)
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        return {"name": "docquant", "skipped": f"{binary}: not an executable file"}
+    out = work / "docquant"
+    command = [str(binary), "quantize", "--onnx_model_folder", str(fixture / "onnx"),
+               "--setfit_model_folder", str(fixture / "setfit"), "--calibration_data", str(data),
+               "--output_folder", str(out)]
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, text=True)
+    wall = time.monotonic() - started
+    models = sorted(out.rglob("*.onnx"))
+    if result.returncode != 0 or not models:
+        return {"name": "docquant", "skipped": f"exit {result.returncode}: {result.stderr.strip()[-500:]}"}
+    return {"name": "docquant", "path": str(models[0]), "quantize_seconds": wall, "trials": None,
+            "reduce_range": None}
+
+
+def batches(folder, texts, size, input_names):
+    return [folder.tokenize(texts[i:i + size], input_names) for i in range(0, len(texts), size)]
+
+
+def predict_all(session, folder, feeds) -> None:
+    for feed in feeds:
+        hidden = session.run(None, feed)[0]
+        folder.head.predict(onnx_eval.mean_pool(hidden, feed["attention_mask"], folder.normalize))
+
+
+def measure(variants, folder, texts, labels, args) -> None:
+    sessions = {v["name"]: onnx_eval.make_session(v["path"], args.threads) for v in variants}
+    for v in variants:
+        v["size_bytes"] = os.path.getsize(v["path"])
+        v["accuracy"] = onnx_eval.body_accuracy(sessions[v["name"]], folder, texts, labels)
+    bench_texts = texts[:args.bench_docs]
+    settings = {1: bench_texts[:args.bench_docs_batch1], 32: bench_texts}
+    for batch, subset in settings.items():
+        feeds = {n: batches(folder, subset, batch, [i.name for i in s.get_inputs()]) for n, s in sessions.items()}
+        for name, session in sessions.items():  # warm-up
+            predict_all(session, folder, feeds[name][:2])
+        samples = {n: [] for n in sessions}
+        for _ in range(args.reps):  # interleaved, so load from elsewhere hits every variant alike
+            for name, session in sessions.items():
+                started = time.perf_counter()
+                predict_all(session, folder, feeds[name])
+                samples[name].append(len(subset) / (time.perf_counter() - started))
+        for v in variants:
+            v[f"docs_per_s_batch{batch}"] = statistics.median(samples[v["name"]])
+            v[f"docs_per_s_batch{batch}_samples"] = samples[v["name"]]
+    base = variants[0]
+    for v in variants:
+        v["accuracy_delta_vs_fp32"] = v["accuracy"] - base["accuracy"]
+        v["size_ratio_vs_fp32"] = v["size_bytes"] / base["size_bytes"]
+        for batch in settings:
+            key = f"docs_per_s_batch{batch}"
+            v[f"speedup_batch{batch}_vs_fp32"] = v[key] / base[key]
+
+
+def environment(args) -> dict:
+    def git(*cmd):
+        return subprocess.run(["git", "-C", str(REPO), *cmd], capture_output=True, text=True).stdout.strip()
+
+    cpu, flags = platform.processor(), set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and cpu in ("", "x86_64"):
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    import importlib.metadata as md
+    return {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--", "bench", "tools")),
+        "cpu_model": cpu, "cpu_count": os.cpu_count(),
+        "cpu_flags": sorted(f for f in flags if f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512bw")),
+        "python": platform.python_version(),
+        "harness_versions": {n: md.version(n) for n in ("onnxruntime", "onnx", "numpy", "transformers",
+                                                         "tokenizers", "scikit-learn")},
+        "threads": args.threads, "reps": args.reps,
+    }
+
+
+def write_markdown(result: dict, path: Path) -> None:
+    env, rows = result["environment"], result["variants"]
+    inc = next((v["inc"] for v in rows if "inc" in v), None)
+    lines = [f"# Peers on `{result['fixture']}`", "",
+             f"- eval/calibration data: `{result['eval_data']}` ({result['eval_rows']} rows); throughput on the first "
+             f"{result['bench_docs_batch1']} docs at batch 1 and {result['bench_docs']} docs at batch 32",
+             f"- {env['cpu_model']} ({env['cpu_count']} cores, {', '.join(env['cpu_flags'])}); ONNX Runtime "
+             f"{env['harness_versions']['onnxruntime']} intra-op threads {env['threads']}; median of {env['reps']} "
+             f"interleaved repetitions",
+             f"- git {env['git_commit'][:12]}{' (dirty)' if env['git_dirty'] else ''}, {env['date_utc']}"]
+    if inc:
+        lines.append(f"- INC {inc['inc_version']} tuned with onnxruntime {inc['onnxruntime_version']}, onnx "
+                     f"{inc['onnx_version']}; INC's own baseline {inc['baseline_accuracy']:.4f}, quantized "
+                     f"{inc['quantized_accuracy']:.4f}; CPU VNNI seen by INC: {inc['cpu_vnni']}")
+    lines += ["", "| variant | accuracy | Δ vs fp32 | quantize s | trials | size MB | reduce_range | docs/s b1 "
+              "| × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for v in rows:
+        if "skipped" in v:
+            lines.append(f"| {v['name']} | skipped: {v['skipped']} |||||||||| ")
+            continue
+        quantize = "—" if v.get("quantize_seconds") is None else f"{v['quantize_seconds']:.1f}"
+        lines.append(
+            f"| {v['name']} | {v['accuracy']:.4f} | {v['accuracy_delta_vs_fp32']:+.4f} | {quantize} | "
+            f"{v.get('trials') if v.get('trials') is not None else '—'} | {v['size_bytes'] / 1e6:.1f} | "
+            f"{v.get('reduce_range') if v.get('reduce_range') is not None else '—'} | "
+            f"{v['docs_per_s_batch1']:.1f} | {v['speedup_batch1_vs_fp32']:.2f} | {v['docs_per_s_batch32']:.1f} | "
+            f"{v['speedup_batch32_vs_fp32']:.2f} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_chart(result: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [v for v in result["variants"] if "skipped" not in v]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for axis, batch in zip(axes, (1, 32)):
+        for v in rows:
+            x, y = v[f"docs_per_s_batch{batch}"], v["accuracy"]
+            axis.scatter([x], [y], s=50)
+            axis.annotate(v["name"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        axis.set_xlabel(f"docs/s at batch {batch} (median)")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel(f"accuracy on {result['eval_data']}")
+    figure.suptitle(f"{result['fixture']}: accuracy vs throughput ({result['environment']['cpu_model']}, "
+                    f"{result['environment']['threads']} threads)", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fixture", required=True, help="name under $DOCQUANT_FIXTURES, e.g. minilm-sst2")
+    parser.add_argument("--fixtures", type=Path, default=paths.fixtures_dir())
+    parser.add_argument("--data", type=Path, default=None, help="eval/calibration CSV (default per dataset)")
+    parser.add_argument("--limit", type=int, default=None, help="use the first N rows of --data only")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--bench-docs", type=int, default=256, help="docs timed at batch 32")
+    parser.add_argument("--bench-docs-batch1", type=int, default=64, help="docs timed at batch 1")
+    parser.add_argument("--inc-python", default=str(paths.cache_dir() / "venvs" / "inc" / "bin" / "python"))
+    parser.add_argument("--skip-inc", action="store_true")
+    parser.add_argument("--docquant-bin", default=None, help="docquant executable; its row is skipped when absent")
+    parser.add_argument("--work", type=Path, default=None, help="quantized models (default $DOCQUANT_CACHE/peers/<fixture>)")
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+
+    fixture = args.fixtures / args.fixture
+    manifest = json.loads((fixture / "manifest.json").read_text())
+    data = args.data or paths.data_file(EVAL_DATA[manifest["dataset"]["train"]])
+    work = args.work or paths.cache_dir() / "peers" / args.fixture
+    work.mkdir(parents=True, exist_ok=True)
+    fp32 = fixture / "onnx" / "model.onnx"
+
+    variants = [{"name": "fp32", "path": str(fp32), "quantize_seconds": None, "trials": None, "reduce_range": None}]
+    if not args.skip_inc:
+        print("INC tuning ...", flush=True)
+        variants.append(run_inc(args, fixture, Path(data), work))
+    for name, options in (("ort-dynamic-default", {}),
+                          ("ort-dynamic-perchannel-rr", {"per_channel": True, "reduce_range": True})):
+        out = work / name / "model.onnx"
+        seconds = ort_quantize(fp32, out, **options)
+        variants.append({"name": name, "path": str(out), "quantize_seconds": seconds, "trials": 1,
+                         "reduce_range": bool(options.get("reduce_range", False)), "options": options})
+    if args.docquant_bin:
+        variants.append(run_docquant(args, fixture, Path(data), work))
+
+    print("measuring ...", flush=True)
+    folder = onnx_eval.SetFitFolder.load(str(fixture / "setfit"))
+    texts, labels = onnx_eval.load_csv(str(data), args.limit)
+    measured = [v for v in variants if "skipped" not in v]
+    measure(measured, folder, texts, labels, args)
+
+    result = {"fixture": args.fixture, "body": manifest["body"], "labels": manifest["labels"],
+              "eval_data": Path(data).name, "eval_rows": len(texts), "bench_docs": args.bench_docs,
+              "bench_docs_batch1": args.bench_docs_batch1, "environment": environment(args),
+              "fixture_fp32_test_accuracy": manifest["fp32_test_accuracy"], "variants": variants}
+    args.results.mkdir(parents=True, exist_ok=True)
+    stem = args.results / f"peers-{args.fixture}"
+    Path(f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_markdown(result, Path(f"{stem}.md"))
+    write_chart(result, Path(f"{stem}.png"))
+    print(Path(f"{stem}.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+// Parity with scikit-learn: every head tools/golden_heads.py trained (in each pinned venv)
+// must give predict_proba within 1e-6 and identical predict. The goldens come from the
+// setfit_goldens ctest fixture (tools/heads/make_goldens.sh), in $DOCQUANT_GOLDENS or
+// <build>/goldens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "docquant/setfit.h"
+
+namespace fs = std::filesystem;
+using docquant::setfit::SetFitFolder;
+
+namespace {
+
+constexpr double kProbaTolerance = 1e-6;
+
+fs::path golden_root() {
+  if (const char* e = std::getenv("DOCQUANT_GOLDENS")) return e;
+  return DOCQUANT_DEFAULT_GOLDENS;
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+std::vector<float> read_f32(const fs::path& p, std::size_t count) {
+  std::vector<float> v(count);
+  std::ifstream in(p, std::ios::binary);
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(count * sizeof(float)));
+  EXPECT_TRUE(in.good()) << p;
+  return v;
+}
+
+struct Tally {
+  std::size_t heads = 0, rows = 0, probas = 0;
+  double max_delta = 0;
+};
+
+void check_case(const fs::path& dir, Tally& t) {
+  SCOPED_TRACE(dir.string());
+  const auto g = read_json(dir / "golden.json");
+  const std::size_t n = g["n"], dim = g["dim"];
+  const auto emb = read_f32(dir / "embeddings.f32", n * dim);
+  const SetFitFolder f = SetFitFolder::load(dir);
+  const auto& head = f.head;
+  const std::size_t C = g["classes"].size();
+  ASSERT_EQ(head.num_classes(), C);
+  for (std::size_t k = 0; k < C; ++k) {
+    const auto& c = g["classes"][k];
+    EXPECT_EQ(head.classes()[k].str(), c.is_string() ? c.get<std::string>() : std::to_string(c.get<long long>()));
+  }
+  if (g.contains("class_names")) {
+    EXPECT_EQ(f.class_names, g["class_names"].get<std::vector<std::string>>());
+  }
+  const auto proba = head.predict_proba(emb.data(), n, dim);
+  const auto& want = g["proba"];
+  ASSERT_EQ(proba.size(), want.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < proba.size(); ++i) {
+    const double w = want[i].get<double>();
+    const double d = std::abs(proba[i] - w);
+    if (std::isnan(w)) {
+      EXPECT_TRUE(std::isnan(proba[i])) << "element " << i;
+      continue;
+    }
+    worst = std::max(worst, d);
+    ASSERT_LE(d, kProbaTolerance) << "element " << i << ": docquant " << proba[i] << ", sklearn " << w;
+  }
+  if (g["multilabel"].get<bool>()) {
+    const auto ind = head.predict_multilabel(emb.data(), n, dim);
+    const auto want_ind = g["predict_multilabel"].get<std::vector<int>>();
+    ASSERT_EQ(ind.size(), want_ind.size());
+    for (std::size_t i = 0; i < ind.size(); ++i) ASSERT_EQ(ind[i], want_ind[i]) << "element " << i;
+  } else {
+    const auto pred = head.predict(emb.data(), n, dim);
+    const auto want_pred = g["predict"].get<std::vector<std::size_t>>();
+    ASSERT_EQ(pred, want_pred);
+  }
+  if (worst > 1e-12) {
+    std::cout << "[parity]   " << dir.parent_path().filename().string() << "/" << dir.filename().string()
+              << ": max |dp| = " << worst << " (" << head.describe() << ")\n";
+  }
+  t.heads += 1;
+  t.rows += n;
+  t.probas += proba.size();
+  t.max_delta = std::max(t.max_delta, worst);
+}
+
+}  // namespace
+
+TEST(HeadParity, MatchesScikitLearnInEveryVenv) {
+  const fs::path root = golden_root();
+  if (!fs::exists(root)) {
+    GTEST_SKIP() << "no goldens in " << root
+                 << " (run ctest, whose setfit_goldens fixture writes them, or "
+                    "tools/heads/make_goldens.sh " << root << ")";
+  }
+  std::size_t venvs = 0;
+  Tally all;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const fs::path manifest = entry.path() / "manifest.json";
+    if (!fs::exists(manifest)) continue;
+    const auto m = read_json(manifest);
+    Tally t;
+    for (const auto& c : m["cases"]) check_case(entry.path() / c.get<std::string>(), t);
+    std::cout << "[parity] scikit-learn " << m["sklearn"].get<std::string>() << " (numpy "
+              << m["numpy"].get<std::string>() << ", joblib " << m["joblib"].get<std::string>()
+              << "): " << t.heads << " heads x " << t.rows << " embeddings total, " << t.probas
+              << " probabilities, max |dp| = " << t.max_delta << ", predict identical\n";
+    ++venvs;
+    all.heads += t.heads;
+    all.rows += t.rows;
+    all.probas += t.probas;
+    all.max_delta = std::max(all.max_delta, t.max_delta);
+  }
+  ASSERT_GT(venvs, 0u) << "no manifest.json under " << root;
+  std::cout << "[parity] all: " << venvs << " scikit-learn versions, " << all.heads << " heads, "
+            << all.rows << " embedding rows, max |dp| = " << all.max_delta << "\n";
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Train small SetFit-style heads with the installed scikit-learn and write the oracle's answers.
+
+Run it with the python of one venv built from tools/venvs/sklearn-*.txt, e.g.
+
+    ~/.cache/docquant/venvs/sklearn-1.9/bin/python tools/golden_heads.py --out build/goldens/sklearn-1.9
+
+For each case it writes into OUT/<case>/:
+    model_head.pkl        the head, as SetFit saves it (joblib.dump) or as a variant (compressed,
+                          plain pickle protocol 0-5, big-endian / Fortran-ordered arrays)
+    labelencoder.pkl      for the LabelEncoder case
+    modules.json, 1_Pooling/config.json, config_setfit.json   a minimal SetFit folder around it
+    embeddings.f32        N x D little-endian float32 embeddings the golden was computed on
+    golden.json           predict_proba (N x C), predict (class indices), class names, versions
+and OUT/manifest.json listing the cases. tests/setfit/head_parity_test.cc reads them.
+
+Embeddings are random (seeded), plus real SetFit embeddings when a fixture under
+$DOCQUANT_FIXTURES/<name>/setfit/ holds an embeddings.npy whose width fits the real head.
+"""
+import argparse
+import json
+import os
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import LabelEncoder
+
+warnings.filterwarnings("ignore")
+
+SK = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
+HAS_MULTI_CLASS = SK < (1, 8)
+DIM = 24
+N_EVAL = 300
+
+
+def embeddings(rng, n, dim, scale=1.0):
+    return (rng.standard_normal((n, dim)) * scale).astype(np.float32)
+
+
+def train_data(rng, n_classes, n=240, dim=DIM):
+    centers = rng.standard_normal((n_classes, dim)) * 1.5
+    y = rng.integers(0, n_classes, size=n)
+    y[:n_classes] = np.arange(n_classes)
+    X = (centers[y] + rng.standard_normal((n, dim))).astype(np.float32)
+    return X, y
+
+
+def lr(**kw):
+    if not HAS_MULTI_CLASS:
+        kw.pop("multi_class", None)
+    return LogisticRegression(max_iter=500, **kw)
+
+
+def write_folder(d, dim, labels=None, pooling="mean"):
+    (d / "1_Pooling").mkdir(parents=True, exist_ok=True)
+    (d / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]))
+    (d / "1_Pooling" / "config.json").write_text(json.dumps({
+        "word_embedding_dimension": dim,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
+        "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False,
+    }))
+    (d / "config_setfit.json").write_text(json.dumps({"labels": labels, "normalize_embeddings": False}))
+
+
+def class_index(classes, values):
+    pos = {c.item() if hasattr(c, "item") else c: i for i, c in enumerate(classes)}
+    return [pos[v.item() if hasattr(v, "item") else v] for v in values]
+
+
+def golden(out, name, head, X, dump, extra=None):
+    d = out / name
+    d.mkdir(parents=True, exist_ok=True)
+    dump(head, d / "model_head.pkl")
+    # The oracle answers with the head as loaded back, exactly as SetFit would use it.
+    loaded = joblib.load(d / "model_head.pkl")
+    proba = loaded.predict_proba(X)
+    pred = loaded.predict(X)
+    g = {
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+        "n": int(X.shape[0]),
+        "dim": int(X.shape[1]),
+        "classes": [c.item() if hasattr(c, "item") else c for c in loaded.classes_],
+        "proba": proba.astype(np.float64).ravel().tolist(),
+    }
+    if hasattr(pred, "toarray"):
+        pred = pred.toarray()
+    if getattr(pred, "ndim", 1) == 2:
+        g["multilabel"] = True
+        g["predict_multilabel"] = np.asarray(pred).astype(int).ravel().tolist()
+    else:
+        g["multilabel"] = False
+        g["predict"] = class_index(loaded.classes_, pred)
+    if extra:
+        g.update(extra)
+    write_folder(d, X.shape[1], labels=(extra or {}).get("config_labels"))
+    X.astype("<f4").tofile(d / "embeddings.f32")
+    (d / "golden.json").write_text(json.dumps(g))
+    return name
+
+
+def jdump(**kw):
+    return lambda obj, path: joblib.dump(obj, path, **kw)
+
+
+def pdump(protocol):
+    def dump(obj, path):
+        with open(path, "wb") as f:
+            pickle.dump(obj, f, protocol=protocol)
+    return dump
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--real-head", type=Path, default=None,
+                    help="a real SetFit folder whose model_head.pkl is also scored")
+    args = ap.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(20261126)
+    cases = []
+    Xe = embeddings(rng, N_EVAL, DIM, 1.5)
+
+    # Binary LogisticRegression, integer classes.
+    X, y = train_data(rng, 2)
+    binary = lr().fit(X, y)
+    cases.append(golden(out, "binary", binary, Xe, jdump()))
+    # Six classes, default solver: multinomial (softmax).
+    X6, y6 = train_data(rng, 6)
+    multi = lr().fit(X6, y6)
+    cases.append(golden(out, "multinomial6", multi, Xe, jdump()))
+    # liblinear: one-vs-rest normalisation before 1.8, softmax from 1.8.
+    if HAS_MULTI_CLASS:  # 1.8+ refuses liblinear with more than two classes
+        ovr_liblinear = lr(solver="liblinear").fit(X6, y6)
+        cases.append(golden(out, "liblinear6", ovr_liblinear, Xe, jdump()))
+        cases.append(golden(out, "ovr6", lr(multi_class="ovr").fit(X6, y6), Xe, jdump()))
+        cases.append(golden(out, "binary_multinomial", lr(multi_class="multinomial").fit(X, y), Xe, jdump()))
+    if SK < (1, 6):
+        cases.append(golden(out, "newton_cholesky6", lr(solver="newton-cholesky").fit(X6, y6), Xe, jdump()))
+    # String labels in classes_ (numpy <U) and as an object array (joblib pickles it inline).
+    names = np.array(["anger", "joy", "neutral", "sadness", "surprise", "fear"])
+    cases.append(golden(out, "string_classes", lr().fit(X6, names[y6]), Xe, jdump()))
+    cases.append(golden(out, "object_classes", lr().fit(X6, names[y6].astype(object)), Xe, jdump()))
+    # Integer classes with names in a LabelEncoder written beside the head.
+    enc = LabelEncoder().fit(names[y6])
+    le_head = lr().fit(X6, enc.transform(names[y6]))
+    name = golden(out, "label_encoder", le_head, Xe, jdump(),
+                  {"class_names": [str(c) for c in enc.classes_]})
+    joblib.dump(enc, out / name / "labelencoder.pkl")
+    cases.append(name)
+    # Integer classes with names in config_setfit.json (what SetFit >= 1.0 writes).
+    cases.append(golden(out, "config_labels", lr().fit(X, y), Xe, jdump(),
+                        {"config_labels": ["negative", "positive"],
+                         "class_names": ["negative", "positive"]}))
+    # OneVsRestClassifier: multi-label (SetFit's multi_target_strategy="one-vs-rest").
+    Y = (rng.random((240, 4)) < 0.35).astype(int)
+    Xm = (Y @ rng.standard_normal((4, DIM)) + rng.standard_normal((240, DIM))).astype(np.float32)
+    cases.append(golden(out, "ovr_multilabel", OneVsRestClassifier(lr()).fit(Xm, Y), Xe, jdump()))
+    cases.append(golden(out, "ovr_multiclass", OneVsRestClassifier(lr()).fit(X6, y6), Xe, jdump()))
+    cases.append(golden(out, "ovr_binary", OneVsRestClassifier(lr()).fit(X, y), Xe, jdump()))
+    # Compressed joblib files.
+    for comp in ["zlib", "gzip", "bz2", "lzma", "xz", "lz4"]:
+        cases.append(golden(out, f"compressed_{comp}", multi, Xe, jdump(compress=(comp, 3))))
+    # Plain pickle, every protocol (no joblib array records).
+    for proto in range(0, pickle.HIGHEST_PROTOCOL + 1):
+        cases.append(golden(out, f"pickle_protocol{proto}", multi, Xe, pdump(proto)))
+    # Big-endian and Fortran-ordered arrays.
+    be = lr().fit(X6, y6)
+    be.coef_ = be.coef_.astype(">f8")
+    be.intercept_ = be.intercept_.astype(">f8")
+    be.classes_ = be.classes_.astype(">i8")
+    cases.append(golden(out, "big_endian", be, Xe, jdump()))
+    fo = lr().fit(X6, y6)
+    fo.coef_ = np.asfortranarray(fo.coef_)
+    cases.append(golden(out, "fortran_order", fo, Xe, jdump()))
+
+    # The real SetFit head beside the project, on random 768-d embeddings.
+    if args.real_head and (args.real_head / "model_head.pkl").exists():
+        real = joblib.load(args.real_head / "model_head.pkl")
+        dim = real.coef_.shape[1]
+        Xr = embeddings(rng, 500, dim, 0.3)
+        fixtures = Path(os.environ.get("DOCQUANT_FIXTURES", Path.home() / ".cache/docquant/fixtures"))
+        extra = []
+        for f in sorted(fixtures.glob("*/setfit/embeddings.npy")):
+            e = np.load(f).astype(np.float32)
+            if e.ndim == 2 and e.shape[1] == dim:
+                extra.append(e)
+        if extra:
+            Xr = np.concatenate([Xr] + extra)
+        cases.append(golden(out, "real_sst2_mpnet", real, Xr, lambda o, p: joblib.dump(o, p),
+                            {"real_embeddings": int(sum(e.shape[0] for e in extra))}))
+
+    (out / "manifest.json").write_text(json.dumps(
+        {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__,
+         "python": sys.version.split()[0], "cases": cases}, indent=1))
+    print(f"golden_heads: {len(cases)} cases with scikit-learn {sklearn.__version__} in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,15 @@ namespace {
 
 constexpr std::size_t kChunk = std::size_t{1} << 16;
 
+// Runs a decoder's clean-up on every way out, including the exceptions grow() throws.
+template <typename F>
+struct Cleanup {
+  F f;
+  ~Cleanup() { f(); }
+};
+template <typename F>
+Cleanup(F) -> Cleanup<F>;
+
 [[noreturn]] void fail(const std::string& source, const std::string& what) {
   throw InputError(source + ": " + what);
 }
@@ -32,6 +41,7 @@ std::vector<std::uint8_t> inflate_all(std::span<const std::uint8_t> in, int wind
                                       std::size_t cap, const std::string& source, const char* kind) {
   z_stream zs{};
   if (inflateInit2(&zs, window_bits) != Z_OK) fail(source, "cannot start zlib");
+  Cleanup end{[&] { inflateEnd(&zs); }};
   std::vector<std::uint8_t> out;
   std::size_t used = 0;
   zs.next_in = const_cast<Bytef*>(in.data());
@@ -43,17 +53,12 @@ std::vector<std::uint8_t> inflate_all(std::span<const std::uint8_t> in, int wind
     zs.avail_out = static_cast<uInt>(std::min<std::size_t>(out.size() - used, UINT32_MAX));
     rc = inflate(&zs, Z_NO_FLUSH);
     used = out.size() - zs.avail_out;
-    if (rc == Z_BUF_ERROR && zs.avail_in == 0) {
-      inflateEnd(&zs);
-      fail(source, std::string(kind) + " stream is truncated");
-    }
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) fail(source, std::string(kind) + " stream is truncated");
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
       const std::string msg = zs.msg != nullptr ? zs.msg : "corrupt data";
-      inflateEnd(&zs);
       fail(source, std::string(kind) + " stream is corrupt: " + msg);
     }
   }
-  inflateEnd(&zs);
   out.resize(used);
   return out;
 }
@@ -65,6 +70,7 @@ std::vector<std::uint8_t> unxz_all(std::span<const std::uint8_t> in, bool alone,
   const lzma_ret init = alone ? lzma_alone_decoder(&s, memlimit)
                               : lzma_stream_decoder(&s, memlimit, LZMA_CONCATENATED);
   if (init != LZMA_OK) fail(source, "cannot start the xz decoder");
+  Cleanup end{[&] { lzma_end(&s); }};
   std::vector<std::uint8_t> out;
   std::size_t used = 0;
   s.next_in = in.data();
@@ -78,12 +84,10 @@ std::vector<std::uint8_t> unxz_all(std::span<const std::uint8_t> in, bool alone,
     rc = lzma_code(&s, s.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
     used = out.size() - s.avail_out;
     if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
-      lzma_end(&s);
       fail(source, std::string(kind) + " stream is corrupt or truncated (liblzma error " +
                        std::to_string(static_cast<int>(rc)) + ")");
     }
   }
-  lzma_end(&s);
   out.resize(used);
   return out;
 }
@@ -92,6 +96,7 @@ std::vector<std::uint8_t> unbz2_all(std::span<const std::uint8_t> in, std::size_
                                     const std::string& source) {
   bz_stream s{};
   if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) fail(source, "cannot start the bz2 decoder");
+  Cleanup end{[&] { BZ2_bzDecompressEnd(&s); }};
   std::vector<std::uint8_t> out;
   std::size_t used = 0;
   s.next_in = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
@@ -103,16 +108,11 @@ std::vector<std::uint8_t> unbz2_all(std::span<const std::uint8_t> in, std::size_
     s.avail_out = static_cast<unsigned>(std::min<std::size_t>(out.size() - used, UINT32_MAX));
     rc = BZ2_bzDecompress(&s);
     used = out.size() - s.avail_out;
-    if (rc == BZ_OK && s.avail_in == 0 && s.avail_out != 0) {
-      BZ2_bzDecompressEnd(&s);
-      fail(source, "bz2 stream is truncated");
-    }
+    if (rc == BZ_OK && s.avail_in == 0 && s.avail_out != 0) fail(source, "bz2 stream is truncated");
     if (rc != BZ_OK && rc != BZ_STREAM_END) {
-      BZ2_bzDecompressEnd(&s);
       fail(source, "bz2 stream is corrupt (libbz2 error " + std::to_string(rc) + ")");
     }
   }
-  BZ2_bzDecompressEnd(&s);
   out.resize(used);
   return out;
 }
@@ -123,6 +123,7 @@ std::vector<std::uint8_t> unlz4_all(std::span<const std::uint8_t> in, std::size_
   if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) {
     fail(source, "cannot start the lz4 decoder");
   }
+  Cleanup end{[&] { LZ4F_freeDecompressionContext(ctx); }};
   std::vector<std::uint8_t> out;
   std::size_t used = 0, pos = 0;
   std::size_t hint = 1;
@@ -133,17 +134,12 @@ std::vector<std::uint8_t> unlz4_all(std::span<const std::uint8_t> in, std::size_
     hint = LZ4F_decompress(ctx, out.data() + used, &dst, in.data() + pos, &src, nullptr);
     if (LZ4F_isError(hint)) {
       const std::string msg = LZ4F_getErrorName(hint);
-      LZ4F_freeDecompressionContext(ctx);
       fail(source, "lz4 stream is corrupt: " + msg);
     }
     used += dst;
     pos += src;
-    if (hint != 0 && pos >= in.size() && dst == 0) {
-      LZ4F_freeDecompressionContext(ctx);
-      fail(source, "lz4 stream is truncated");
-    }
+    if (hint != 0 && pos >= in.size() && dst == 0) fail(source, "lz4 stream is truncated");
   }
-  LZ4F_freeDecompressionContext(ctx);
   out.resize(used);
   return out;
 }

@@ -67,6 +67,29 @@ FAMILIES = {
                                      "4607b3d1929c5ca263a81d7153c6d6ecdbc71c9e933c0fb2df2abf181bf6df61")},
         "load": "json", "max_length": 512,
     },
+    # XLM-RoBERTa's pipeline (Precompiled + Replace normalizer, Metaspace, Unigram with
+    # fairseq's id offset, <s> A </s>), built as transformers' XLMRobertaConverter builds
+    # it, around real SentencePiece Unigram models from the sentencepiece sdist. No
+    # PyPI package was found that ships an XLM-R tokenizer.json itself.
+    "xlmr-unigram-ja": {
+        "sdist": "sentencepiece", "version": "0.2.3",
+        "sdist_sha256": "21618ad31f0453a1ebf5ec58defed99758d54af0b670546ecac639ddd8b86fbd",
+        "spm": ("sentencepiece-0.2.3/test/kyoto_ja_unigram_8000.model",
+                "e39551e7ab937745b25edf55a7399d3c78948fda1dabca6b1781df2fcec67f65"),
+        "load": "json", "max_length": 512,
+    },
+    "xlmr-unigram-en": {
+        "sdist": "sentencepiece", "version": "0.2.3",
+        "sdist_sha256": "21618ad31f0453a1ebf5ec58defed99758d54af0b670546ecac639ddd8b86fbd",
+        "spm": ("sentencepiece-0.2.3/test/botchan_en_unigram_1000.model",
+                "f8c7e5e0fa9e948783d20ea9dccf0e2611f567bc1a4e468a658becd5015f458e"),
+        "load": "json", "max_length": 128,
+    },
+    # Variants assembled with the reference library's own API around the real vocabularies
+    # above, to exercise components none of the real files use (see variant_tokenizer()).
+    "roberta-style-bpe": {"variant_of": "claude-bpe", "load": "json", "max_length": 64},
+    "wordpiece-variants": {"variant_of": "minilm", "load": "json", "max_length": 128},
+    "metaspace-first": {"variant_of": "xlmr-unigram-en", "load": "json", "max_length": 256},
 }
 
 
@@ -92,9 +115,155 @@ def _download_wheel(spec):
     return tmp, wheels[0]
 
 
+def _read_varint(buf, i):
+    value = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _proto_fields(buf):
+    """(field number, wire type, value) of one protobuf message, enough for ModelProto."""
+    i = 0
+    while i < len(buf):
+        key, i = _read_varint(buf, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _read_varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = _read_varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise SystemExit("unsupported protobuf wire type %d" % wire)
+        yield field, wire, value
+
+
+def read_spm_model(data):
+    """Pieces, unk id, model type and precompiled charsmap of a SentencePiece ModelProto."""
+    import struct
+    pieces, unk_id, model_type, charsmap = [], 0, 1, b""
+    for field, _, value in _proto_fields(data):
+        if field == 1:  # SentencePiece { piece = 1; score = 2; type = 3 }
+            piece, score = "", 0.0
+            for f, _, v in _proto_fields(value):
+                if f == 1:
+                    piece = v.decode("utf-8")
+                elif f == 2:
+                    score = struct.unpack("<f", v)[0]
+            pieces.append((piece, score))
+        elif field == 2:  # TrainerSpec { model_type = 3; unk_id = 40 }
+            for f, _, v in _proto_fields(value):
+                if f == 3:
+                    model_type = v
+                elif f == 40:
+                    unk_id = v
+        elif field == 3:  # NormalizerSpec { precompiled_charsmap = 2 }
+            for f, _, v in _proto_fields(value):
+                if f == 2:
+                    charsmap = bytes(v)
+    return pieces, unk_id, model_type, charsmap
+
+
+def xlmr_tokenizer(spm_bytes):
+    """XLM-R's tokenizer.json pipeline around a SentencePiece Unigram model."""
+    from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+    pieces, _, model_type, charsmap = read_spm_model(spm_bytes)
+    if model_type != 1:
+        raise SystemExit("not a Unigram SentencePiece model")
+    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + pieces[3:] + [("<mask>", 0.0)]
+    tok = Tokenizer(models.Unigram(vocab, 3, False))
+    tok.normalizer = normalizers.Sequence([normalizers.Precompiled(charsmap), normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+                                                       special_tokens=[("<s>", 0), ("</s>", 2)])
+    tok.add_special_tokens([AddedToken("<s>", normalized=False), AddedToken("<pad>", normalized=False),
+                            AddedToken("</s>", normalized=False), AddedToken("<unk>", normalized=False),
+                            AddedToken("<mask>", lstrip=True, normalized=False)])
+    return tok
+
+
+def variant_tokenizer(family, base_json):
+    """A real vocabulary with other components, assembled with the reference library."""
+    from tokenizers import AddedToken, Regex, Tokenizer, normalizers, pre_tokenizers, processors
+    tok = Tokenizer.from_file(str(base_json))
+    if family == "roberta-style-bpe":
+        # RoBERTa's arrangement: ByteLevel with a prefix space, RobertaProcessing.
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+        tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 1))
+        tok.add_tokens([AddedToken(" docquant", single_word=True), AddedToken("ing", rstrip=True, normalized=True)])
+    elif family == "wordpiece-variants":
+        tok.normalizer = normalizers.Sequence([
+            normalizers.NFKD(), normalizers.StripAccents(), normalizers.Lowercase(), normalizers.Strip(),
+            normalizers.Replace("``", '"'), normalizers.Replace(Regex(r"\d{4,}"), "0000"), normalizers.NFC()])
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation("merged_with_previous"),
+            pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.Whitespace(),
+            pre_tokenizers.Split(Regex("(?i)n't"), "isolated"), pre_tokenizers.Split("-", "contiguous", invert=False)])
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS]:1 $A:2 [SEP]:0 [SEP]:1", special_tokens=[("[CLS]", 101), ("[SEP]", 102)])
+        tok.add_tokens([AddedToken("new york", normalized=True), AddedToken("[NYC]", normalized=False, lstrip=True, rstrip=True)])
+    elif family == "metaspace-first":
+        tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Prepend("\u2581"),
+                                               normalizers.Replace(" ", "\u2581")])
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True),
+            pre_tokenizers.Punctuation("isolated")])
+        tok.post_processor = processors.Sequence([
+            processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 0)]),
+            processors.ByteLevel(trim_offsets=False)])
+    else:
+        raise SystemExit("no variant named " + family)
+    return tok
+
+
+def _download_sdist(spec):
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="docquant-sdist-"))
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--no-binary=:all:", "%s==%s" % (spec["sdist"], spec["version"]), "-d", str(tmp)], check=True)
+    archives = list(tmp.glob("*.tar.gz"))
+    if len(archives) != 1 or sha256(archives[0]) != spec["sdist_sha256"]:
+        raise SystemExit("%s sdist missing or not the pinned sha256 %s" % (spec["sdist"], spec["sdist_sha256"]))
+    return tmp, archives[0]
+
+
 def fetch(family):
     """Returns the folder (load == "folder") or tokenizer.json path of `family`."""
     spec = FAMILIES[family]
+    if "variant_of" in spec or "sdist" in spec:
+        dest = CACHE / "tokenizers" / family
+        out = dest / "tokenizer.json"
+        stamp = dest / "built-from.sha256"
+        if "variant_of" in spec:
+            base = fetch(spec["variant_of"])
+            base_json = base / "tokenizer.json" if base.is_dir() else base
+            recipe = sha256(base_json) + sha256(pathlib.Path(__file__))
+            if not (out.exists() and stamp.exists() and stamp.read_text() == recipe):
+                dest.mkdir(parents=True, exist_ok=True)
+                variant_tokenizer(family, base_json).save(str(out))
+                stamp.write_text(recipe)
+            return out
+        member, want = spec["spm"]
+        recipe = want + sha256(pathlib.Path(__file__))
+        if not (out.exists() and stamp.exists() and stamp.read_text() == recipe):
+            import tarfile
+            tmp, archive = _download_sdist(spec)
+            with tarfile.open(archive) as t:
+                data = t.extractfile(member).read()
+            if hashlib.sha256(data).hexdigest() != want:
+                raise SystemExit("%s in %s: sha256 differs from the pinned %s" % (member, archive.name, want))
+            dest.mkdir(parents=True, exist_ok=True)
+            xlmr_tokenizer(data).save(str(out))
+            stamp.write_text(recipe)
+            shutil.rmtree(tmp, ignore_errors=True)
+        return out
     if "same_as" in spec:
         src = fetch(spec["same_as"])
         dest = CACHE / "tokenizers" / family

@@ -15,8 +15,10 @@ void lowercase_in_place(std::u32string& s) {
   std::u32string out;
   out.reserve(s.size());
   for (char32_t c : s) {
-    for (char32_t l : to_lowercase(c))
-      if (l) out.push_back(l);
+    const auto l = to_lowercase(c);
+    out.push_back(l[0]);  // may be U+0000 itself; only the extra slots use 0 as "unused"
+    if (l[1]) out.push_back(l[1]);
+    if (l[2]) out.push_back(l[2]);
   }
   s.swap(out);
 }

@@ -111,8 +111,9 @@ TEST_P(Golden, IdenticalToReferenceLibrary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Golden,
-                         ::testing::Values("minilm", "minilm-vocab", "mpnet", "claude-bpe", "deepseek-bpe", "xlmr-unigram",
-                                           "roberta-bpe"),
+                         ::testing::Values("minilm", "minilm-vocab", "mpnet", "claude-bpe", "deepseek-bpe", "xlmr-unigram-ja",
+                                           "xlmr-unigram-en", "roberta-style-bpe", "wordpiece-variants",
+                                           "metaspace-first"),
                          [](const ::testing::TestParamInfo<const char*>& param) {
                            std::string n = param.param;
                            for (auto& c : n)

@@ -19,3 +19,15 @@ for v in "${venvs[@]}"; do
   rm -rf "${out:?}/$v"
   "$cache/venvs/$v/bin/python" "$root/tools/golden_heads.py" --out "$out/$v" "${real[@]}"
 done
+
+# Pooling goldens from sentence-transformers, in the setfit venv (tools/venvs/setfit.txt,
+# also used by the fixture builder). Built here if missing; a failure leaves the pooling
+# parity test skipped rather than failing the head goldens.
+if [[ -f "$root/tools/venvs/setfit.txt" ]]; then
+  if "$root/scripts/setup_venvs.sh" setfit; then
+    rm -rf "${out:?}/pooling"
+    "$cache/venvs/setfit/bin/python" "$root/tools/heads/golden_pooling.py" --out "$out/pooling"
+  else
+    echo "warning: could not build the setfit venv; no pooling goldens" >&2
+  fi
+fi

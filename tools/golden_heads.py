@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import pickle
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -188,21 +189,32 @@ def main():
     fo.coef_ = np.asfortranarray(fo.coef_)
     cases.append(golden(out, "fortran_order", fo, Xe, jdump()))
 
-    # The real SetFit head beside the project, on random 768-d embeddings.
+    # Real SetFit heads, scored from their original bytes: the one beside the project and
+    # those of the SetFit fixtures (tools/build_fixtures.py), on random embeddings of their
+    # width plus real ones when OUT/../fixture-embeddings/<name>.npy exists.
+    fixtures = Path(os.environ.get("DOCQUANT_FIXTURES", Path.home() / ".cache/docquant/fixtures"))
+    real_heads = []
     if args.real_head and (args.real_head / "model_head.pkl").exists():
-        real = joblib.load(args.real_head / "model_head.pkl")
-        dim = real.coef_.shape[1]
+        real_heads.append(("real_sst2_mpnet", args.real_head))
+    for f in sorted(fixtures.glob("*/setfit/model_head.pkl")):
+        real_heads.append((f"fixture_{f.parent.parent.name}", f.parent))
+    for name, folder in real_heads:
+        try:
+            real = joblib.load(folder / "model_head.pkl")
+        except Exception as error:  # e.g. a torch head: docquant refuses those, tested elsewhere
+            print(f"golden_heads: skipping {folder}: {type(error).__name__}: {error}")
+            continue
+        dim = (real.coef_ if hasattr(real, "coef_") else real.estimators_[0].coef_).shape[1]
         Xr = embeddings(rng, 500, dim, 0.3)
-        fixtures = Path(os.environ.get("DOCQUANT_FIXTURES", Path.home() / ".cache/docquant/fixtures"))
-        extra = []
-        for f in sorted(fixtures.glob("*/setfit/embeddings.npy")):
-            e = np.load(f).astype(np.float32)
+        emb_file = out.parent / "fixture-embeddings" / f"{name}.npy"
+        n_real = 0
+        if emb_file.exists():
+            e = np.load(emb_file).astype(np.float32)
             if e.ndim == 2 and e.shape[1] == dim:
-                extra.append(e)
-        if extra:
-            Xr = np.concatenate([Xr] + extra)
-        cases.append(golden(out, "real_sst2_mpnet", real, Xr, lambda o, p: joblib.dump(o, p),
-                            {"real_embeddings": int(sum(e.shape[0] for e in extra))}))
+                Xr, n_real = np.concatenate([Xr, e]), int(e.shape[0])
+        src = folder / "model_head.pkl"
+        cases.append(golden(out, name, real, Xr, lambda o, p, src=src: shutil.copyfile(src, p),
+                            {"real_embeddings": n_real}))
 
     (out / "manifest.json").write_text(json.dumps(
         {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__,

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -139,6 +140,63 @@ INSTANTIATE_TEST_SUITE_P(Quick, OrtParity,
                            return std::string(p.param.per_channel ? "per_channel" : "per_tensor") +
                                   (p.param.reduce_range ? "_reduce_range" : "_full_range");
                          });
+
+// The same on a real body: every MatMul weight of the first fixture.
+TEST(OrtParityRealModel, EveryMatMulWeightMatchesQuantizeDynamic) {
+  const fs::path python = ort_python();
+  const std::string probe = fmt::format("'{}' -c 'import onnxruntime.quantization' > /dev/null 2>&1", python.string());
+  if (!fs::exists(python) || std::system(probe.c_str()) != 0) {
+    GTEST_SKIP() << python.string() << " missing or cannot import onnxruntime.quantization (see OrtParity)";
+  }
+  fs::path fixture;
+  if (const char* one = std::getenv("DOCQUANT_QUANT_MODEL")) {
+    fixture = one;
+  } else {
+    fs::path root;
+    if (const char* f = std::getenv("DOCQUANT_FIXTURES")) {
+      root = f;
+    } else if (const char* home = std::getenv("HOME")) {
+      root = fs::path(home) / ".cache" / "docquant" / "fixtures";
+    }
+    std::error_code ec;
+    std::vector<fs::path> found;
+    if (fs::is_directory(root, ec)) {
+      for (const auto& e : fs::directory_iterator(root, ec)) {
+        if (fs::is_regular_file(e.path() / "onnx" / "model.onnx", ec)) found.push_back(e.path() / "onnx" / "model.onnx");
+      }
+    }
+    std::sort(found.begin(), found.end());
+    if (found.empty()) GTEST_SKIP() << "no fixture model under " << root.string() << " (tools/build_fixtures.py)";
+    fixture = found.front();
+  }
+  const fs::path dir = fs::temp_directory_path() / fmt::format("docquant-ort-parity-real-{}", ::getpid());
+  fs::create_directories(dir);
+  const std::string script = (fs::path(__FILE__).parent_path() / "ort_quantize_dynamic.py").string();
+  const std::string cmd = fmt::format("'{}' '{}' '{}' '{}' > '{}' 2>&1", python.string(), script, fixture.string(),
+                                      (dir / "ort.onnx").string(), (dir / "log.txt").string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "quantize_dynamic failed; see " << (dir / "log.txt").string();
+  const onnx::ModelProto ort = model::load_model(dir / "ort.onnx").model;
+  const onnx::ModelProto fp32 = model::load_model(fixture).model;
+
+  QuantPlan plan;
+  plan.fused_matmul = false;
+  const QuantizeResult ours = quantize(fp32, plan);
+  int compared = 0;
+  for (const auto& c : find_candidates(fp32)) {
+    if (c.op_type != "MatMul") continue;
+    SCOPED_TRACE(c.weight);
+    const auto* ort_q = initializer(ort, c.weight + "_quantized");
+    const auto* ort_s = initializer(ort, c.weight + "_scale");
+    const auto* our_q = initializer(ours.model, c.weight + "_int8");
+    const auto* our_s = initializer(ours.model, c.weight + "_scale");
+    ASSERT_TRUE(ort_q && ort_s && our_q && our_s);
+    EXPECT_EQ(bytes_of(*our_q), bytes_of(*ort_q)) << "int8 weights differ";
+    EXPECT_EQ(bytes_of(*our_s), bytes_of(*ort_s)) << "scales differ";
+    ++compared;
+  }
+  EXPECT_GE(compared, 36);
+  fs::remove_all(dir);
+}
 
 }  // namespace
 }  // namespace docquant::quant

@@ -89,6 +89,12 @@ Ort::Env& ort_env() {
 
 std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::string, Feed>& feeds,
                              RunOptions options) {
+  return run_model_many(model, {feeds}, options).at(0);
+}
+
+std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
+                                               const std::vector<std::map<std::string, Feed>>& runs,
+                                               RunOptions options) {
   const std::string bytes = model::serialize_model(model);
   Ort::SessionOptions so;
   so.SetIntraOpNumThreads(1);
@@ -97,29 +103,34 @@ std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::
                                                 : GraphOptimizationLevel::ORT_DISABLE_ALL);
   Ort::Session session(ort_env(), bytes.data(), bytes.size(), so);
   Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-
-  std::vector<std::string> names;
-  std::vector<Ort::Value> values;
-  for (const auto& [name, feed] : feeds) {
-    names.push_back(name);
-    auto& f = const_cast<Feed&>(feed);  // Ort::Value wraps the buffer without copying
-    if (!f.ints.empty()) {
-      values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
-                                                              f.shape.size()));
-    } else {
-      values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
-                                                       f.shape.size()));
-    }
-  }
-  std::vector<const char*> in_names;
-  for (const auto& n : names) in_names.push_back(n.c_str());
   Ort::AllocatorWithDefaultOptions alloc;
   const auto out_name = session.GetOutputNameAllocated(0, alloc);
   const char* out_names[] = {out_name.get()};
-  auto outputs = session.Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(), values.size(), out_names, 1);
-  const auto info = outputs[0].GetTensorTypeAndShapeInfo();
-  const float* data = outputs[0].GetTensorData<float>();
-  return std::vector<float>(data, data + info.GetElementCount());
+
+  std::vector<std::vector<float>> results;
+  for (const auto& feeds : runs) {
+    std::vector<std::string> names;
+    std::vector<Ort::Value> values;
+    for (const auto& [name, feed] : feeds) {
+      names.push_back(name);
+      auto& f = const_cast<Feed&>(feed);  // Ort::Value wraps the buffer without copying; Run only reads it
+      if (!f.ints.empty()) {
+        values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
+                                                                f.shape.size()));
+      } else {
+        values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
+                                                         f.shape.size()));
+      }
+    }
+    std::vector<const char*> in_names;
+    for (const auto& n : names) in_names.push_back(n.c_str());
+    auto outputs =
+        session.Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(), values.size(), out_names, 1);
+    const auto info = outputs[0].GetTensorTypeAndShapeInfo();
+    const float* data = outputs[0].GetTensorData<float>();
+    results.emplace_back(data, data + info.GetElementCount());
+  }
+  return results;
 }
 
 std::map<std::string, int> count_ops(const onnx::ModelProto& model) {

@@ -47,6 +47,11 @@ struct RunOptions {
 std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::string, Feed>& feeds,
                              RunOptions options = {});
 
+// One session, several runs (first output of each).
+std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
+                                               const std::vector<std::map<std::string, Feed>>& runs,
+                                               RunOptions options = {});
+
 std::map<std::string, int> count_ops(const onnx::ModelProto& model);
 
 // Deterministic uniform values in [lo, hi).

@@ -6,7 +6,10 @@
 
 #include "commands.h"
 #include "docquant/error.h"
+#include "docquant/setfit.h"
+#include "docquant/tokenizer.h"
 #include "graph_summary.h"
+#include "inspect_setfit.h"
 #include "onnx_io.h"
 
 namespace docquant::cli {
@@ -63,14 +66,30 @@ void print_onnx_summary(const fs::path& path) {
 
 void add_inspect_command(CLI::App& root) {
   auto* cmd = root.add_subcommand("inspect",
-                                  "Describe an ONNX model: IR/opset, inputs/outputs, ops, parameters, quantizable ops");
+                                  "Describe an ONNX model (IR/opset, inputs/outputs, ops, parameters, quantizable ops)\n"
+                                  "or a SetFit folder (tokenizer, pooling, normalisation, head, labels)");
   cmd->footer(
       "Examples:\n"
       "  docquant inspect model.onnx\n"
-      "  docquant inspect path/to/onnx_folder      (a folder holding model.onnx)");
+      "  docquant inspect path/to/onnx_folder      (a folder holding model.onnx)\n"
+      "  docquant inspect path/to/setfit_folder    (tokenizer, pooling, head, labels)\n"
+      "  docquant inspect OUT                      (a docquant output folder: both)");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("model", *path, "An .onnx file, or a folder holding model.onnx")->required();
-  cmd->callback([path] { print_onnx_summary(*path); });
+  cmd->add_option("path", *path, "An .onnx file, a folder holding model.onnx, or a SetFit folder")->required();
+  cmd->callback([path] {
+    const fs::path p(*path);
+    std::error_code ec;
+    const bool setfit = fs::is_directory(p, ec) && setfit::is_setfit_folder(p);
+    if (setfit) {
+      print_setfit_summary(p, std::cout);
+      std::cout << "tokenizer:         " << Tokenizer::from_folder(p).describe() << std::endl;
+    }
+    // A folder may hold both (docquant's own output): describe its model.onnx too.
+    if (!setfit || fs::exists(p / "model.onnx", ec)) {
+      if (setfit) fmt::print("\n");
+      print_onnx_summary(p);
+    }
+  });
 }
 
 }  // namespace docquant::cli

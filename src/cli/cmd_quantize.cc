@@ -1,15 +1,152 @@
-// docquant quantize — not implemented yet (issue 6).
+// docquant quantize: the original tool's command line, INC's YAML, and a summary.
 #include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
 
 #include "commands.h"
 #include "docquant/error.h"
+#include "docquant/quantize.h"
+#include "inc_config.h"
 
 namespace docquant::cli {
 
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted.store(true); }
+
+std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
+
+void print_summary(const QuantizeReport& r) {
+  fmt::print("\ndocquant quantize: {} in {:.1f}s\n", r.output_folder.string(), r.seconds);
+  fmt::print("  model form    {}\n", r.model_form);
+  if (r.accuracy_checked) {
+    fmt::print("  calibration   {} rows; {}\n", r.calibration_rows, r.batching);
+    fmt::print("  criterion     {}\n", r.criterion);
+    fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy, r.trials.size(), r.trials.size() == 1 ? "" : "s",
+               r.stop_reason, r.probe_seconds > 0 ? fmt::format(", sensitivity probe {:.1f}s", r.probe_seconds) : "");
+    fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
+    for (const auto& t : r.trials) {
+      fmt::print("  {:>5}  {:<20} {:>10} {:>9.4f} {:>5} {:>8.1f}\n", t.index, t.phase, t.fp32_nodes, t.accuracy,
+                 t.passed ? "yes" : "no", t.seconds);
+    }
+  } else {
+    fmt::print("  accuracy      NOT CHECKED (no --calibration_data): default configuration\n");
+  }
+  int quantized = 0;
+  for (const auto& n : r.nodes) quantized += n.decision.starts_with("int8");
+  fmt::print("\n  {:<16} {:>12} {:>12}\n", "", "fp32", "int8");
+  if (r.accuracy_checked && r.final_accuracy) {
+    fmt::print("  {:<16} {:>12.4f} {:>12.4f}   ({:+.2f}% relative){}\n", "accuracy", r.baseline_accuracy,
+               *r.final_accuracy, 100.0 * (*r.final_accuracy - r.baseline_accuracy) / r.baseline_accuracy,
+               r.criterion_met ? "" : "  CRITERION NOT MET (--best_effort)");
+  }
+  fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}% of fp32)\n", "model.onnx", mib(r.size_before), mib(r.size_after),
+             100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
+  fmt::print("  {:<16} {:>12} {:>12}\n", "nodes quantized", "", fmt::format("{} of {}", quantized, r.nodes.size()));
+  fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
+}
+
+}  // namespace
+
 void add_quantize_command(CLI::App& root) {
-  auto* cmd = root.add_subcommand("quantize", "Quantize a SetFit model's ONNX body to INT8 (not implemented yet)");
-  cmd->allow_extras();
-  cmd->callback([] { throw InternalError("'docquant quantize' is not implemented yet (tracked in issue 6)"); });
+  auto* cmd = root.add_subcommand(
+      "quantize", "Quantize a SetFit model's ONNX body to INT8, keeping accuracy within a criterion of fp32");
+  cmd->description(
+      "Post-training dynamic INT8 quantization (weights int8 ahead of time, activations uint8 per batch), tuned on\n"
+      "your labelled CSV so that accuracy stays within the criterion (default: relative loss <= 1%, as Intel Neural\n"
+      "Compressor's onnxrt_integerops recipe). The output folder holds the quantized model.onnx, the tokenizer,\n"
+      "head and configs, and quantization.json (every trial, every node's decision, sizes, input hashes).");
+  cmd->footer(
+      "\nExamples:\n"
+      "  docquant quantize --onnx_model_folder onnx/ --setfit_model_folder setfit/ \\\n"
+      "                    --calibration_data dev.csv --output_folder out/\n"
+      "  docquant quantize ... --config conf.yaml          (the original INC 1.x YAML)\n"
+      "  docquant quantize ... --absolute 0.005 --strategy basic\n"
+      "\nExit codes: 0 done, 2 usage, 3 bad input, 4 output not writable, 5 criterion not met, 130 interrupted.");
+
+  auto o = std::make_shared<QuantizeOptions>();
+  auto onnx = std::make_shared<std::string>();
+  auto setfit = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto config = std::make_shared<std::string>();
+  auto relative = std::make_shared<double>(0.01);
+  auto absolute = std::make_shared<double>(0.0);
+  auto timeout = std::make_shared<double>(0.0);
+  auto per_tensor = std::make_shared<bool>(false);
+  auto keep_embeddings = std::make_shared<bool>(false);
+  auto unfused = std::make_shared<bool>(false);
+  auto quiet = std::make_shared<bool>(false);
+
+  cmd->add_option("--onnx_model_folder", *onnx, "Folder holding model.onnx, or an .onnx file")->required();
+  cmd->add_option("--setfit_model_folder", *setfit, "SetFit folder: tokenizer, model_head.pkl, pooling and label configs")
+      ->required();
+  cmd->add_option("--calibration_data", *data,
+                  "CSV with 'text' and 'label' columns to measure accuracy on; without it the default configuration\n"
+                  "is written and accuracy is NOT checked");
+  cmd->add_option("--output_folder", *out, "Where to write the quantized model folder (must not exist or be empty)")
+      ->required();
+  cmd->add_option("--config", *config, "INC 1.x YAML (model/device/quantization/tuning); flags given here override it");
+  cmd->add_option("--text_column", o->text_column, "CSV column holding the text")->capture_default_str();
+  cmd->add_option("--label_column", o->label_column, "CSV column holding the label")->capture_default_str();
+  auto* rel = cmd->add_option("--relative", *relative, "Relative accuracy loss allowed (0.01 = 1%)")->capture_default_str();
+  auto* abs = cmd->add_option("--absolute", *absolute, "Absolute accuracy loss allowed instead (0.005 = half a point)");
+  rel->excludes(abs);
+  cmd->add_option("--strategy", o->strategy,
+                  "sensitivity: rank nodes once, binary-search how many stay fp32 (few evaluations)\n"
+                  "basic: INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative)")
+      ->check(CLI::IsMember({"sensitivity", "basic"}))
+      ->capture_default_str();
+  cmd->add_option("--max_trials", o->max_trials, "At most this many full evaluations")->capture_default_str();
+  cmd->add_option("--timeout", *timeout, "Stop tuning after this many seconds (0: no limit; the first passing trial\n"
+                                         "always ends tuning, as INC's timeout 0)");
+  cmd->add_option("--seed", o->seed, "Seed for the sensitivity sample (INC's random_seed)")->capture_default_str();
+  cmd->add_flag("--per_tensor", *per_tensor, "Quantize weights per tensor instead of per output channel");
+  cmd->add_flag("--reduce_range", o->reduce_range, "7-bit weights: no u8*s8 saturation on CPUs without VNNI");
+  cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
+  cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
+  cmd->add_flag("--optimize_graph", o->optimize_graph, "Apply ONNX Runtime's extended graph optimisations first");
+  cmd->add_option("--batch_size", o->batch_size, "Texts per model call while evaluating")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
+  cmd->add_flag("--overwrite", o->overwrite, "Replace an existing non-empty output folder");
+  cmd->add_flag("--best_effort", o->best_effort, "Write the most accurate trial even if it misses the criterion");
+  cmd->add_flag("--quiet", *quiet, "No progress on stderr");
+
+  cmd->callback([=] {
+    QuantizeOptions opts = *o;
+    if (!config->empty()) {
+      tune::apply_inc_yaml(*config, opts);
+      // Flags given on the command line win over the YAML.
+      if (cmd->count("--strategy")) opts.strategy = o->strategy;
+      if (cmd->count("--max_trials")) opts.max_trials = o->max_trials;
+      if (cmd->count("--seed")) opts.seed = o->seed;
+    }
+    opts.onnx_model = *onnx;
+    opts.setfit_folder = *setfit;
+    if (!data->empty()) opts.calibration_data = std::filesystem::path(*data);
+    opts.output_folder = *out;
+    if (cmd->count("--relative")) {
+      opts.relative_criterion = true;
+      opts.criterion = *relative;
+    }
+    if (cmd->count("--absolute")) {
+      opts.relative_criterion = false;
+      opts.criterion = *absolute;
+    }
+    if (cmd->count("--timeout")) opts.max_time = std::chrono::duration<double>(*timeout);
+    opts.per_channel = !*per_tensor;
+    opts.quantize_embeddings = !*keep_embeddings;
+    opts.fused_matmul = !*unfused;
+    if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    opts.cancelled = [] { return g_interrupted.load(); };
+    const QuantizeReport report = quantize(opts);
+    print_summary(report);
+  });
 }
 
 }  // namespace docquant::cli

@@ -1,0 +1,94 @@
+#pragma once
+// docquant's quantize job as a library call: a SetFit model in, a quantized model
+// folder out, accuracy kept within a criterion on labelled data.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace docquant {
+
+struct QuantizeOptions {
+  std::filesystem::path onnx_model;     // an .onnx file or a folder holding model.onnx
+  std::filesystem::path setfit_folder;  // tokenizer, head, pooling and label configs
+  std::optional<std::filesystem::path> calibration_data;  // CSV with text and label columns
+  std::filesystem::path output_folder;
+  std::string text_column = "text";
+  std::string label_column = "label";
+
+  // Accuracy criterion (INC's defaults: relative 0.01, higher is better).
+  bool relative_criterion = true;
+  double criterion = 0.01;
+  bool higher_is_better = true;
+
+  std::string strategy = "sensitivity";  // or "basic" (INC 1.x's)
+  int max_trials = 100;
+  std::chrono::duration<double> max_time{0};  // 0: none (INC's exit_policy.timeout 0 = stop at first pass)
+  std::uint64_t seed = 9527;
+
+  // Quantization recipe.
+  bool per_channel = true;    // starting granularity for weights
+  bool reduce_range = false;  // 7-bit weights (no u8×s8 saturation on CPUs without VNNI)
+  bool quantize_embeddings = true;
+  bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
+  bool optimize_graph = false;  // ONNX Runtime's extended graph optimisations before quantizing
+
+  // Evaluation.
+  std::size_t batch_size = 32;
+  int threads = 0;  // ONNX Runtime intra-op threads; 0: one per core
+  std::size_t sensitivity_sample = 64;  // texts used to rank nodes (sensitivity strategy)
+
+  bool overwrite = false;    // replace a non-empty output folder
+  bool best_effort = false;  // write the most accurate trial even if it misses the criterion
+
+  // Progress lines for a human (no trailing newline); called from the calling thread.
+  std::function<void(const std::string&)> progress;
+  // Polled between steps; returning true aborts with an "interrupted" error and no output.
+  std::function<bool()> cancelled;
+};
+
+struct QuantizeTrial {
+  int index = 0;
+  std::string phase;
+  std::string summary;
+  int fp32_nodes = 0;
+  double accuracy = 0;
+  double seconds = 0;
+  bool passed = false;
+};
+
+struct QuantizeNode {
+  std::string node;
+  std::string op_type;
+  std::string decision;  // "int8 per-channel", "int8 per-tensor", "fp32 (tuning)", "fp32 (not quantizable: …)"
+};
+
+struct QuantizeReport {
+  std::filesystem::path output_folder;
+  std::string model_form;
+  std::string batching;
+  std::string criterion;
+  std::string strategy;
+  std::string stop_reason;
+  bool accuracy_checked = false;
+  std::size_t calibration_rows = 0;
+  double baseline_accuracy = 0;
+  std::optional<double> final_accuracy;
+  bool criterion_met = false;
+  std::vector<QuantizeTrial> trials;
+  std::vector<QuantizeNode> nodes;
+  std::int64_t size_before = 0;  // bytes of the fp32 model.onnx
+  std::int64_t size_after = 0;   // bytes of the written model.onnx
+  double seconds = 0;            // wall time of the whole job
+  double probe_seconds = 0;      // sensitivity probes
+};
+
+// Runs the job. Throws docquant::Error: InputError/OutputError for bad inputs or output,
+// CriterionNotMetError (the report's numbers in the message) when no trial passes and
+// best_effort is off. The output folder appears whole or not at all.
+QuantizeReport quantize(const QuantizeOptions& options);
+
+}  // namespace docquant

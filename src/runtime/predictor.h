@@ -1,0 +1,44 @@
+#pragma once
+// Model + SetFit folder = class probabilities for tokenized batches: runs the ONNX
+// model in ONNX Runtime and applies whatever of pooling, normalisation and head
+// lies outside the graph (see ModelForm).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "batching.h"
+#include "docquant/setfit.h"
+#include "model_form.h"
+#include "ort_session.h"
+
+namespace docquant::runtime {
+
+struct Predictions {
+  std::size_t num_classes = 0;
+  std::vector<double> proba;          // rows × num_classes, input order (empty when the graph gives labels only)
+  std::vector<std::size_t> predicted;  // class index per row (into SetFitFolder::class_names)
+};
+
+class Predictor {
+ public:
+  // `folder` must outlive the predictor. Throws InputError when ONNX Runtime refuses the
+  // model or its output does not fit the folder's head (width, class count).
+  Predictor(const std::string& model_bytes, const ModelSignature& signature, const setfit::SetFitFolder& folder,
+            const SessionConfig& config, const std::string& name);
+
+  // Predictions for `rows` texts given as batches (each row in exactly one batch).
+  Predictions predict(const std::vector<Batch>& batches, std::size_t rows);
+
+ private:
+  void run_batch(const Batch& batch, Predictions& out);
+
+  Ort::Session session_;
+  ModelSignature signature_;
+  const setfit::SetFitFolder& folder_;
+  std::string name_;
+};
+
+// Fraction of rows whose predicted class equals `labels` (class indices).
+double accuracy(const Predictions& p, const std::vector<std::size_t>& labels);
+
+}  // namespace docquant::runtime

@@ -1,0 +1,344 @@
+// The quantize job: load and check every input, measure fp32, search a plan with a
+// strategy, write the chosen model and its record into a staged output folder.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "batching.h"
+#include "csv.h"
+#include "docquant/error.h"
+#include "docquant/quantize.h"
+#include "docquant/setfit.h"
+#include "docquant/tokenizer.h"
+#include "docquant/version.h"
+#include "file_util.h"
+#include "model_form.h"
+#include "onnx_io.h"
+#include "predictor.h"
+#include "quantize_pass.h"
+#include "staged_folder.h"
+#include "strategy.h"
+
+namespace docquant {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The texts and labels tuning measures, tokenized and batched once.
+struct CalibrationSet {
+  std::vector<Encoding> encodings;
+  std::vector<std::size_t> labels;
+  std::vector<runtime::Batch> batches;
+  std::vector<runtime::Batch> sample_batches;  // the sensitivity probe's sample
+  std::size_t sample_rows = 0;
+};
+
+CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFolder& folder,
+                                const Tokenizer& tokenizer, const runtime::BatchPolicy& policy) {
+  CalibrationSet set;
+  const auto rows = read_labelled_csv(*o.calibration_data, o.text_column, o.label_column);
+  std::vector<std::string> texts;
+  texts.reserve(rows.size());
+  for (const auto& row : rows) {
+    texts.push_back(row.text);
+    set.labels.push_back(folder.label_index(row.label, row.line));
+  }
+  set.encodings = tokenizer.encode_batch(texts, o.threads);
+  set.batches = runtime::make_batches(set.encodings, policy, tokenizer.pad_id());
+
+  // A fixed-seed sample (Fisher-Yates on mt19937_64, whose output the standard fixes).
+  std::vector<std::size_t> order(rows.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::mt19937_64 rng(o.seed);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  order.resize(std::min(order.size(), o.sensitivity_sample));
+  std::sort(order.begin(), order.end());
+  std::vector<Encoding> sample;
+  for (auto i : order) sample.push_back(set.encodings[i]);
+  set.sample_rows = sample.size();
+  set.sample_batches = runtime::make_batches(sample, policy, tokenizer.pad_id());
+  return set;
+}
+
+quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) {
+  quant::QuantPlan plan;
+  plan.defaults.quantize = false;  // every candidate is named in the config
+  plan.defaults.reduce_range = o.reduce_range;
+  plan.fused_matmul = o.fused_matmul;
+  plan.quantize_embeddings = o.quantize_embeddings;
+  for (const auto& [node, mode] : config.nodes) {
+    quant::NodeConfig nc;
+    nc.quantize = mode != tune::NodeMode::fp32;
+    nc.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
+                                                              : quant::WeightGranularity::per_tensor;
+    nc.reduce_range = o.reduce_range;
+    plan.per_node[node] = nc;
+  }
+  return plan;
+}
+
+// Files of the SetFit folder that travel with the model: everything but body weights.
+bool is_body_weight(const fs::path& p) {
+  static const char* kWeights[] = {".bin", ".safetensors", ".h5", ".msgpack", ".onnx", ".ot", ".pt", ".pth"};
+  const std::string ext = p.extension().string();
+  return std::any_of(std::begin(kWeights), std::end(kWeights), [&](const char* w) { return ext == w; });
+}
+
+std::vector<fs::path> setfit_files_to_copy(const fs::path& folder) {
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory() && (it->path().filename() == "onnx" || it->path().filename().string().starts_with("."))) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file() && !is_body_weight(it->path())) files.push_back(fs::relative(it->path(), folder));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+QuantizeReport quantize(const QuantizeOptions& o) {
+  const auto job_start = Clock::now();
+  const auto progress = [&](const std::string& line) {
+    if (o.progress) o.progress(line);
+  };
+  const auto check_cancel = [&] {
+    if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "interrupted; no output was written");
+  };
+  if (o.strategy != "sensitivity" && o.strategy != "basic") {
+    throw UsageError(fmt::format("unknown strategy '{}' (choose sensitivity or basic)", o.strategy));
+  }
+  if (!(o.criterion >= 0) || (o.relative_criterion && o.criterion >= 1)) {
+    throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
+  }
+  if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
+
+  // 1. Inputs, all checked before any work.
+  QuantizeReport report;
+  auto loaded = model::load_model(o.onnx_model);
+  for (const auto& note : loaded.notes) progress("note: " + note);
+  const std::string model_name = loaded.file.string();
+  const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  const auto tokenizer = Tokenizer::from_folder(o.setfit_folder);
+  const auto signature = runtime::detect_signature(loaded.model, model_name);
+  report.model_form = runtime::to_string(signature.form);
+  progress(fmt::format("model: {}", signature.describe()));
+
+  std::vector<fs::path> inputs = {loaded.file, o.setfit_folder};
+  if (o.calibration_data) inputs.push_back(*o.calibration_data);
+  StagedFolder out(o.output_folder, o.overwrite, inputs);
+
+  runtime::BatchPolicy policy;
+  policy.batch_size = o.batch_size;
+  report.batching = policy.describe();
+  runtime::SessionConfig session;
+  session.intra_op_threads = o.threads;
+
+  onnx::ModelProto fp32 = loaded.model;
+  if (o.optimize_graph) {
+    session.optimized_model_file = out.dir() / "fp32_optimized.onnx";
+    session.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
+    runtime::make_session(model::serialize_model(fp32), session, model_name);
+    fp32 = model::load_model(session.optimized_model_file).model;
+    fs::remove(session.optimized_model_file);
+    session.optimized_model_file.clear();
+    session.optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
+    progress("graph optimised by ONNX Runtime (extended level) before quantizing");
+  }
+  report.size_before = static_cast<std::int64_t>(fs::file_size(loaded.file));
+
+  const auto candidates = quant::find_candidates(fp32);
+  tune::Objective objective;
+  for (const auto& c : candidates) {
+    objective.nodes.push_back(c.node);
+    objective.op_types.push_back(c.op_type);
+  }
+  const tune::NodeMode default_mode = o.per_channel ? tune::NodeMode::int8_per_channel : tune::NodeMode::int8_per_tensor;
+  tune::Config chosen;
+  for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
+
+  // 2. Tuning, when there is data to measure.
+  tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
+                            o.criterion, o.higher_is_better};
+  report.criterion = criterion.describe();
+  if (o.calibration_data) {
+    report.accuracy_checked = true;
+    const auto t_load = Clock::now();
+    CalibrationSet cal = load_calibration(o, folder, tokenizer, policy);
+    report.calibration_rows = cal.labels.size();
+    progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(), seconds_since(t_load),
+                         policy.describe()));
+
+    const std::string fp32_bytes = model::serialize_model(fp32);
+    runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
+    const auto t_base = Clock::now();
+    report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size()), cal.labels);
+    progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
+                         report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
+                         criterion.threshold(report.baseline_accuracy)));
+    check_cancel();
+
+    const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
+                              std::size_t rows) {
+      check_cancel();
+      auto q = quant::quantize(fp32, plan_for(config, o));
+      runtime::Predictor p(model::serialize_model(q.model), signature, folder, session, model_name);
+      return p.predict(batches, rows);
+    };
+    objective.accuracy = [&](const tune::Config& config) {
+      return runtime::accuracy(evaluate(config, cal.batches, cal.labels.size()), cal.labels);
+    };
+    // Sensitivity of node i: mean absolute change of the class probabilities on the
+    // sample when node i alone is quantized. Needs probabilities (not label-only graphs).
+    if (!signature.output_is_label) {
+      objective.sensitivity = [&](tune::NodeMode mode) {
+        const auto reference = baseline_predictor.predict(cal.sample_batches, cal.sample_rows);
+        std::vector<double> error;
+        for (std::size_t i = 0; i < objective.nodes.size(); ++i) {
+          tune::Config only;
+          for (std::size_t j = 0; j < objective.nodes.size(); ++j) only.nodes[objective.nodes[j]] = i == j ? mode : tune::NodeMode::fp32;
+          const auto p = evaluate(only, cal.sample_batches, cal.sample_rows);
+          double sum = 0;
+          for (std::size_t k = 0; k < p.proba.size(); ++k) sum += std::abs(p.proba[k] - reference.proba[k]);
+          error.push_back(sum / static_cast<double>(std::max<std::size_t>(1, p.proba.size())));
+          if ((i + 1) % 10 == 0 || i + 1 == objective.nodes.size()) {
+            progress(fmt::format("  sensitivity probe: {}/{} nodes", i + 1, objective.nodes.size()));
+          }
+        }
+        return error;
+      };
+    }
+
+    tune::TuneRequest request;
+    request.objective = &objective;
+    request.criterion = criterion;
+    request.baseline = report.baseline_accuracy;
+    request.budget.max_trials = o.max_trials;
+    request.budget.max_time = o.max_time;
+    request.default_mode = default_mode;
+    request.on_trial = [&](const tune::Trial& t) {
+      progress(fmt::format("trial {:>3}  {:<20} acc {:.4f} {}  {:5.1f}s  {}", t.index, t.phase, t.accuracy,
+                           t.passed ? "pass" : "fail", t.seconds, t.summary));
+    };
+    const tune::TuneResult result = o.strategy == "basic" ? tune::tune_basic(request) : tune::tune_sensitivity(request);
+    report.strategy = result.strategy;
+    report.stop_reason = result.stop_reason;
+    report.probe_seconds = result.probe_seconds;
+    for (const auto& t : result.trials) {
+      report.trials.push_back({t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed});
+    }
+    if (result.chosen) {
+      chosen = result.trials[*result.chosen].config;
+      report.final_accuracy = result.trials[*result.chosen].accuracy;
+      report.criterion_met = true;
+    } else if (o.best_effort && result.best) {
+      chosen = result.trials[*result.best].config;
+      report.final_accuracy = result.trials[*result.best].accuracy;
+      progress("no trial met the criterion; writing the most accurate one (--best_effort)");
+    } else {
+      std::string best;
+      if (result.best) {
+        const auto& b = result.trials[*result.best];
+        best = fmt::format("; the best trial (#{}: {}) reached {:.4f}", b.index, b.summary, b.accuracy);
+      }
+      throw CriterionNotMetError(fmt::format(
+          "no configuration met the criterion ({}: need >= {:.4f} against fp32 {:.4f}) in {} trials ({}){}; no output "
+          "was written. Relax the criterion (--relative/--absolute), allow more trials (--max_trials), or pass "
+          "--best_effort to keep the best trial",
+          criterion.describe(), criterion.threshold(report.baseline_accuracy), report.baseline_accuracy,
+          result.trials.size(), result.stop_reason, best));
+    }
+  } else {
+    report.strategy = "none";
+    report.stop_reason = "no calibration data: default configuration, accuracy not checked";
+    progress("no --calibration_data: quantizing with the default configuration; accuracy was NOT checked");
+  }
+  check_cancel();
+
+  // 3. The output folder.
+  const auto final_q = quant::quantize(fp32, plan_for(chosen, o));
+  model::save_model(final_q.model, out.dir() / "model.onnx");
+  report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
+  for (const auto& d : final_q.decisions) {
+    auto it = chosen.nodes.find(d.node);
+    std::string decision = d.action;
+    if (d.action == "quantized") {
+      decision = fmt::format("int8 {}{}", d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+                             d.reduce_range ? " reduce_range" : "");
+    } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
+      decision = "fp32 (tuning)";
+    }
+    report.nodes.push_back({d.node, d.op_type, decision});
+  }
+  for (const auto& rel : setfit_files_to_copy(o.setfit_folder)) {
+    fs::create_directories((out.dir() / rel).parent_path());
+    copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
+  }
+
+  nlohmann::ordered_json j;
+  j["format_version"] = 1;
+  j["docquant_version"] = kVersion;
+  j["git_commit"] = kGitCommit;
+  j["onnxruntime_version"] = kOnnxRuntimeVersion;
+  nlohmann::ordered_json in;
+  in["onnx_model"] = {{"path", loaded.file.string()}, {"sha256", sha256_file(loaded.file)}};
+  nlohmann::ordered_json sf = nlohmann::ordered_json::object();
+  for (const auto& rel : setfit_files_to_copy(o.setfit_folder)) sf[rel.string()] = sha256_file(o.setfit_folder / rel);
+  in["setfit_folder"] = {{"path", o.setfit_folder.string()}, {"files_sha256", sf}};
+  if (o.calibration_data) {
+    in["calibration_data"] = {{"path", o.calibration_data->string()}, {"sha256", sha256_file(*o.calibration_data)},
+                              {"rows", report.calibration_rows}};
+  }
+  j["inputs"] = in;
+  j["seed"] = o.seed;
+  j["model_form"] = report.model_form;
+  j["criterion"] = {{"kind", o.relative_criterion ? "relative" : "absolute"}, {"value", o.criterion},
+                    {"higher_is_better", o.higher_is_better}, {"text", report.criterion}};
+  j["recipe"] = {{"approach", "post_training_dynamic_quant"},
+                 {"weights", "int8 symmetric"},
+                 {"activations", "uint8 asymmetric, dynamic per tensor"},
+                 {"start_granularity", o.per_channel ? "per_channel" : "per_tensor"},
+                 {"reduce_range", o.reduce_range},
+                 {"quantize_embeddings", o.quantize_embeddings},
+                 {"fused_matmul", o.fused_matmul},
+                 {"optimize_graph", o.optimize_graph}};
+  j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
+                   {"stop_reason", report.stop_reason}, {"probe_seconds", report.probe_seconds}};
+  j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
+                   {"text", report.batching}};
+  j["accuracy_checked"] = report.accuracy_checked;
+  if (report.accuracy_checked) {
+    j["baseline_accuracy"] = report.baseline_accuracy;
+    j["final_accuracy"] = *report.final_accuracy;
+    j["criterion_met"] = report.criterion_met;
+  }
+  auto trials = nlohmann::ordered_json::array();
+  for (const auto& t : report.trials) {
+    trials.push_back({{"index", t.index}, {"phase", t.phase}, {"configuration", t.summary}, {"fp32_nodes", t.fp32_nodes},
+                      {"accuracy", t.accuracy}, {"seconds", t.seconds}, {"passed", t.passed}});
+  }
+  j["trials"] = trials;
+  auto nodes = nlohmann::ordered_json::array();
+  for (const auto& n : report.nodes) nodes.push_back({{"node", n.node}, {"op_type", n.op_type}, {"decision", n.decision}});
+  j["nodes"] = nodes;
+  j["sizes"] = {{"model_onnx_before", report.size_before}, {"model_onnx_after", report.size_after}};
+  report.seconds = seconds_since(job_start);
+  j["seconds"] = report.seconds;
+  write_file_checked(out.dir() / "quantization.json", j.dump(2) + "\n");
+  check_cancel();
+  out.commit();
+  report.output_folder = out.target();
+  return report;
+}
+
+}  // namespace docquant

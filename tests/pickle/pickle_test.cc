@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <unistd.h>
 
 #include "docquant/pickle.h"
 #include "pickle_writer.h"
@@ -132,4 +134,35 @@ TEST(Pickle, RealSetFitHead) {
   EXPECT_EQ(o.attr("multi_class")->as_str(), "auto");
   EXPECT_EQ(o.attr("_sklearn_version")->as_str(), "1.3.2");
   EXPECT_EQ(o.attr("n_features_in_")->as_int(), 768);
+}
+
+TEST(Pickle, OldJoblibSideFileArrays) {
+  const fs::path dir = fs::temp_directory_path() / ("docquant_npy_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto wrapper_pickle = [](const std::string& filename) {
+    PickleWriter w;
+    w.proto(2).global("joblib.numpy_pickle_compat", "NDArrayWrapper").op(')').op('\x81').op('}').mark();
+    w.str("filename").str(filename).str("subclass").global("numpy", "ndarray").str("allow_mmap").op('\x89');
+    return w.op('u').op('b').stop().b;
+  };
+  std::string header = "{'descr': '>i4', 'fortran_order': False, 'shape': (3,), }";
+  header += std::string(128 - 10 - header.size() - 1, ' ') + "\n";
+  std::string npy = std::string("\x93NUMPY\x01\x00", 8);
+  npy += static_cast<char>(header.size() & 0xff);
+  npy += static_cast<char>(header.size() >> 8);
+  npy += header + std::string("\x00\x00\x00\x01\x00\x00\x00\x02\xff\xff\xff\xfd", 12);
+  std::ofstream(dir / "head.pkl_01.npy", std::ios::binary) << npy;
+  std::ofstream(dir / "head.pkl", std::ios::binary) << wrapper_pickle("head.pkl_01.npy");
+  const auto v = pk::load_file(dir / "head.pkl");
+  const auto& a = v->as_array();
+  EXPECT_EQ(a.as_int(0), 1);
+  EXPECT_EQ(a.as_int(2), -3);
+  std::ofstream(dir / "evil.pkl", std::ios::binary) << wrapper_pickle("../../etc/passwd");
+  try {
+    pk::load_file(dir / "evil.pkl");
+    FAIL();
+  } catch (const docquant::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a plain file name"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
 }

@@ -4,7 +4,8 @@
 
 namespace docquant::cli {
 
-void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out) {
+void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out,
+                          std::string_view tokenizer_kind) {
   const auto f = setfit::SetFitFolder::load(folder);
   const auto& head = f.head;
   out << "SetFit folder:     " << f.path.string() << "\n";
@@ -15,7 +16,14 @@ void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out
   out << "embedding width:   " << f.embedding_width << "\n";
   out << "max_seq_length:    "
       << (f.max_seq_length != 0 ? std::to_string(f.max_seq_length) : std::string("not set")) << "\n";
-  // The tokenizer line belongs to the tokenizer's owner (cmd_inspect prints it).
+  out << "tokenizer:         ";
+  if (!tokenizer_kind.empty()) {
+    out << tokenizer_kind << "\n";
+  } else {
+    std::error_code ec;
+    out << (std::filesystem::exists(folder / "tokenizer.json", ec) ? "tokenizer.json" : "no tokenizer.json")
+        << "\n";
+  }
   out << "head:              "
       << (head.kind() == setfit::HeadKind::logistic_regression ? "LogisticRegression"
                                                                 : "OneVsRestClassifier(LogisticRegression)")

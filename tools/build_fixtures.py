@@ -38,7 +38,7 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
     from fixtures import bodies, export, onnx_eval, train
 
     torch.set_num_threads(threads)
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     body_dir = bodies.resolve(spec.body)
     setfit_dir, onnx_path, head_path = target / "setfit", target / "onnx" / "model.onnx", target / "onnx-head" / "model.onnx"
 
@@ -67,9 +67,7 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
 
     manifest.write(target, {
         "name": spec.name,
-        "body": {"key": spec.body, "model_id": bodies.BODIES[spec.body].model_id,
-                 "pypi": bodies.body_versions(bodies.BODIES[spec.body]),
-                 "weights_in_setfit_folder": True},
+        "body": dict(bodies.provenance(spec.body), key=spec.body, weights_in_setfit_folder=True),
         "dataset": {"train": spec.train_csv, "test": spec.test_csv,
                     "train_sha256": manifest.sha256(paths.data_file(spec.train_csv)),
                     "test_sha256": manifest.sha256(paths.data_file(spec.test_csv)),
@@ -86,16 +84,20 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
         "versions": dict(manifest.library_versions(), python=sys.version.split()[0]),
         "torch_threads": threads,
         "build_seconds": round(time.monotonic() - started, 1),
+        "build_cpu_seconds": round(time.process_time() - cpu_started, 1),
     })
 
 
 def build_into_place(spec: FixtureSpec, root: Path, threads: int) -> None:
+    # Work one level down (root/.building/<name>-<pid>) so that readers scanning
+    # root/*/onnx/model.onnx never see a half-built fixture; same filesystem, so rename is atomic.
     final = root / spec.name
-    tmp = root / f".building-{spec.name}-{os.getpid()}"
+    tmp = root / ".building" / f"{spec.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
         build(spec, tmp, threads)
-        old = root / f".old-{spec.name}-{os.getpid()}"
+        old = root / ".building" / f"old-{spec.name}-{os.getpid()}"
         if final.exists():
             final.rename(old)
         tmp.rename(final)

@@ -10,8 +10,12 @@ class ClsSep final : public PostProcessor {
   ClsSep(std::string name, int64_t cls, int64_t sep) : name_(std::move(name)), cls_(cls), sep_(sep) {}
   std::size_t added_tokens() const override { return 2; }
   void process(std::vector<int64_t>& ids, std::vector<int64_t>& type_ids) const override {
-    ids.insert(ids.begin(), cls_);
-    ids.push_back(sep_);
+    std::vector<int64_t> out;
+    out.reserve(ids.size() + 2);
+    out.push_back(cls_);
+    out.insert(out.end(), ids.begin(), ids.end());
+    out.push_back(sep_);
+    ids.swap(out);
     type_ids.assign(ids.size(), 0);
   }
   std::string name() const override { return name_; }

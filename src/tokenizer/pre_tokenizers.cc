@@ -166,15 +166,17 @@ class Metaspace final : public PreTokenizer {
       Piece q;
       q.at_start = p.at_start;
       q.text.reserve(p.text.size() + rep_.size());
+      // The replacement is prepended unless the text already starts with it
+      // (after spaces became replacements).
+      const bool starts = p.text.compare(0, rep_.size(), rep_) == 0 || (!p.text.empty() && p.text[0] == ' ');
+      if (!starts && (scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && p.at_start)))
+        q.text = rep_;
       for (char c : p.text) {
         if (c == ' ')
           q.text += rep_;
         else
           q.text.push_back(c);
       }
-      const bool starts = q.text.compare(0, rep_.size(), rep_) == 0;
-      if (!starts && (scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && p.at_start)))
-        q.text.insert(0, rep_);
       if (!split_) {
         out.push_back(std::move(q));
         return;
@@ -221,8 +223,10 @@ class ByteLevel final : public PreTokenizer {
         gpt2_(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel") {}
   void pre_tokenize(Pieces& pieces) const override {
     split_pieces(pieces, [this](const Piece& p, Pieces& out) {
-      Piece q = p;
-      if (add_prefix_space_ && (q.text.empty() || q.text[0] != ' ')) q.text.insert(0, " ");
+      Piece q;
+      q.at_start = p.at_start;
+      if (add_prefix_space_ && (p.text.empty() || p.text[0] != ' ')) q.text = " ";
+      q.text += p.text;
       if (use_regex_)
         split_piece(q, gpt2_.find_spans(q.text), SplitBehavior::isolated, out);
       else if (!q.text.empty())

@@ -27,6 +27,8 @@ class Unigram final : public Model {
     for (std::size_t k = 0; k < sorted_.size(); ++k) sorted_[k] = static_cast<uint32_t>(k);
     std::sort(sorted_.begin(), sorted_.end(),
               [this](uint32_t a, uint32_t b) { return c_.vocab[a].first < c_.vocab[b].first; });
+    canonical_id_.resize(c_.vocab.size());
+    for (std::size_t k = 0; k < c_.vocab.size(); ++k) canonical_id_[k] = ids_.at(c_.vocab[k].first);
     for (int b = 0; b < 256; ++b) {
       char name[8];
       std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -65,9 +67,8 @@ class Unigram final : public Model {
         if (first == last) break;
         lo = static_cast<std::size_t>(first - sorted_.begin());
         hi = static_cast<std::size_t>(last - sorted_.begin());
-        const std::string& shortest = c_.vocab[sorted_[lo]].first;
-        if (shortest.size() != d + 1) continue;  // no piece ends here
-        const int64_t id = ids_.find(shortest)->second;
+        if (c_.vocab[sorted_[lo]].first.size() != d + 1) continue;  // no piece ends here
+        const int64_t id = canonical_id_[sorted_[lo]];
         const std::size_t end = start + d + 1;
         const double candidate = c_.vocab[static_cast<std::size_t>(id)].second + base;
         Node& target = best[end];
@@ -142,6 +143,7 @@ class Unigram final : public Model {
   UnigramConfig c_;
   Vocab ids_;
   std::vector<uint32_t> sorted_;
+  std::vector<int64_t> canonical_id_;  // id a piece's text resolves to (the last one for repeats)
   double min_score_ = 0;
   int64_t byte_ids_[256];
   std::string where_;

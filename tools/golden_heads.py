@@ -106,6 +106,7 @@ def golden(out, name, head, X, dump, extra=None):
         g["multilabel"] = False
         g["predict"] = class_index(loaded.classes_, pred)
     if extra:
+        extra = {k: v for k, v in extra.items() if k != "config_labels" or v is not None}
         g.update(extra)
     write_folder(d, X.shape[1], labels=(extra or {}).get("config_labels"))
     X.astype("<f4").tofile(d / "embeddings.f32")

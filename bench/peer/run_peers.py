@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,8 +28,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 
 from fixtures import onnx_eval, paths  # noqa: E402
 
@@ -226,10 +225,14 @@ def main() -> int:
     if not args.skip_inc:
         print("INC tuning ...", flush=True)
         variants.append(run_inc(args, fixture, Path(data), work))
+    # quantize_dynamic writes scratch files beside its input: give it a copy, not the fixture.
+    source = work / "fp32" / "model.onnx"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(fp32, source)
     for name, options in (("ort-dynamic-default", {}),
                           ("ort-dynamic-perchannel-rr", {"per_channel": True, "reduce_range": True})):
         out = work / name / "model.onnx"
-        seconds = ort_quantize(fp32, out, **options)
+        seconds = ort_quantize(source, out, **options)
         variants.append({"name": name, "path": str(out), "quantize_seconds": seconds, "trials": 1,
                          "reduce_range": bool(options.get("reduce_range", False)), "options": options})
     if args.docquant_bin:

@@ -23,10 +23,17 @@ using testing::Feed;
 // The quantized model (weights int8, embeddings int8) must be at most this
 // fraction of the fp32 file.
 constexpr double kMaxSizeRatio = 0.30;
-// Cosine similarity of mean-pooled embeddings, quantized vs fp32, for every
-// sequence. Dynamic int8 MiniLM/MPNet/BGE bodies measure >= 0.99 here
-// (docs/quantization.md); 0.98 leaves margin for other CPUs' kernels.
-constexpr double kMinCosine = 0.98;
+// Cosine similarity of mean-pooled embeddings, quantized vs fp32, worst of the
+// sequences. Per-tensor weights (the default plan, as ORT's quantize_dynamic and
+// INC's onnxrt_integerops default) lose more on MiniLM-L6: minilm-sst2 measures
+// 0.945 here, ORT 1.29's own quantize_dynamic 0.944 (its 1536->384 FFN output
+// projections carry outlier columns). Per-channel weights (and per-row embeddings) measure 0.988-0.992.
+// The thresholds sit below the measurements by a margin for other CPUs' kernels.
+constexpr double kMinCosineDefault = 0.93;
+constexpr double kMinCosinePerChannel = 0.98;
+// Any plan, even reduce_range per tensor (0.85 on minilm-sst2): a broken
+// rewrite gives cosines near 0.
+constexpr double kMinCosineAnyPlan = 0.80;
 
 std::vector<fs::path> fixture_models() {
   std::vector<fs::path> found;
@@ -163,7 +170,7 @@ TEST(RealModel, DefaultPlanIsSmallAndFaithful) {
     const auto y32 = testing::run_model_many(fp32, all_feeds(fp32));
     const Measure m = measure(fp32, y32, QuantPlan{});
     EXPECT_LE(m.size_ratio, kMaxSizeRatio);
-    EXPECT_GE(m.min_cosine, kMinCosine);
+    EXPECT_GE(m.min_cosine, kMinCosineDefault);
     std::cout << "[ measure  ] " << fixture_name(path) << " default plan: quantized " << m.quantized << " nodes, size ratio " << m.size_ratio
               << ", min cosine " << m.min_cosine << ", max |diff| " << m.max_abs_diff << "\n";
   }
@@ -186,7 +193,7 @@ TEST(RealModel, PlanVariantsMeasured) {
           plan.defaults.reduce_range = reduce_range;
           plan.quantize_embeddings = embeddings;
           const Measure m = measure(fp32, y32, plan);
-          EXPECT_GE(m.min_cosine, kMinCosine);
+          EXPECT_GE(m.min_cosine, per_channel ? kMinCosinePerChannel : kMinCosineAnyPlan);
           std::cout << "[ measure  ] " << fixture_name(path) << (per_channel ? " per_channel" : " per_tensor") << (reduce_range ? " reduce_range" : " full_range")
                     << (embeddings ? " emb_int8" : " emb_fp32") << ": size ratio " << m.size_ratio << ", min cosine "
                     << m.min_cosine << ", max |diff| " << m.max_abs_diff << "\n";
@@ -196,9 +203,42 @@ TEST(RealModel, PlanVariantsMeasured) {
     QuantPlan unfused;
     unfused.fused_matmul = false;
     const Measure m = measure(fp32, y32, unfused);
-    EXPECT_GE(m.min_cosine, kMinCosine);
+    EXPECT_GE(m.min_cosine, kMinCosineDefault);
     std::cout << "[ measure  ] unfused: size ratio " << m.size_ratio << ", min cosine " << m.min_cosine
               << ", max |diff| " << m.max_abs_diff << "\n";
+
+    // Per-channel MatMuls with per-tensor (instead of per-row) embedding tables.
+    QuantPlan rows_vs_tensor;
+    rows_vs_tensor.defaults.granularity = WeightGranularity::per_channel;
+    for (const auto& c : find_candidates(fp32)) {
+      if (c.op_type == "Gather") rows_vs_tensor.per_node[c.node] = NodeConfig{true, WeightGranularity::per_tensor};
+    }
+    const Measure et = measure(fp32, y32, rows_vs_tensor);
+    EXPECT_GE(et.min_cosine, kMinCosinePerChannel);
+    std::cout << "[ measure  ] per_channel MatMuls, per_tensor embeddings: size ratio " << et.size_ratio
+              << ", min cosine " << et.min_cosine << ", max |diff| " << et.max_abs_diff << "\n";
+
+    // Per tensor, except weights with more rows than columns (the FFN output
+    // projections) per channel, or kept fp32: what a per-node plan buys.
+    for (bool keep_fp32 : {false, true}) {
+      QuantPlan mixed;
+      int tall = 0;
+      for (const auto& c : find_candidates(fp32)) {
+        const onnx::TensorProto* w = nullptr;
+        for (const auto& t : fp32.graph().initializer()) {
+          if (t.name() == c.weight) w = &t;
+        }
+        if (c.op_type == "MatMul" && w != nullptr && w->dims(0) > w->dims(1)) {
+          mixed.per_node[c.node] = keep_fp32 ? NodeConfig{false} : NodeConfig{true, WeightGranularity::per_channel};
+          ++tall;
+        }
+      }
+      const Measure mm = measure(fp32, y32, mixed);
+      EXPECT_GE(mm.min_cosine, kMinCosineDefault);
+      std::cout << "[ measure  ] per_tensor, " << tall << " FFN output MatMuls " << (keep_fp32 ? "fp32" : "per_channel")
+                << ": size ratio " << mm.size_ratio << ", min cosine " << mm.min_cosine << ", max |diff| "
+                << mm.max_abs_diff << "\n";
+    }
   }
 }
 

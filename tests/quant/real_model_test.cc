@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
 
+#include "formulas.h"
 #include "onnx_io.h"
 #include "quantize_pass.h"
 #include "test_support.h"
@@ -238,6 +240,98 @@ TEST(RealModel, PlanVariantsMeasured) {
       std::cout << "[ measure  ] per_tensor, " << tall << " FFN output MatMuls " << (keep_fp32 ? "fp32" : "per_channel")
                 << ": size ratio " << mm.size_ratio << ", min cosine " << mm.min_cosine << ", max |diff| "
                 << mm.max_abs_diff << "\n";
+    }
+  }
+}
+
+// What reduce_range is for. This CPU's MLAS kernels may use VNNI (int32
+// accumulation, no saturation), so the AVX2 kernel is emulated: vpmaddubsw adds
+// two raw u8 × s8 products (k, k+1) into a saturating int16 before widening;
+// zero points are corrected afterwards. Inputs are the fp32 model's own
+// activations at every quantized MatMul, for the longest sequence; the error is
+// layer-local (relative RMS of the layer output vs the unsaturated integer result).
+TEST(RealModel, Avx2SaturationEmulated) {
+  const auto models = fixture_models();
+  if (models.empty()) GTEST_SKIP() << "no fixture model (see DefaultPlanIsSmallAndFaithful)";
+  const onnx::ModelProto fp32 = model::load_model(models.front()).model;
+  std::map<std::string, const onnx::TensorProto*> inits;
+  for (const auto& t : fp32.graph().initializer()) inits[t.name()] = &t;
+  std::vector<std::pair<std::string, std::string>> layers;  // (activation, weight)
+  std::vector<std::string> activations;
+  for (const auto& c : find_candidates(fp32)) {
+    if (c.op_type != "MatMul") continue;
+    for (const auto& n : fp32.graph().node()) {
+      if (n.name() == c.node) {
+        layers.emplace_back(n.input(0), n.input(1));
+        activations.push_back(n.input(0));
+      }
+    }
+  }
+  std::sort(activations.begin(), activations.end());
+  activations.erase(std::unique(activations.begin(), activations.end()), activations.end());
+  const auto acts = testing::run_model_tensors(fp32, feeds_for(fp32, kSequences.back()), activations);
+
+  for (bool per_channel : {false, true}) {
+    for (bool reduce_range : {false, true}) {
+      std::int64_t pairs = 0;
+      std::int64_t saturated = 0;
+      double worst = 0.0;
+      std::string worst_layer;
+      for (const auto& [a_name, w_name] : layers) {
+        const auto& x = acts.at(a_name);
+        const onnx::TensorProto& wt = *inits.at(w_name);
+        const std::int64_t k = wt.dims(0);
+        const std::int64_t n = wt.dims(1);
+        const std::int64_t rows = static_cast<std::int64_t>(x.size()) / k;
+        std::vector<float> w(static_cast<std::size_t>(k * n));
+        std::memcpy(w.data(), wt.raw_data().data(), w.size() * sizeof(float));
+        const QuantizedWeight qw =
+            quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
+        float lo = 0.0f, hi = 0.0f;
+        for (float v : x) {
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+        const QuantParams xp = dynamic_uint8_params(lo, hi);
+        std::vector<int> qx(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) qx[i] = quantize_value(x[i], xp, kUint8);
+        double err = 0.0, ref = 0.0;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          for (std::int64_t j = 0; j < n; ++j) {
+            std::int64_t exact = 0, sat = 0, colsum = 0;
+            for (std::int64_t t = 0; t < k; t += 2) {
+              const int a0 = qx[static_cast<std::size_t>(r * k + t)];
+              const int b0 = qw.values[static_cast<std::size_t>(t * n + j)];
+              const int a1 = t + 1 < k ? qx[static_cast<std::size_t>(r * k + t + 1)] : 0;
+              const int b1 = t + 1 < k ? qw.values[static_cast<std::size_t>((t + 1) * n + j)] : 0;
+              const int pair = a0 * b0 + a1 * b1;
+              const int clamped = std::clamp(pair, -32768, 32767);
+              saturated += clamped != pair ? 1 : 0;
+              ++pairs;
+              exact += pair;
+              sat += clamped;
+              colsum += b0 + b1;
+            }
+            const double scale = static_cast<double>(xp.scale) * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0];
+            const double y_exact = scale * static_cast<double>(exact - xp.zero_point * colsum);
+            const double y_sat = scale * static_cast<double>(sat - xp.zero_point * colsum);
+            err += (y_sat - y_exact) * (y_sat - y_exact);
+            ref += y_exact * y_exact;
+          }
+        }
+        const double rel = std::sqrt(err / std::max(ref, 1e-30));
+        if (rel > worst) {
+          worst = rel;
+          worst_layer = a_name + " x " + w_name;
+        }
+      }
+      if (reduce_range) {
+        EXPECT_EQ(saturated, 0) << "7-bit weights cannot saturate: 2 * 255 * 64 < 32768";
+      }
+      std::cout << "[ measure  ] AVX2 u8s8 emulation, " << (per_channel ? "per_channel" : "per_tensor")
+                << (reduce_range ? " reduce_range" : " full_range") << ": saturated pairs " << saturated << " / "
+                << pairs << ", worst layer relative error " << worst << (worst_layer.empty() ? "" : " (" + worst_layer + ")")
+                << "\n";
     }
   }
 }

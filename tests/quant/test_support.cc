@@ -133,6 +133,51 @@ std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
   return results;
 }
 
+std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelProto& model,
+                                                            const std::map<std::string, Feed>& feeds,
+                                                            const std::vector<std::string>& names) {
+  onnx::ModelProto m = model;
+  for (const auto& name : names) {
+    bool present = false;
+    for (const auto& o : m.graph().output()) present = present || o.name() == name;
+    if (present) continue;
+    auto* v = m.mutable_graph()->add_output();
+    v->set_name(name);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  const std::string bytes = model::serialize_model(m);
+  Ort::SessionOptions so;
+  so.SetIntraOpNumThreads(1);
+  so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);  // keep every tensor
+  Ort::Session session(ort_env(), bytes.data(), bytes.size(), so);
+  Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  std::vector<std::string> in_names_s;
+  std::vector<Ort::Value> values;
+  for (const auto& [name, feed] : feeds) {
+    in_names_s.push_back(name);
+    auto& f = const_cast<Feed&>(feed);
+    if (!f.ints.empty()) {
+      values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
+                                                              f.shape.size()));
+    } else {
+      values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
+                                                       f.shape.size()));
+    }
+  }
+  std::vector<const char*> in_names;
+  for (const auto& n : in_names_s) in_names.push_back(n.c_str());
+  std::vector<const char*> out_names;
+  for (const auto& n : names) out_names.push_back(n.c_str());
+  auto outputs = session.Run(Ort::RunOptions{nullptr}, in_names.data(), values.data(), values.size(),
+                             out_names.data(), out_names.size());
+  std::map<std::string, std::vector<float>> result;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const float* data = outputs[i].GetTensorData<float>();
+    result[names[i]] = std::vector<float>(data, data + outputs[i].GetTensorTypeAndShapeInfo().GetElementCount());
+  }
+  return result;
+}
+
 std::map<std::string, int> count_ops(const onnx::ModelProto& model) {
   std::map<std::string, int> counts;
   for (const auto& n : model.graph().node()) counts[n.op_type()]++;

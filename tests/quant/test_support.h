@@ -52,6 +52,12 @@ std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
                                                const std::vector<std::map<std::string, Feed>>& runs,
                                                RunOptions options = {});
 
+// One run; the named outputs (any tensor of the graph: names that are not
+// graph outputs are added as outputs first).
+std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelProto& model,
+                                                            const std::map<std::string, Feed>& feeds,
+                                                            const std::vector<std::string>& names);
+
 std::map<std::string, int> count_ops(const onnx::ModelProto& model);
 
 // Deterministic uniform values in [lo, hi).

@@ -168,6 +168,13 @@ TEST(RealModel, DefaultPlanIsSmallAndFaithful) {
     EXPECT_GE(quantized["Gather"], 1) << "the word embeddings";
     const auto ops = testing::count_ops(r.model);
     EXPECT_EQ(ops.at("DynamicQuantizeMatMul"), quantized["MatMul"] + quantized["Gemm"]);
+    EXPECT_EQ(model::serialize_model(quantize(fp32, QuantPlan{}).model), model::serialize_model(r.model))
+        << "not deterministic";
+    // Saved and loaded back through docquant's loader (which runs libonnx's checker for IR <= 8).
+    const fs::path saved = fs::temp_directory_path() / ("docquant-quant-" + fixture_name(path) + ".onnx");
+    model::save_model(r.model, saved);
+    EXPECT_NO_THROW(model::load_model(saved));
+    fs::remove(saved);
 
     const auto y32 = testing::run_model_many(fp32, all_feeds(fp32));
     const Measure m = measure(fp32, y32, QuantPlan{});

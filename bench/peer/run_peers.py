@@ -136,7 +136,8 @@ def environment(args) -> dict:
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--", "bench", "tools")),
+        # Only the harness's own files: other parts of the tree change under concurrent work.
+        "git_dirty": bool(git("status", "--porcelain", "--", "bench/peer", "tools/fixtures", "tools/build_fixtures.py")),
         "cpu_model": cpu, "cpu_count": os.cpu_count(),
         "cpu_flags": sorted(f for f in flags if f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512bw")),
         "python": platform.python_version(),
@@ -164,7 +165,7 @@ def write_markdown(result: dict, path: Path) -> None:
               "| × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in rows:
         if "skipped" in v:
-            lines.append(f"| {v['name']} | skipped: {v['skipped']} |||||||||| ")
+            lines.append(f"| {v['name']} | skipped: {v['skipped'].replace('|', '/')} |" + " |" * 9)
             continue
         quantize = "—" if v.get("quantize_seconds") is None else f"{v['quantize_seconds']:.1f}"
         lines.append(

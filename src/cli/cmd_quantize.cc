@@ -35,8 +35,11 @@ void print_summary(const QuantizeReport& r) {
   } else {
     fmt::print("  accuracy      NOT CHECKED (no --calibration_data): default configuration\n");
   }
-  int quantized = 0;
-  for (const auto& n : r.nodes) quantized += n.decision.starts_with("int8");
+  int quantized = 0, candidates = 0;
+  for (const auto& n : r.nodes) {
+    quantized += n.decision.starts_with("int8");
+    candidates += !n.decision.starts_with("kept fp32 (not quantizable");
+  }
   fmt::print("\n  {:<16} {:>12} {:>12}\n", "", "fp32", "int8");
   if (r.accuracy_checked && r.final_accuracy) {
     fmt::print("  {:<16} {:>12.4f} {:>12.4f}   ({:+.2f}% relative){}\n", "accuracy", r.baseline_accuracy,
@@ -45,7 +48,7 @@ void print_summary(const QuantizeReport& r) {
   }
   fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}% of fp32)\n", "model.onnx", mib(r.size_before), mib(r.size_after),
              100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
-  fmt::print("  {:<16} {:>12} {:>12}\n", "nodes quantized", "", fmt::format("{} of {}", quantized, r.nodes.size()));
+  fmt::print("  {:<16} {:>12} {:>12}   (of {} with a constant weight)\n", "nodes quantized", "", quantized, candidates);
   fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
 }
 

@@ -92,17 +92,30 @@ bool is_body_weight(const fs::path& p) {
   return std::any_of(std::begin(kWeights), std::end(kWeights), [&](const char* w) { return ext == w; });
 }
 
-std::vector<fs::path> setfit_files_to_copy(const fs::path& folder) {
+// Folders (even empty ones: sentence-transformers' 2_Normalize holds no file) and files
+// of the SetFit folder that travel with the model, relative to it, in sorted order.
+struct SetFitContents {
+  std::vector<fs::path> folders;
   std::vector<fs::path> files;
+};
+
+SetFitContents setfit_contents(const fs::path& folder) {
+  SetFitContents c;
   for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
-    if (it->is_directory() && (it->path().filename() == "onnx" || it->path().filename().string().starts_with("."))) {
-      it.disable_recursion_pending();
-      continue;
+    const std::string name = it->path().filename().string();
+    if (it->is_directory()) {
+      if (name == "onnx" || name.starts_with(".")) {
+        it.disable_recursion_pending();
+      } else {
+        c.folders.push_back(fs::relative(it->path(), folder));
+      }
+    } else if (it->is_regular_file() && !is_body_weight(it->path())) {
+      c.files.push_back(fs::relative(it->path(), folder));
     }
-    if (it->is_regular_file() && !is_body_weight(it->path())) files.push_back(fs::relative(it->path(), folder));
   }
-  std::sort(files.begin(), files.end());
-  return files;
+  std::sort(c.folders.begin(), c.folders.end());
+  std::sort(c.files.begin(), c.files.end());
+  return c;
 }
 
 }  // namespace
@@ -129,7 +142,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& note : loaded.notes) progress("note: " + note);
   const std::string model_name = loaded.file.string();
   const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
-  const auto tokenizer = Tokenizer::from_folder(o.setfit_folder);
+  // Unpadded encodings: make_batches pads each batch to its own longest text.
+  TokenizerOptions tokenizer_options;
+  tokenizer_options.padding = Padding::none;
+  const auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
   const auto signature = runtime::detect_signature(loaded.model, model_name);
   report.model_form = runtime::to_string(signature.form);
   progress(fmt::format("model: {}", signature.describe()));
@@ -280,10 +296,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     }
     report.nodes.push_back({d.node, d.op_type, decision});
   }
-  for (const auto& rel : setfit_files_to_copy(o.setfit_folder)) {
-    fs::create_directories((out.dir() / rel).parent_path());
-    copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
-  }
+  const SetFitContents contents = setfit_contents(o.setfit_folder);
+  for (const auto& rel : contents.folders) fs::create_directories(out.dir() / rel);
+  for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
 
   nlohmann::ordered_json j;
   j["format_version"] = 1;
@@ -293,7 +308,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   nlohmann::ordered_json in;
   in["onnx_model"] = {{"path", loaded.file.string()}, {"sha256", sha256_file(loaded.file)}};
   nlohmann::ordered_json sf = nlohmann::ordered_json::object();
-  for (const auto& rel : setfit_files_to_copy(o.setfit_folder)) sf[rel.string()] = sha256_file(o.setfit_folder / rel);
+  for (const auto& rel : contents.files) sf[rel.string()] = sha256_file(o.setfit_folder / rel);
   in["setfit_folder"] = {{"path", o.setfit_folder.string()}, {"files_sha256", sf}};
   if (o.calibration_data) {
     in["calibration_data"] = {{"path", o.calibration_data->string()}, {"sha256", sha256_file(*o.calibration_data)},

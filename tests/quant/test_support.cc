@@ -143,7 +143,7 @@ std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelPro
     if (present) continue;
     auto* v = m.mutable_graph()->add_output();
     v->set_name(name);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);  // intermediate tensors are float here
   }
   const std::string bytes = model::serialize_model(m);
   Ort::SessionOptions so;
@@ -172,8 +172,14 @@ std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelPro
                              out_names.data(), out_names.size());
   std::map<std::string, std::vector<float>> result;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    const float* data = outputs[i].GetTensorData<float>();
-    result[names[i]] = std::vector<float>(data, data + outputs[i].GetTensorTypeAndShapeInfo().GetElementCount());
+    const auto info = outputs[i].GetTensorTypeAndShapeInfo();
+    if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) {  // e.g. a scikit-learn head's probabilities
+      const double* data = outputs[i].GetTensorData<double>();
+      result[names[i]] = std::vector<float>(data, data + info.GetElementCount());
+    } else {
+      const float* data = outputs[i].GetTensorData<float>();
+      result[names[i]] = std::vector<float>(data, data + info.GetElementCount());
+    }
   }
   return result;
 }

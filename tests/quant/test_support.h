@@ -52,8 +52,9 @@ std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
                                                const std::vector<std::map<std::string, Feed>>& runs,
                                                RunOptions options = {});
 
-// One run; the named outputs (any tensor of the graph: names that are not
-// graph outputs are added as outputs first).
+// One run; the named tensors (graph outputs, or float tensors inside the graph,
+// which are added as outputs first). Double outputs are converted to float.
+// Graph optimizations are off so every inner tensor exists.
 std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelProto& model,
                                                             const std::map<std::string, Feed>& feeds,
                                                             const std::vector<std::string>& names);

@@ -189,6 +189,7 @@ def write_chart(result: dict, path: Path) -> None:
             x, y = v[f"docs_per_s_batch{batch}"], v["accuracy"]
             axis.scatter([x], [y], s=50)
             axis.annotate(v["name"], (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        axis.margins(x=0.3, y=0.15)  # room for the labels
         axis.set_xlabel(f"docs/s at batch {batch} (median)")
         axis.grid(alpha=0.3)
     axes[0].set_ylabel(f"accuracy on {result['eval_data']}")

@@ -332,12 +332,14 @@ std::vector<AddedToken> parse_added_tokens(const json& root, const Model& model,
     const At a = (at / "added_tokens")[i];
     const json& t = list[i];
     AddedToken tok;
+    // Every field is required, as tokenizers' AddedToken deserializer requires them.
+    get_int(t, "id", a);
     tok.content = get_string(t, "content", a);
-    tok.single_word = get_bool(t, "single_word", a, false);
-    tok.lstrip = get_bool(t, "lstrip", a, false);
-    tok.rstrip = get_bool(t, "rstrip", a, false);
-    tok.special = get_bool(t, "special", a, false);
-    tok.normalized = get_bool(t, "normalized", a, !tok.special);
+    tok.single_word = get_bool(t, "single_word", a);
+    tok.lstrip = get_bool(t, "lstrip", a);
+    tok.rstrip = get_bool(t, "rstrip", a);
+    tok.special = get_bool(t, "special", a);
+    tok.normalized = get_bool(t, "normalized", a);
     if (tok.content.empty()) continue;
     const AddedToken* earlier = nullptr;
     for (const auto& e : out)

@@ -33,10 +33,11 @@ TokenizerOptions with_max(std::size_t n) {
 }
 
 const char* kWordPiece = R"({
-  "added_tokens": [{"id": 0, "content": "[PAD]", "special": true, "normalized": false},
-                   {"id": 1, "content": "[UNK]", "special": true, "normalized": false},
-                   {"id": 2, "content": "[CLS]", "special": true, "normalized": false},
-                   {"id": 3, "content": "[SEP]", "special": true, "normalized": false}],
+  "added_tokens": [
+    {"id": 0, "content": "[PAD]", "special": true, "normalized": false, "single_word": false, "lstrip": false, "rstrip": false},
+    {"id": 1, "content": "[UNK]", "special": true, "normalized": false, "single_word": false, "lstrip": false, "rstrip": false},
+    {"id": 2, "content": "[CLS]", "special": true, "normalized": false, "single_word": false, "lstrip": false, "rstrip": false},
+    {"id": 3, "content": "[SEP]", "special": true, "normalized": false, "single_word": false, "lstrip": false, "rstrip": false}],
   "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
                  "strip_accents": null, "lowercase": true},
   "pre_tokenizer": {"type": "BertPreTokenizer"},
@@ -117,6 +118,15 @@ TEST(Refusals, NameTheFileAndTheField) {
                      "pre_tokenizer.type: pre-tokenizer type 'UnicodeScripts' is not supported");
   expect_input_error(std::string(s).replace(s.find("\"unk_token\": \"[UNK]\""), 20, "\"unk_token\": \"<unk>\""),
                      "unk_token '<unk>' is not in the WordPiece vocab");
+  expect_input_error(std::string(s).replace(s.find("\"single_word\": false, "), 22, ""),
+                     "added_tokens[0].single_word: missing");
+  expect_input_error(std::string(s).replace(s.find("\"model\": {\"type\": \"WordPiece\""), 8, "\"modelx\":"),
+                     "model: missing");
+  expect_input_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}})",
+                     "merges[0] 'a b' uses a token missing from the vocab");
+  expect_input_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                         "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated", "invert": false}})",
+                     "pre_tokenizer.pattern: regular expression '(unclosed' does not compile");
 }
 
 TEST(Refusals, FolderWithoutTokenizer) {

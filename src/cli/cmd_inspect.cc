@@ -81,8 +81,8 @@ void add_inspect_command(CLI::App& root) {
     std::error_code ec;
     const bool setfit = fs::is_directory(p, ec) && setfit::is_setfit_folder(p);
     if (setfit) {
-      print_setfit_summary(p, std::cout);
-      std::cout << "tokenizer:         " << Tokenizer::from_folder(p).describe() << std::endl;
+      print_setfit_summary(p, std::cout, Tokenizer::from_folder(p).describe());
+      std::cout << std::flush;
     }
     // A folder may hold both (docquant's own output): describe its model.onnx too.
     if (!setfit || fs::exists(p / "model.onnx", ec)) {

@@ -65,13 +65,23 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
     else:
         exports["onnx-head/model.onnx"] = dict(head_export, exporter="setfit.exporters.onnx.export_onnx")
 
-    manifest.write(target, {
+    facts = _facts(spec, trained, len(texts), accuracy, exports, threads)
+    facts["build_seconds"] = round(time.monotonic() - started, 1)
+    facts["build_cpu_seconds"] = round(time.process_time() - cpu_started, 1)
+    manifest.write(target, facts)
+
+
+def _facts(spec: FixtureSpec, trained: dict, test_rows: int, accuracy: dict, exports: dict, threads: int) -> dict:
+    """Everything manifest.json says about a build, but the timings and file hashes."""
+    from fixtures import bodies
+
+    return {
         "name": spec.name,
         "body": dict(bodies.provenance(spec.body), key=spec.body, weights_in_setfit_folder=True),
         "dataset": {"train": spec.train_csv, "test": spec.test_csv,
                     "train_sha256": manifest.sha256(paths.data_file(spec.train_csv)),
                     "test_sha256": manifest.sha256(paths.data_file(spec.test_csv)),
-                    "test_rows": len(texts)},
+                    "test_rows": test_rows},
         "labels": trained["labels"],
         "string_labels": spec.string_labels,
         "training": {"train_examples": trained["train_examples"], "samples_per_class": spec.samples_per_class,
@@ -83,9 +93,7 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
         "exports": exports,
         "versions": dict(manifest.library_versions(), python=sys.version.split()[0]),
         "torch_threads": threads,
-        "build_seconds": round(time.monotonic() - started, 1),
-        "build_cpu_seconds": round(time.process_time() - cpu_started, 1),
-    })
+    }
 
 
 def build_into_place(spec: FixtureSpec, root: Path, threads: int) -> None:

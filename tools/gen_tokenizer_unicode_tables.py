@@ -51,8 +51,10 @@ def main():
     digits = pre_tokenizers.Digits(individual_digits=True)
     word = pre_tokenizers.Whitespace()
 
+    nfd = normalizers.NFD()
+    nfkd = normalizers.NFKD()
     sets = {name: [] for name in ("bert_removed", "whitespace", "bert_punctuation", "nonspacing_mark",
-                                  "combining_mark", "numeric", "regex_word")}
+                                  "combining_mark", "numeric", "regex_word", "decomposable_nfd", "decomposable_nfkd")}
     lower_map = []
     for cp in code_points():
         ch = chr(cp)
@@ -71,6 +73,12 @@ def main():
         w = word.pre_tokenize_str("a" + ch)
         if len(w) == 1 and w[0][0] == "a" + ch:
             sets["regex_word"].append(cp)
+        # Characters whose decomposition tokenizers knows (its Unicode tables may be older than
+        # utf8proc's: docquant leaves the others alone, as tokenizers does).
+        if nfd.normalize_str(ch) != ch:
+            sets["decomposable_nfd"].append(cp)
+        if nfkd.normalize_str(ch) != ch:
+            sets["decomposable_nfkd"].append(cp)
         lo = lower.normalize_str(ch)
         if lo != ch:
             lower_map.append((cp, [ord(c) for c in lo]))

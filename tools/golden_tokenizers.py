@@ -5,6 +5,7 @@ For every family in tools/tokenizer_sources.py it writes, into --out:
   texts.hex             one input per line, the raw bytes in hex (invalid UTF-8 included)
   <family>.jsonl        per input, {"input_ids", "attention_mask", "token_type_ids"} from HF
                         `tokenizers` with truncation to the family's max length, no padding
+  unicode_forms.tsv     NFC/NFD/NFKC/NFKD of every code point that any of them changes
   manifest.json         what the C++ test loads (folder or tokenizer.json, max length, files)
 
 Inputs: the `text` column of every row of shared/data/*.csv plus
@@ -83,8 +84,21 @@ def main():
             f.write(t.hex() + "\n")
     decoded = [t.decode("utf-8", "replace") for t in texts]
 
+    # Every code point through tokenizers' NFC/NFD/NFKC/NFKD, written where any form changes
+    # it: docquant's normalisation (utf8proc) is checked against it code point by code point.
+    from tokenizers import normalizers
+    forms = [normalizers.NFC(), normalizers.NFD(), normalizers.NFKC(), normalizers.NFKD()]
+    with open(out / "unicode_forms.tsv", "w") as f:
+        for cp in range(0x110000):
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            ch = chr(cp)
+            results = [form.normalize_str(ch) for form in forms]
+            if any(r != ch for r in results):
+                f.write("%X\t%s\n" % (cp, "\t".join(r.encode("utf-8").hex() for r in results)))
+
     manifest = {"tokenizers_version": tokenizers.__version__, "inputs": "texts.hex", "count": len(texts),
-                "families": []}
+                "unicode_forms": "unicode_forms.tsv", "families": []}
     for family in args.families.split(","):
         spec = tokenizer_sources.FAMILIES[family]
         location = tokenizer_sources.fetch(family)

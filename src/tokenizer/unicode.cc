@@ -151,7 +151,10 @@ std::array<char32_t, 3> to_lowercase(char32_t c) {
   return {it->lower[0], it->lower[1], it->lower[2]};
 }
 
-std::string normalize_form(std::string_view s, NormalForm form) {
+namespace {
+
+std::string utf8proc_form(std::string_view s, NormalForm form) {
+  if (s.empty()) return {};
   int options = UTF8PROC_STABLE;
   switch (form) {
     case NormalForm::nfc: options |= UTF8PROC_COMPOSE; break;
@@ -165,6 +168,40 @@ std::string normalize_form(std::string_view s, NormalForm form) {
   if (n < 0) throw InternalError(std::string("utf8proc: ") + utf8proc_errmsg(n));
   std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
   return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(n));
+}
+
+// A character tokenizers' (older) Unicode tables do not decompose but utf8proc's do:
+// tokenizers leaves it as it is, so docquant must too.
+bool decomposes_only_in_utf8proc(char32_t c, bool compat) {
+  if (compat ? in_ranges(k_decomposable_nfkd, c) : in_ranges(k_decomposable_nfd, c)) return false;
+  utf8proc_int32_t buf[8];
+  int boundclass = 0;
+  const auto options = static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0));
+  const auto n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), buf, 8, options, &boundclass);
+  return !(n == 1 && buf[0] == static_cast<utf8proc_int32_t>(c));
+}
+
+}  // namespace
+
+std::string normalize_form(std::string_view s, NormalForm form) {
+  // Such characters are starters that combine with nothing in tokenizers' tables, so the
+  // text normalizes as the segments between them, with them kept in place.
+  const bool compat = form == NormalForm::nfkc || form == NormalForm::nfkd;
+  std::string out;
+  std::size_t segment = 0, i = 0;
+  bool split = false;
+  while (i < s.size()) {
+    const std::size_t at = i;
+    const char32_t c = next_code_point(s, i);
+    if (c < 0x80 || !decomposes_only_in_utf8proc(c, compat)) continue;
+    out += utf8proc_form(s.substr(segment, at - segment), form);
+    out.append(s.substr(at, i - at));
+    segment = i;
+    split = true;
+  }
+  if (!split) return utf8proc_form(s, form);
+  out += utf8proc_form(s.substr(segment), form);
+  return out;
 }
 
 bool grapheme_break(char32_t prev, char32_t next, int& state) {

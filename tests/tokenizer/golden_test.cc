@@ -3,7 +3,9 @@
 // the goldens; the ctest fixture tokenizer_goldens_generate runs it).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "docquant/tokenizer.h"
+#include "unicode.h"
 
 namespace {
 
@@ -108,6 +111,45 @@ TEST_P(Golden, IdenticalToReferenceLibrary) {
   std::printf("[ tokenizer ] %s: %zu/%zu identical (tokenizers %s, max length %zu)\n", family.c_str(), same, texts.size(),
               manifest.at("tokenizers_version").get<std::string>().c_str(), max_length);
   EXPECT_EQ(same, texts.size()) << family << ": " << texts.size() - same << " encodings differ";
+}
+
+// utf8proc's Unicode is newer than the tables of tokenizers' crates; normalize_form
+// must still give tokenizers' result for every single code point.
+TEST(UnicodeForms, MatchReferenceForEveryCodePoint) {
+  const fs::path path = goldens_dir() / "unicode_forms.tsv";
+  if (!fs::exists(path)) GTEST_SKIP() << "no " << path << " (run tools/golden_tokenizers.py)";
+  std::map<char32_t, std::array<std::string, 4>> reference;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string cp;
+    std::array<std::string, 4> forms;
+    std::getline(fields, cp, '\t');
+    for (auto& f : forms) {
+      std::getline(fields, f, '\t');
+      f = from_hex(f);
+    }
+    reference[static_cast<char32_t>(std::stoul(cp, nullptr, 16))] = forms;
+  }
+  using docquant::tokenizer::NormalForm;
+  const NormalForm order[4] = {NormalForm::nfc, NormalForm::nfd, NormalForm::nfkc, NormalForm::nfkd};
+  const char* names[4] = {"NFC", "NFD", "NFKC", "NFKD"};
+  std::size_t checked = 0, differ = 0;
+  for (char32_t cp = 0; cp < 0x110000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    std::string ch;
+    docquant::tokenizer::append_utf8(ch, cp);
+    const auto it = reference.find(cp);
+    for (int f = 0; f < 4; ++f) {
+      const std::string& want = it == reference.end() ? ch : it->second[f];
+      ++checked;
+      if (docquant::tokenizer::normalize_form(ch, order[f]) != want && differ++ < 5)
+        ADD_FAILURE() << names[f] << " of U+" << std::hex << static_cast<uint32_t>(cp) << " differs from tokenizers'";
+    }
+  }
+  std::printf("[ tokenizer ] unicode forms: %zu/%zu identical\n", checked - differ, checked);
+  EXPECT_EQ(differ, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, Golden,

@@ -37,7 +37,7 @@ struct QuantPlan {
 // A node some quantizer accepts.
 struct Candidate {
   std::string node;     // the node's name; "<op_type>#<index>" for an unnamed node
-  std::string op_type;  // "MatMul", "Gemm", "Gather"
+  std::string op_type;  // "MatMul", "Gemm", "Gather", "Attention"
   std::string weight;   // the constant input quantized ("" for activation×activation MatMul)
   std::int64_t weight_bytes = 0;  // fp32 bytes of that weight
 };

@@ -396,15 +396,85 @@ TEST(QuantizePass, ActivationMatMulOnlyWhenThePlanAsks) {
             kChainRelRms);
 }
 
-TEST(QuantizePass, FusedTransformerOpsAreRefusedAsNotImplemented) {
+// ORT's fused Attention: x [2, 5, 16], QKV weight [16, 48], 2 heads.
+GraphBuilder attention_model() {
   GraphBuilder b;
-  b.input("x", onnx::TensorProto::FLOAT, {1, 4, 8}).output("y");
-  b.initializer("qkv_w", {8, 24}, testing::uniform(192, -1.0f, 1.0f, 61u));
-  b.initializer("qkv_b", {24}, testing::uniform(24, -1.0f, 1.0f, 62u));
-  testing::set_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b"}, {"y"}, "attn", "com.microsoft"), "num_heads", 2);
-  const QuantizeResult r = quantize(b.model(), QuantPlan{});
+  b.model();  // ai.onnx 14; com.microsoft is imported below
+  b.input("x", onnx::TensorProto::FLOAT, {2, 5, 16}).output("y");
+  // Columns of very different magnitudes, so per-column scales matter.
+  auto w = testing::uniform(16 * 48, -0.5f, 0.5f, 61u);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] *= 0.5f + 0.05f * static_cast<float>(i % 48);
+  b.initializer("qkv_w", {16, 48}, w);
+  b.initializer("qkv_b", {48}, testing::uniform(48, -0.1f, 0.1f, 62u));
+  testing::set_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b"}, {"y"}, "attn", "com.microsoft"),
+                             "num_heads", 2);
+  return b;
+}
+
+onnx::ModelProto with_ms_domain(onnx::ModelProto m) {
+  auto* op = m.add_opset_import();
+  op->set_domain("com.microsoft");
+  op->set_version(1);
+  return m;
+}
+
+TEST(QuantizePass, AttentionBecomesQAttention) {
+  const onnx::ModelProto fp32 = with_ms_domain(attention_model().model());
+  const std::map<std::string, Feed> feeds{{"x", Feed{{2, 5, 16}, testing::uniform(160, -2.0f, 2.0f, 63u), {}}}};
+  const auto y32 = testing::run_model(fp32, feeds);
+  std::map<std::pair<bool, bool>, double> errors;  // (per channel, reduce_range) -> relative RMS error
+  for (auto g : {WeightGranularity::per_tensor, WeightGranularity::per_channel}) {
+    for (bool reduce_range : {false, true}) {
+      QuantPlan plan;
+      plan.defaults.granularity = g;
+      plan.defaults.reduce_range = reduce_range;
+      const QuantizeResult r = quantize(fp32, plan);
+      const auto ops = testing::count_ops(r.model);
+      EXPECT_EQ(ops.at("QAttention"), 1);
+      EXPECT_EQ(ops.at("DynamicQuantizeLinear"), 1);
+      EXPECT_EQ(ops.count("Attention"), 0u);
+      EXPECT_EQ(decision_for(r, "attn").new_nodes, (std::vector<std::string>{"x_QuantizeLinear", "attn_quant"}));
+      const onnx::NodeProto* q = find_node(r.model, "attn_quant");
+      ASSERT_NE(q, nullptr);
+      ASSERT_EQ(q->attribute_size(), 1);
+      EXPECT_EQ(q->attribute(0).name(), "num_heads");
+      EXPECT_FALSE(has_initializer(r.model, "qkv_w"));
+      const double err = testing::relative_rms_error(testing::run_model(r.model, feeds), y32);
+      EXPECT_LT(err, kChainRelRms) << (g == WeightGranularity::per_channel ? "per channel" : "per tensor")
+                                   << " reduce_range " << reduce_range;
+      errors[{g == WeightGranularity::per_channel, reduce_range}] = err;
+    }
+  }
+  // ORT's QAttention honours per-column weight scales: finer steps, smaller error.
+  EXPECT_LT((errors[{true, false}]), (errors[{false, false}]));
+  EXPECT_LT((errors[{true, true}]), (errors[{false, true}]));
+}
+
+TEST(QuantizePass, AttentionWithSeparateQkvSizesIsRefused) {
+  GraphBuilder b = attention_model();
+  auto* node = const_cast<onnx::ModelProto&>(b.model()).mutable_graph()->mutable_node(0);
+  auto* a = node->add_attribute();
+  a->set_name("qkv_hidden_sizes");
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int v : {16, 16, 16}) a->add_ints(v);
+  const QuantizeResult r = quantize(with_ms_domain(b.model()), QuantPlan{});
   EXPECT_EQ(decision_for(r, "attn").action,
-            "kept fp32 (not quantizable: not implemented (QAttention); export without ORT's fusion)");
+            "kept fp32 (not quantizable: qkv_hidden_sizes is not supported by QAttention)");
+}
+
+TEST(QuantizePass, EmbedLayerNormalizationIsRefusedAsNotImplemented) {
+  GraphBuilder b;
+  b.input("ids", onnx::TensorProto::INT32, {1, 4}).input("segments", onnx::TensorProto::INT32, {1, 4}).output("y");
+  b.initializer("word", {10, 8}, testing::uniform(80, -1.0f, 1.0f, 64u));
+  b.initializer("pos", {4, 8}, testing::uniform(32, -1.0f, 1.0f, 65u));
+  b.initializer("seg", {2, 8}, testing::uniform(16, -1.0f, 1.0f, 66u));
+  b.initializer("gamma", {8}, std::vector<float>(8, 1.0f));
+  b.initializer("beta", {8}, std::vector<float>(8, 0.0f));
+  b.node("EmbedLayerNormalization", {"ids", "segments", "word", "pos", "seg", "gamma", "beta"}, {"y"}, "emb",
+         "com.microsoft");
+  const QuantizeResult r = quantize(with_ms_domain(b.model()), QuantPlan{});
+  EXPECT_EQ(decision_for(r, "emb").action,
+            "kept fp32 (not quantizable: not implemented (QEmbedLayerNormalization); export without ORT's fusion)");
   EXPECT_TRUE(find_candidates(b.model()).empty());
 }
 

@@ -289,6 +289,34 @@ TEST(RealModel, MergedHeadModelQuantizesTheBodyOnly) {
   }
 }
 
+// After ONNX Runtime's extended graph optimizations (what `--optimize_graph`
+// feeds the pass). On the Optimum MiniLM export ORT 1.29 fuses LayerNormalization,
+// BiasGelu and FusedMatMul (Q·Kᵀ) but not Attention or EmbedLayerNormalization,
+// so the same 36 weight MatMuls and 3 Gathers are quantized; an Attention
+// would become QAttention.
+TEST(RealModel, OrtOptimizedGraphQuantizes) {
+  const auto models = fixture_models();
+  if (models.empty()) GTEST_SKIP() << "no fixture model (see DefaultPlanIsSmallAndFaithful)";
+  const onnx::ModelProto original = model::load_model(models.front()).model;
+  const onnx::ModelProto fused = testing::ort_optimized(original);
+  const auto fused_ops = testing::count_ops(fused);
+  const auto y32 = testing::run_model_many(fused, all_feeds(original));
+  for (auto g : {WeightGranularity::per_tensor, WeightGranularity::per_channel}) {
+    QuantPlan plan;
+    plan.defaults.granularity = g;
+    const QuantizeResult r = quantize(fused, plan);
+    const auto ops = testing::count_ops(r.model);
+    EXPECT_EQ(ops.count("QAttention") ? ops.at("QAttention") : 0,
+              fused_ops.count("Attention") ? fused_ops.at("Attention") : 0);
+    EXPECT_EQ(ops.count("DynamicQuantizeMatMul") ? ops.at("DynamicQuantizeMatMul") : 0, 36);
+    const Measure m = measure(fused, y32, plan);
+    EXPECT_GE(m.min_cosine, g == WeightGranularity::per_channel ? kMinCosinePerChannel : kMinCosineDefault);
+    std::cout << "[ measure  ] ORT-optimized " << fixture_name(models.front()) << ", "
+              << (g == WeightGranularity::per_channel ? "per_channel" : "per_tensor") << ": quantized " << m.quantized
+              << " nodes, size ratio " << m.size_ratio << ", min cosine " << m.min_cosine << "\n";
+  }
+}
+
 // What reduce_range is for. This CPU's MLAS kernels may use VNNI (int32
 // accumulation, no saturation), so the AVX2 kernel is emulated: vpmaddubsw adds
 // two raw u8 × s8 products (k, k+1) into a saturating int16 before widening;

@@ -4,6 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "formulas.h"
 #include "onnx_io.h"
@@ -182,6 +187,29 @@ std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelPro
     }
   }
   return result;
+}
+
+onnx::ModelProto ort_optimized(const onnx::ModelProto& model) {
+  const std::string bytes = model::serialize_model(model);
+  const std::string file = (std::filesystem::temp_directory_path() /
+                            ("docquant-ort-optimized-" + std::to_string(::getpid()) + ".onnx"))
+                               .string();
+  {
+    Ort::SessionOptions so;
+    so.SetIntraOpNumThreads(1);
+    so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_EXTENDED);
+    so.SetOptimizedModelFilePath(file.c_str());
+    Ort::Session session(ort_env(), bytes.data(), bytes.size(), so);
+  }
+  // Parsed directly: libonnx 1.12's checker (run by model::load_model for IR <= 8)
+  // rejects ORT's fused ai.onnx LayerNormalization at opset < 17.
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  onnx::ModelProto out;
+  if (!out.ParseFromString(buffer.str())) throw std::runtime_error("cannot parse " + file);
+  std::filesystem::remove(file);
+  return out;
 }
 
 std::map<std::string, int> count_ops(const onnx::ModelProto& model) {

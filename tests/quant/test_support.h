@@ -59,6 +59,10 @@ std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelPro
                                                             const std::map<std::string, Feed>& feeds,
                                                             const std::vector<std::string>& names);
 
+// The model as ONNX Runtime's extended graph optimizations leave it (its
+// transformer fusions: Attention, EmbedLayerNormalization, SkipLayerNormalization…).
+onnx::ModelProto ort_optimized(const onnx::ModelProto& model);
+
 std::map<std::string, int> count_ops(const onnx::ModelProto& model);
 
 // Deterministic uniform values in [lo, hi).

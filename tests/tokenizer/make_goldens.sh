@@ -6,6 +6,11 @@ set -euo pipefail
 out=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+shared=${DOCQUANT_SHARED:-$root/../shared}
+if [[ ! -d "$shared/data" || ! -d "$shared/heads/setfit-sst2-mpnet" ]]; then
+  echo "tokenizer goldens skipped: no shared data at $shared (set DOCQUANT_SHARED)" >&2
+  exit 77
+fi
 if ! "$root/scripts/setup_venvs.sh" tokenizers; then
   echo "tokenizer goldens skipped: could not create the tokenizers venv (scripts/setup_venvs.sh tokenizers)" >&2
   exit 77

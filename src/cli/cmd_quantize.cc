@@ -108,7 +108,10 @@ void add_quantize_command(CLI::App& root) {
                                          "always ends tuning, as INC's timeout 0)");
   cmd->add_option("--seed", o->seed, "Seed for the sensitivity sample (INC's random_seed)")->capture_default_str();
   cmd->add_flag("--per_tensor", *per_tensor, "Quantize weights per tensor instead of per output channel");
-  cmd->add_flag("--reduce_range", o->reduce_range, "7-bit weights: no u8*s8 saturation on CPUs without VNNI");
+  auto full_range = std::make_shared<bool>(false);
+  cmd->add_flag("--full_range", *full_range,
+                "8-bit weights instead of the default 7-bit (reduce_range): one more bit of precision, but\n"
+                "u8*s8 products may saturate on CPUs without VNNI, so accuracy may differ between CPUs");
   cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
   cmd->add_flag("--optimize_graph", o->optimize_graph, "Apply ONNX Runtime's extended graph optimisations first");
@@ -141,6 +144,7 @@ void add_quantize_command(CLI::App& root) {
     }
     if (cmd->count("--timeout")) opts.max_time = std::chrono::duration<double>(*timeout);
     opts.per_channel = !*per_tensor;
+    opts.reduce_range = !*full_range;
     opts.quantize_embeddings = !*keep_embeddings;
     opts.fused_matmul = !*unfused;
     if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };

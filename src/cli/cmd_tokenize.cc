@@ -89,7 +89,9 @@ void add_tokenize_command(CLI::App& root) {
   cmd->description(
       "Tokenizes each line of the input with the SetFit model's tokenizer (tokenizer.json, else vocab.txt), exactly\n"
       "as Hugging Face tokenizers does, truncated to the model's max length (sentence_bert_config.json\n"
-      "max_seq_length, else tokenizer_config.json model_max_length) and not padded. Invalid UTF-8 becomes U+FFFD.\n\n"
+      "max_seq_length, else tokenizer_config.json model_max_length) and not padded. Each line is first stripped\n"
+      "(and lower-cased when sentence_bert_config.json says do_lower_case) as sentence-transformers does.\n"
+      "Invalid UTF-8 becomes U+FFFD.\n\n"
       "  docquant tokenize --setfit_model_folder my-setfit-model --input texts.txt > ids.jsonl\n"
       "  echo 'a great movie' | docquant tokenize --setfit_model_folder my-setfit-model");
   cmd->add_option("--setfit_model_folder", args->folder, "SetFit model folder holding the tokenizer")

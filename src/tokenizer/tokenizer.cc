@@ -22,6 +22,8 @@ struct Tokenizer::Impl {
   std::string max_length_source;
   int64_t pad_id = 0;
   Padding padding = Padding::longest;
+  bool strip_input = false;  // sentence-transformers' str.strip()
+  bool lower_input = false;  // sentence-transformers' do_lower_case
 };
 
 namespace {
@@ -109,12 +111,19 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
   }
 
   const auto tokenizer_config = read_optional_json(tokenizer_config_path);
+  const auto st_path = folder / "sentence_bert_config.json";
+  const auto st = read_optional_json(st_path);
+  if (options.sentence_transformers_input) {
+    impl->strip_input = true;
+    if (st && st->is_object() && st->contains("do_lower_case") && !st->at("do_lower_case").is_null()) {
+      if (!st->at("do_lower_case").is_boolean()) throw InputError(st_path.string() + ": do_lower_case: expected true or false");
+      impl->lower_input = st->at("do_lower_case").get<bool>();
+    }
+  }
   if (options.max_length) {
     impl->max_length = *options.max_length;
     impl->max_length_source = "the max length option";
   } else {
-    const auto st_path = folder / "sentence_bert_config.json";
-    const auto st = read_optional_json(st_path);
     if (st && st->is_object() && st->contains("max_seq_length") && !st->at("max_seq_length").is_null()) {
       const json& v = st->at("max_seq_length");
       if (!v.is_number_integer() || v.get<int64_t>() <= 0)
@@ -154,7 +163,9 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
 
 Encoding Tokenizer::encode(std::string_view text) const {
   const auto& p = impl_->pipeline;
-  const std::string clean = tokenizer::sanitize_utf8(text);
+  std::string clean = tokenizer::sanitize_utf8(text);
+  if (impl_->strip_input) clean = tokenizer::python_strip(clean);
+  if (impl_->lower_input) clean = tokenizer::python_lower(clean);
   tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
   if (p.pre_tokenizer) p.pre_tokenizer->pre_tokenize(pieces);
   Encoding e;
@@ -226,6 +237,7 @@ std::string Tokenizer::describe() const {
   s += ", " + std::to_string(p.added->tokens().size()) + " added tokens";
   s += ", max length " + std::to_string(impl_->max_length) + " (" + impl_->max_length_source + ")";
   s += ", pad id " + std::to_string(impl_->pad_id);
+  if (impl_->strip_input) s += impl_->lower_input ? ", input stripped and lower-cased" : ", input stripped";
   return s;
 }
 

@@ -183,6 +183,60 @@ bool decomposes_only_in_utf8proc(char32_t c, bool compat) {
 
 }  // namespace
 
+namespace {
+
+// str.isspace(): bidirectional class WS, B or S, or category Zs.
+bool is_python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+bool is_cased(char32_t c) {
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT;
+}
+
+bool is_case_ignorable(char32_t c) {
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CF ||
+         cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_SK || c == U'\'' || c == U'.' || c == U':' ||
+         c == 0xB7 || c == 0x2019 || c == 0x2024 || c == 0xFE52 || c == 0xFF07 || c == 0xFF0E;
+}
+
+}  // namespace
+
+std::string python_strip(std::string_view s) {
+  const std::u32string u = decode_utf8(s);
+  std::size_t b = 0, e = u.size();
+  while (b < e && is_python_space(u[b])) ++b;
+  while (e > b && is_python_space(u[e - 1])) --e;
+  if (b == 0 && e == u.size()) return std::string(s);
+  return encode_utf8(std::u32string_view(u).substr(b, e - b));
+}
+
+std::string python_lower(std::string_view s) {
+  const std::u32string u = decode_utf8(s);
+  std::u32string out;
+  out.reserve(u.size());
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    if (u[i] == 0x03A3) {  // Final_Sigma: a cased letter before, none after (case-ignorables skipped)
+      std::size_t j = i;
+      while (j > 0 && is_case_ignorable(u[j - 1])) --j;
+      const bool before = j > 0 && is_cased(u[j - 1]);
+      std::size_t k = i + 1;
+      while (k < u.size() && is_case_ignorable(u[k])) ++k;
+      const bool after = k < u.size() && is_cased(u[k]);
+      out.push_back(before && !after ? 0x03C2 : 0x03C3);
+      continue;
+    }
+    const auto l = to_lowercase(u[i]);
+    out.push_back(l[0]);
+    if (l[1]) out.push_back(l[1]);
+    if (l[2]) out.push_back(l[2]);
+  }
+  return encode_utf8(out);
+}
+
 std::string normalize_form(std::string_view s, NormalForm form) {
   // Such characters are starters that combine with nothing in tokenizers' tables, so the
   // text normalizes as the segments between them, with them kept in place.

@@ -34,6 +34,11 @@ bool is_chinese_char(char32_t c);      // BertNormalizer handle_chinese_chars ra
 // Rust char::to_lowercase: 1 to 3 code points, unused slots 0.
 std::array<char32_t, 3> to_lowercase(char32_t c);
 
+// Python's str.strip() and str.lower(), which sentence-transformers applies to
+// every text before tokenizing.
+std::string python_strip(std::string_view s);
+std::string python_lower(std::string_view s);
+
 // Unicode normalisation forms (utf8proc).
 enum class NormalForm { nfc, nfd, nfkc, nfkd };
 std::string normalize_form(std::string_view s, NormalForm form);

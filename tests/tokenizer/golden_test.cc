@@ -155,7 +155,7 @@ TEST(UnicodeForms, MatchReferenceForEveryCodePoint) {
 INSTANTIATE_TEST_SUITE_P(Families, Golden,
                          ::testing::Values("minilm", "minilm-vocab", "mpnet", "claude-bpe", "deepseek-bpe", "xlmr-unigram-ja",
                                            "xlmr-unigram-en", "roberta-style-bpe", "wordpiece-variants",
-                                           "metaspace-first"),
+                                           "metaspace-first", "st-lowercase-bpe"),
                          [](const ::testing::TestParamInfo<const char*>& param) {
                            std::string n = param.param;
                            for (auto& c : n)

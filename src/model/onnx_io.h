@@ -22,7 +22,10 @@ struct LoadResult {
 // (their files must sit beside it). libonnx 1.12's checker only knows IR <= 8;
 // newer models are accepted without it and a note says so.
 // Throws InputError naming the file for a missing, truncated or non-ONNX file.
-LoadResult load_model(const std::filesystem::path& path);
+// `run_checker = false` skips libonnx's checker for graphs ONNX Runtime itself wrote
+// (its optimiser emits e.g. ai.onnx LayerNormalization under older opsets, which
+// libonnx 1.12 rejects although ORT runs them).
+LoadResult load_model(const std::filesystem::path& path, bool run_checker = true);
 
 // Serialises deterministically (same ModelProto, same bytes) to `file`.
 // Throws OutputError when it cannot be written.

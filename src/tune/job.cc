@@ -165,7 +165,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     session.optimized_model_file = out.dir() / "fp32_optimized.onnx";
     session.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
     runtime::make_session(model::serialize_model(fp32), session, model_name);
-    fp32 = model::load_model(session.optimized_model_file).model;
+    fp32 = model::load_model(session.optimized_model_file, /*run_checker=*/false).model;
     fs::remove(session.optimized_model_file);
     session.optimized_model_file.clear();
     session.optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;

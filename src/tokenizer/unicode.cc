@@ -206,12 +206,21 @@ bool is_case_ignorable(char32_t c) {
 }  // namespace
 
 std::string python_strip(std::string_view s) {
-  const std::u32string u = decode_utf8(s);
-  std::size_t b = 0, e = u.size();
-  while (b < e && is_python_space(u[b])) ++b;
-  while (e > b && is_python_space(u[e - 1])) --e;
-  if (b == 0 && e == u.size()) return std::string(s);
-  return encode_utf8(std::u32string_view(u).substr(b, e - b));
+  std::size_t b = 0;
+  while (b < s.size()) {
+    std::size_t next = b;
+    if (!is_python_space(next_code_point(s, next))) break;
+    b = next;
+  }
+  std::size_t e = s.size();
+  while (e > b) {
+    std::size_t start = e - 1;
+    while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    std::size_t i = start;
+    if (!is_python_space(next_code_point(s, i))) break;
+    e = start;
+  }
+  return std::string(s.substr(b, e - b));
 }
 
 std::string python_lower(std::string_view s) {

@@ -2,7 +2,9 @@
 // characters outside the vocabulary), then pairs merge lowest rank first, ties
 // to the leftmost, exactly as HF `tokenizers` Word::merge_all does.
 #include <cstdio>
+#include <mutex>
 #include <queue>
+#include <shared_mutex>
 
 #include "docquant/error.h"
 #include "models.h"
@@ -69,6 +71,24 @@ class Bpe final : public Model {
         return;
       }
     }
+    if (word.size() < kCacheMaxWordBytes) {
+      std::shared_lock lock(cache_mutex_);
+      auto it = cache_.find(word);
+      if (it != cache_.end()) {
+        ids.insert(ids.end(), it->second.begin(), it->second.end());
+        return;
+      }
+    }
+    const std::size_t first = ids.size();
+    merge_word(word, ids);
+    if (word.size() < kCacheMaxWordBytes) {
+      std::unique_lock lock(cache_mutex_);
+      if (cache_.size() < kCacheCapacity)
+        cache_.emplace(std::string(word), std::vector<int64_t>(ids.begin() + static_cast<long>(first), ids.end()));
+    }
+  }
+
+  void merge_word(std::string_view word, std::vector<int64_t>& ids) const {
     std::vector<Symbol> symbols;
     symbols.reserve(word.size());
     auto add = [&symbols](int64_t id, std::size_t len) {
@@ -165,6 +185,13 @@ class Bpe final : public Model {
       }
     }
   }
+
+  // Words already merged, shared by all threads (what HF's BPE cache does: same
+  // sizes). The result of a word never changes, so the cache only saves time.
+  static constexpr std::size_t kCacheCapacity = 10000;
+  static constexpr std::size_t kCacheMaxWordBytes = 256;
+  mutable std::shared_mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<int64_t>, StringHash, std::equal_to<>> cache_;
 
   BpeConfig c_;
   std::unordered_map<uint64_t, MergeInfo> merges_;

@@ -76,25 +76,30 @@ ModelSignature detect_signature(const onnx::ModelProto& model, const std::string
     const int t = elem_of(out);
     const bool is_float = t == onnx::TensorProto::FLOAT;
     if (is_float && r == 3 && (!hidden || out.name() == "last_hidden_state")) hidden = &out;
-    if (is_float && r == 2) {
-      if (name_has(out.name(), "prob") || name_has(out.name(), "logit") || name_has(out.name(), "score")) {
-        if (!probabilities) probabilities = &out;
-      } else if (!embedding) {
-        embedding = &out;
-      }
+    const bool probability_name =
+        name_has(out.name(), "prob") || name_has(out.name(), "logit") || name_has(out.name(), "score");
+    // skl2onnx (SetFit's export_onnx) writes probabilities as double.
+    if ((is_float || t == onnx::TensorProto::DOUBLE) && r == 2 && probability_name && !probabilities) {
+      probabilities = &out;
+    } else if (is_float && r == 2 && !probability_name && !embedding) {
+      embedding = &out;
     }
     if ((t == onnx::TensorProto::INT64 || t == onnx::TensorProto::STRING) && r == 1 && !label) label = &out;
   }
   if (probabilities || label) {
     sig.form = ModelForm::head_in_graph;
-    sig.output = probabilities ? probabilities->name() : label->name();
+    const onnx::ValueInfoProto* read = probabilities ? probabilities : label;
+    sig.output = read->name();
+    sig.output_elem_type = elem_of(*read);
     sig.output_is_label = !probabilities;
   } else if (hidden) {
     sig.form = ModelForm::body_last_hidden_state;
     sig.output = hidden->name();
+    sig.output_elem_type = elem_of(*hidden);
   } else if (embedding) {
     sig.form = ModelForm::sentence_embedding;
     sig.output = embedding->name();
+    sig.output_elem_type = elem_of(*embedding);
   } else {
     throw InputError(fmt::format("{}: no output docquant can read: expected last_hidden_state [batch, sequence, "
                                  "hidden], a sentence embedding [batch, hidden], or a head's probabilities/label",

@@ -26,6 +26,7 @@ struct ModelSignature {
   std::vector<Input> inputs;
   std::string output;        // the output docquant reads (hidden states, embedding, or probabilities/label)
   bool output_is_label = false;  // head_in_graph whose only usable output is the predicted label
+  int output_elem_type = 0;      // ONNX element type of `output` (probabilities may be float or double)
   std::string describe() const;
 };
 

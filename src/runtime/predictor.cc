@@ -72,8 +72,13 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) {
         throw InputError(fmt::format("{}: output '{}' has {} columns but the head has {} classes", name_,
                                      signature_.output, dims.size() == 2 ? dims[1] : -1, classes));
       }
-      const float* p = result[0].GetTensorData<float>();
-      proba.assign(p, p + n * classes);
+      if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE) {
+        const double* p = result[0].GetTensorData<double>();
+        proba.assign(p, p + n * classes);
+      } else {
+        const float* p = result[0].GetTensorData<float>();
+        proba.assign(p, p + n * classes);
+      }
       for (std::size_t r = 0; r < n; ++r) {
         const auto* row = proba.data() + r * classes;
         predicted.push_back(static_cast<std::size_t>(std::max_element(row, row + classes) - row));

@@ -51,7 +51,11 @@ def main():
 
     sess = ort.InferenceSession(os.path.join(out, "model.onnx"), providers=["CPUExecutionProvider"])
     input_names = [i.name for i in sess.get_inputs()]
-    encodings = tok.encode_batch(texts)
+    # sentence-transformers strips each text (and lower-cases it when sentence_bert_config.json
+    # says do_lower_case) before tokenizing; SetFit inherits that.
+    st_config = json.load(open(os.path.join(out, "sentence_bert_config.json")))
+    prepared = [t.strip().lower() if st_config.get("do_lower_case") else t.strip() for t in texts]
+    encodings = tok.encode_batch(prepared)
     batch = report["batching"]["batch_size"]
     order = list(range(len(texts)))
     if report["batching"]["sort_by_length"]:

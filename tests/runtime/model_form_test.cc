@@ -39,6 +39,11 @@ TEST(DetectSignature, HeadInGraphPrefersProbabilities) {
   EXPECT_EQ(sig.form, ModelForm::head_in_graph);
   EXPECT_EQ(sig.output, "probabilities");
   EXPECT_FALSE(sig.output_is_label);
+  // SetFit's export_onnx (skl2onnx) writes probabilities as double.
+  const auto doubles = detect_signature(
+      io_model({{"input_ids", kI64}}, {{"label", kI64, 1}, {"probabilities", onnx::TensorProto::DOUBLE, 2}}), "m");
+  EXPECT_EQ(doubles.output, "probabilities");
+  EXPECT_EQ(doubles.output_elem_type, onnx::TensorProto::DOUBLE);
   const auto label_only = detect_signature(io_model({{"input_ids", kI64}}, {{"label", kI64, 1}}), "m");
   EXPECT_TRUE(label_only.output_is_label);
 }

@@ -21,9 +21,6 @@ void add_pending(CLI::App& root, const char* name, const char* summary, const ch
 void add_classify_command(CLI::App& root) {
   add_pending(root, "classify", "Label texts with a model folder (not implemented yet)", "7");
 }
-void add_eval_command(CLI::App& root) {
-  add_pending(root, "eval", "Accuracy and per-class scores on a labelled CSV (not implemented yet)", "7");
-}
 void add_bench_command(CLI::App& root) {
   add_pending(root, "bench", "Latency and throughput of a model folder (not implemented yet)", "7");
 }

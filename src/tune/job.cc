@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "batching.h"
-#include "csv.h"
+#include "dataset.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "docquant/setfit.h"
@@ -32,30 +32,19 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// The texts and labels tuning measures, tokenized and batched once.
-struct CalibrationSet {
-  std::vector<Encoding> encodings;
-  std::vector<std::size_t> labels;
-  std::vector<runtime::Batch> batches;
-  std::vector<runtime::Batch> sample_batches;  // the sensitivity probe's sample
+// The calibration data tokenized and batched once, plus the sensitivity probe's sample.
+struct CalibrationSet : runtime::LabelledDataset {
+  std::vector<runtime::Batch> sample_batches;
   std::size_t sample_rows = 0;
 };
 
 CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFolder& folder,
                                 const Tokenizer& tokenizer, const runtime::BatchPolicy& policy) {
   CalibrationSet set;
-  const auto rows = read_labelled_csv(*o.calibration_data, o.text_column, o.label_column);
-  std::vector<std::string> texts;
-  texts.reserve(rows.size());
-  for (const auto& row : rows) {
-    texts.push_back(row.text);
-    set.labels.push_back(folder.label_index(row.label, row.line));
-  }
-  set.encodings = tokenizer.encode_batch(texts, o.threads);
-  set.batches = runtime::make_batches(set.encodings, policy, tokenizer.pad_id());
-
+  static_cast<runtime::LabelledDataset&>(set) = runtime::load_labelled_dataset(
+      *o.calibration_data, o.text_column, o.label_column, folder, tokenizer, policy, o.threads);
   // A fixed-seed sample (Fisher-Yates on mt19937_64, whose output the standard fixes).
-  std::vector<std::size_t> order(rows.size());
+  std::vector<std::size_t> order(set.labels.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::mt19937_64 rng(o.seed);
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);

@@ -1,0 +1,144 @@
+// docquant eval: accuracy, per-class scores and confusion matrix of a model folder on a
+// labelled CSV, optionally beside a second model (e.g. the fp32 original).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "dataset.h"
+#include "docquant/error.h"
+#include "docquant/setfit.h"
+#include "docquant/tokenizer.h"
+#include "metrics.h"
+#include "model_form.h"
+#include "onnx_io.h"
+#include "predictor.h"
+
+namespace docquant::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct EvalArgs {
+  std::string model_folder, onnx_model, data, compare, compare_onnx, json;
+  std::string text_column = "text", label_column = "label";
+  std::size_t batch_size = 32;
+  int threads = 0;
+};
+
+struct Evaluated {
+  std::string name;
+  std::vector<std::size_t> predicted;
+  runtime::Metrics metrics;
+};
+
+Evaluated evaluate(const std::string& folder_path, const std::string& onnx_override, const EvalArgs& a,
+                   std::vector<std::string>& class_names, std::vector<std::size_t>& labels) {
+  const auto folder = setfit::SetFitFolder::load(folder_path);
+  TokenizerOptions topts;
+  topts.padding = Padding::none;
+  const auto tokenizer = Tokenizer::from_folder(folder_path, topts);
+  auto loaded = model::load_model(onnx_override.empty() ? fs::path(folder_path) : fs::path(onnx_override));
+  const auto signature = runtime::detect_signature(loaded.model, loaded.file.string());
+  runtime::BatchPolicy policy;
+  policy.batch_size = a.batch_size;
+  const auto data = runtime::load_labelled_dataset(a.data, a.text_column, a.label_column, folder, tokenizer, policy,
+                                                   a.threads);
+  if (!class_names.empty() && class_names != folder.class_names) {
+    throw InputError(fmt::format("{}: its classes differ from the first model's; cannot compare", folder_path));
+  }
+  class_names = folder.class_names;
+  labels = data.labels;
+  runtime::SessionConfig session;
+  session.intra_op_threads = a.threads;
+  runtime::Predictor predictor(model::serialize_model(loaded.model), signature, folder, session, loaded.file.string());
+  Evaluated e;
+  e.name = loaded.file.string();
+  e.predicted = predictor.predict(data.batches, data.labels.size()).predicted;
+  e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
+  return e;
+}
+
+void print_report(const Evaluated& e, const std::vector<std::string>& names) {
+  fmt::print("{}\n  accuracy {:.4f}   macro F1 {:.4f}\n\n", e.name, e.metrics.accuracy, e.metrics.macro_f1);
+  fmt::print("  {:<16} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "f1", "support");
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const auto& m = e.metrics.per_class[c];
+    fmt::print("  {:<16} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", names[c], m.precision, m.recall, m.f1, m.support);
+  }
+  fmt::print("\n  confusion matrix (rows: true, columns: predicted)\n  {:<16}", "");
+  for (const auto& n : names) fmt::print(" {:>8.8}", n);
+  fmt::print("\n");
+  for (std::size_t r = 0; r < names.size(); ++r) {
+    fmt::print("  {:<16}", names[r]);
+    for (std::size_t c = 0; c < names.size(); ++c) fmt::print(" {:>8}", e.metrics.confusion[r][c]);
+    fmt::print("\n");
+  }
+  fmt::print("\n");
+}
+
+nlohmann::ordered_json to_json(const Evaluated& e, const std::vector<std::string>& names) {
+  nlohmann::ordered_json classes = nlohmann::ordered_json::array();
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const auto& m = e.metrics.per_class[c];
+    classes.push_back({{"class", names[c]}, {"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1},
+                       {"support", m.support}});
+  }
+  return {{"model", e.name}, {"accuracy", e.metrics.accuracy}, {"macro_f1", e.metrics.macro_f1},
+          {"classes", classes}, {"confusion", e.metrics.confusion}};
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& root) {
+  auto* cmd = root.add_subcommand("eval", "Accuracy, per-class precision/recall/F1 and confusion matrix on a labelled CSV");
+  cmd->footer(
+      "\nThe model folder holds model.onnx and the SetFit files (what 'docquant quantize' writes); for a SetFit\n"
+      "folder whose ONNX model lives elsewhere, add --onnx_model. Batching is classify's default (length-sorted\n"
+      "batches of --batch_size, padded per batch), as in quantize's evaluation.\n\n"
+      "Examples:\n"
+      "  docquant eval --model_folder out/ --data test.csv\n"
+      "  docquant eval --model_folder out/ --data test.csv --compare fp32/setfit --compare_onnx fp32/onnx/model.onnx");
+  auto a = std::make_shared<EvalArgs>();
+  cmd->add_option("--model_folder", a->model_folder, "Model folder (model.onnx + SetFit files)")->required();
+  cmd->add_option("--onnx_model", a->onnx_model, "ONNX model to use instead of MODEL_FOLDER/model.onnx");
+  cmd->add_option("--data", a->data, "CSV with text and label columns")->required();
+  cmd->add_option("--compare", a->compare, "A second model folder to evaluate beside the first (e.g. fp32)");
+  cmd->add_option("--compare_onnx", a->compare_onnx, "ONNX model of the second folder, if not COMPARE/model.onnx");
+  cmd->add_option("--text_column", a->text_column, "CSV column holding the text")->capture_default_str();
+  cmd->add_option("--label_column", a->label_column, "CSV column holding the label")->capture_default_str();
+  cmd->add_option("--batch_size", a->batch_size, "Texts per model call")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
+  cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
+  cmd->callback([a] {
+    std::vector<std::string> names;
+    std::vector<std::size_t> labels;
+    const Evaluated first = evaluate(a->model_folder, a->onnx_model, *a, names, labels);
+    print_report(first, names);
+    nlohmann::ordered_json j;
+    j["data"] = a->data;
+    j["rows"] = labels.size();
+    j["model"] = to_json(first, names);
+    if (!a->compare.empty()) {
+      const Evaluated second = evaluate(a->compare, a->compare_onnx, *a, names, labels);
+      print_report(second, names);
+      const double agree = runtime::agreement(first.predicted, second.predicted);
+      fmt::print("agreement: the two models predict the same class for {:.2f}% of {} rows\n", 100 * agree,
+                 labels.size());
+      fmt::print("accuracy:  {:.4f} vs {:.4f} ({:+.4f})\n", first.metrics.accuracy, second.metrics.accuracy,
+                 first.metrics.accuracy - second.metrics.accuracy);
+      j["compare"] = to_json(second, names);
+      j["agreement"] = agree;
+    }
+    if (!a->json.empty()) {
+      std::ofstream out(a->json);
+      out << j.dump(2) << "\n";
+      if (!out) throw OutputError(fmt::format("{}: cannot write the JSON report", a->json));
+    }
+  });
+}
+
+}  // namespace docquant::cli

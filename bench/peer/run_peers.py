@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -51,12 +52,24 @@ def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:
                "--onnx-model", str(fixture / "onnx" / "model.onnx"), "--setfit-folder", str(fixture / "setfit"),
                "--data", str(data), "--output", str(out), "--report", str(report),
                "--threads", str(args.threads)] + (["--limit", str(args.limit)] if args.limit else [])
+    log_path = work / "inc" / "log.txt"
+    report.unlink(missing_ok=True)
     started = time.monotonic()
-    with open(work / "inc" / "log.txt", "w") as log:
-        code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            code = process.wait(timeout=args.inc_time_limit)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            trials = len(re.findall(r"Tune \d+ result is", log_path.read_text(errors="replace")))
+            return {"name": "inc-1.14.2-dynamic",
+                    "skipped": f"stopped by --inc-time-limit after {time.monotonic() - started:.0f} s and {trials} "
+                               f"trials without meeting the accuracy criterion; see {log_path}",
+                    "trials": trials}
     wall = time.monotonic() - started
     if code != 0 or not report.is_file():
-        return {"name": "inc-1.14.2-dynamic", "skipped": f"inc_quantize.py exited {code}; see {work / 'inc' / 'log.txt'}"}
+        return {"name": "inc-1.14.2-dynamic", "skipped": f"inc_quantize.py exited {code}; see {log_path}"}
     facts = json.loads(report.read_text())
     return {"name": "inc-1.14.2-dynamic", "path": str(out), "quantize_seconds": facts["tuning_seconds"],
             "process_seconds": wall, "trials": facts["trials"], "reduce_range": facts["reduce_range"],
@@ -211,6 +224,9 @@ def main() -> int:
     parser.add_argument("--bench-docs-batch1", type=int, default=64, help="docs timed at batch 1")
     parser.add_argument("--inc-python", default=str(paths.cache_dir() / "venvs" / "inc" / "bin" / "python"))
     parser.add_argument("--skip-inc", action="store_true")
+    parser.add_argument("--inc-time-limit", type=float, default=None,
+                        help="seconds after which INC's tuning is stopped and its row reported as not finished "
+                             "(the blueprint's config has no limit: timeout 0 only ends tuning at the first success)")
     parser.add_argument("--docquant-bin", default=None, help="docquant executable; its row is skipped when absent")
     parser.add_argument("--work", type=Path, default=None, help="quantized models (default $DOCQUANT_CACHE/peers/<fixture>)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")

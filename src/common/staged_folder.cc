@@ -47,9 +47,11 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
     : target_(absolute_normal(target)), overwrite_(overwrite) {
   std::error_code ec;
   for (const auto& input : inputs) {
+    // An input folder must neither contain the output nor lie inside it; an input file
+    // must not lie inside it (the output may sit beside a file, e.g. next to the CSV).
     const fs::path in = absolute_normal(input);
-    const fs::path in_dir = fs::is_directory(in, ec) ? in : in.parent_path();
-    if (target_ == in_dir || is_within(target_, in_dir) || is_within(in, target_)) {
+    const bool folder = fs::is_directory(in, ec);
+    if (target_ == in || is_within(in, target_) || (folder && is_within(target_, in))) {
       throw OutputError(fmt::format("{}: the output folder overlaps the input '{}'; choose an output folder outside "
                                     "the inputs (they are never modified)",
                                     target.string(), input.string()));

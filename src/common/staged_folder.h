@@ -12,7 +12,7 @@ class StagedFolder {
  public:
   // Throws OutputError when `target` exists and is not an empty folder (unless
   // `overwrite`), when its parent folder cannot be created or written, or when
-  // `target` lies inside one of `inputs` (or an input inside it).
+  // `target` lies inside an input folder, equals an input, or contains one.
   StagedFolder(std::filesystem::path target, bool overwrite, const std::vector<std::filesystem::path>& inputs);
   StagedFolder(const StagedFolder&) = delete;
   StagedFolder& operator=(const StagedFolder&) = delete;

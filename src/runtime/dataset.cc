@@ -1,6 +1,9 @@
 #include "dataset.h"
 
+#include <fmt/core.h>
+
 #include "csv.h"
+#include "docquant/error.h"
 
 namespace docquant::runtime {
 
@@ -13,7 +16,11 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
   texts.reserve(rows.size());
   for (const auto& row : rows) {
     texts.push_back(row.text);
-    set.labels.push_back(folder.label_index(row.label, row.line));
+    try {
+      set.labels.push_back(folder.label_index(row.label, row.line));
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{}: {}", csv.string(), e.what()));  // name the file, not only the row
+    }
   }
   set.encodings = tokenizer.encode_batch(texts, threads);
   set.batches = make_batches(set.encodings, policy, tokenizer.pad_id());

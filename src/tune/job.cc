@@ -115,7 +115,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     if (o.progress) o.progress(line);
   };
   const auto check_cancel = [&] {
-    if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "interrupted; no output was written");
+    if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output was written");
   };
   if (o.strategy != "sensitivity" && o.strategy != "basic") {
     throw UsageError(fmt::format("unknown strategy '{}' (choose sensitivity or basic)", o.strategy));
@@ -139,7 +139,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   report.model_form = runtime::to_string(signature.form);
   progress(fmt::format("model: {}", signature.describe()));
 
-  std::vector<fs::path> inputs = {loaded.file, o.setfit_folder};
+  std::vector<fs::path> inputs = {o.onnx_model, o.setfit_folder};  // as given: a folder input protects the folder
   if (o.calibration_data) inputs.push_back(*o.calibration_data);
   StagedFolder out(o.output_folder, o.overwrite, inputs);
 

@@ -71,14 +71,22 @@ TEST_F(StagedFolderTest, EmptyExistingOutputIsFine) {
 
 TEST_F(StagedFolderTest, OutputInsideAnInputIsRefused) {
   try {
-    StagedFolder out(root_ / "input" / "out", false, {root_ / "input" / "model.onnx"});
+    StagedFolder out(root_ / "input" / "out", false, {root_ / "input"});
     FAIL() << "expected OutputError";
   } catch (const OutputError& e) {
     EXPECT_NE(std::string(e.what()).find("overlaps the input"), std::string::npos) << e.what();
   }
   EXPECT_THROW(StagedFolder(root_ / "input", true, {root_ / "input"}), OutputError);
   EXPECT_THROW(StagedFolder(root_, true, {root_ / "input"}), OutputError);  // input inside output
+  EXPECT_THROW(StagedFolder(root_ / "input" / "model.onnx", true, {root_ / "input" / "model.onnx"}), OutputError);
   EXPECT_EQ(entries(root_ / "input"), 1u);
+}
+
+TEST_F(StagedFolderTest, OutputBesideAnInputFileIsFine) {
+  std::ofstream(root_ / "data.csv") << "text,label\n";
+  StagedFolder out(root_ / "out", false, {root_ / "data.csv"});
+  out.commit();
+  EXPECT_TRUE(fs::is_directory(root_ / "out"));
 }
 
 TEST_F(StagedFolderTest, StaleTemporaryFolderOfADeadProcessIsRemoved) {

@@ -194,25 +194,31 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     check_cancel();
 
     const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
-                              std::size_t rows) {
+                              std::size_t rows, const runtime::SessionConfig& config_of_session) {
       check_cancel();
       auto q = quant::quantize(fp32, plan_for(config, o));
-      runtime::Predictor p(model::serialize_model(q.model), signature, folder, session, model_name);
+      runtime::Predictor p(model::serialize_model(q.model), signature, folder, config_of_session, model_name);
       return p.predict(batches, rows);
     };
     objective.accuracy = [&](const tune::Config& config) {
-      return runtime::accuracy(evaluate(config, cal.batches, cal.labels.size()), cal.labels);
+      return runtime::accuracy(evaluate(config, cal.batches, cal.labels.size(), session), cal.labels);
     };
     // Sensitivity of node i: mean absolute change of the class probabilities on the
     // sample when node i alone is quantized. Needs probabilities (not label-only graphs).
     if (!signature.output_is_label) {
       objective.sensitivity = [&](tune::NodeMode mode) {
-        const auto reference = baseline_predictor.predict(cal.sample_batches, cal.sample_rows);
+        // The probe only ranks nodes, so its sessions skip ONNX Runtime's costlier graph
+        // optimisations (session creation dominates a 64-text run); the fp32 reference is
+        // computed the same way so that both sides share every non-quantized rounding.
+        runtime::SessionConfig probe_session = session;
+        probe_session.optimization = GraphOptimizationLevel::ORT_ENABLE_BASIC;
+        runtime::Predictor probe_reference(fp32_bytes, signature, folder, probe_session, model_name);
+        const auto reference = probe_reference.predict(cal.sample_batches, cal.sample_rows);
         std::vector<double> error;
         for (std::size_t i = 0; i < objective.nodes.size(); ++i) {
           tune::Config only;
           for (std::size_t j = 0; j < objective.nodes.size(); ++j) only.nodes[objective.nodes[j]] = i == j ? mode : tune::NodeMode::fp32;
-          const auto p = evaluate(only, cal.sample_batches, cal.sample_rows);
+          const auto p = evaluate(only, cal.sample_batches, cal.sample_rows, probe_session);
           double sum = 0;
           for (std::size_t k = 0; k < p.proba.size(); ++k) sum += std::abs(p.proba[k] - reference.proba[k]);
           error.push_back(sum / static_cast<double>(std::max<std::size_t>(1, p.proba.size())));

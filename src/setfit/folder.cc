@@ -5,20 +5,12 @@
 
 #include "docquant/pickle.h"
 #include "docquant/setfit.h"
+#include "json_file.h"
 
 namespace docquant::setfit {
 namespace fs = std::filesystem;
 namespace {
 
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) throw InputError(file.string() + ": cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(file.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 // labelencoder.pkl: a LabelEncoder written by joblib; its classes_ name the integers.
 std::vector<std::string> read_label_encoder(const fs::path& file) {
@@ -67,7 +59,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   if (!fs::exists(modules_file, ec)) {
     throw InputError(modules_file.string() + ": missing (not a sentence-transformers folder?)");
   }
-  const nlohmann::json modules = read_json(modules_file);
+  const nlohmann::json modules = read_json_file(modules_file);
   if (!modules.is_array()) throw InputError(modules_file.string() + ": expected a JSON array");
   fs::path pooling_dir;
   bool have_pooling = false, normalize_module = false;
@@ -103,7 +95,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   bool config_normalize = false;
   const fs::path setfit_cfg = folder / "config_setfit.json";
   if (fs::exists(setfit_cfg, ec)) {
-    const nlohmann::json j = read_json(setfit_cfg);
+    const nlohmann::json j = read_json_file(setfit_cfg);
     if (!j.is_object()) throw InputError(setfit_cfg.string() + ": expected a JSON object");
     if (auto it = j.find("labels"); it != j.end() && !it->is_null()) {
       if (!it->is_array()) throw InputError(setfit_cfg.string() + ": field 'labels' is not a list");
@@ -127,7 +119,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   // sentence_bert_config.json: max_seq_length.
   const fs::path sbert_cfg = folder / "sentence_bert_config.json";
   if (fs::exists(sbert_cfg, ec)) {
-    const nlohmann::json j = read_json(sbert_cfg);
+    const nlohmann::json j = read_json_file(sbert_cfg);
     if (auto it = j.find("max_seq_length"); it != j.end() && !it->is_null()) {
       if (!it->is_number_unsigned()) {
         throw InputError(sbert_cfg.string() + ": field 'max_seq_length' is not a positive integer");

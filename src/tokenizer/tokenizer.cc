@@ -1,6 +1,7 @@
 // docquant::Tokenizer: loading a folder or a tokenizer.json, encoding one text,
 // and encoding batches on several threads with SetFit's padding.
 #include "docquant/tokenizer.h"
+#include "json_file.h"
 
 #include <algorithm>
 #include <atomic>
@@ -32,15 +33,7 @@ using nlohmann::json;
 
 std::optional<json> read_optional_json(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string() + ": not valid JSON: " + e.what());
-  }
+  return read_json_file(path);
 }
 
 // tokenizer_config.json / special_tokens_map.json write a token as "x" or {"content": "x", ...}.

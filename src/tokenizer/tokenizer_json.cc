@@ -10,6 +10,8 @@
 #include "post_processors.h"
 #include "pre_tokenizers.h"
 
+#include "json_file.h"
+
 namespace docquant::tokenizer {
 namespace {
 
@@ -356,22 +358,11 @@ std::vector<AddedToken> parse_added_tokens(const json& root, const Model& model,
   return out;
 }
 
-json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path.string() + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    return json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    throw InputError(path.string() + ": not valid JSON: " + e.what());
-  }
-}
 
 }  // namespace
 
 Pipeline load_tokenizer_json(const std::filesystem::path& path) {
-  const json root = read_json(path);
+  const json root = read_json_file(path);
   const At at{path.string(), ""};
   if (!root.is_object()) throw InputError(path.string() + ": expected a JSON object at the top level");
   Pipeline p;
@@ -390,7 +381,7 @@ Pipeline load_tokenizer_json(const std::filesystem::path& path) {
 
 Pipeline load_bert_vocab(const std::filesystem::path& vocab_txt, const std::filesystem::path& tokenizer_config) {
   json config = json::object();
-  if (std::filesystem::exists(tokenizer_config)) config = read_json(tokenizer_config);
+  if (std::filesystem::exists(tokenizer_config)) config = read_json_file(tokenizer_config);
   const At at{tokenizer_config.string(), ""};
   if (!config.is_object()) throw InputError(tokenizer_config.string() + ": expected a JSON object");
   const std::string cls = get_string(config, "tokenizer_class", at, "BertTokenizer");

@@ -1,0 +1,11 @@
+#pragma once
+// Reading a JSON config file with one clear error for each way it can fail.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace docquant {
+
+// Parses `file`. Throws InputError "<file>: cannot open" or "<file>: not valid JSON: …".
+nlohmann::json read_json_file(const std::filesystem::path& file);
+
+}  // namespace docquant

@@ -92,6 +92,22 @@ Ort::Env& ort_env() {
 }
 }  // namespace
 
+// Wraps each feed's buffer as an Ort::Value (no copy) and collects the input names.
+static void make_inputs(const std::map<std::string, Feed>& feeds, const Ort::MemoryInfo& mem, std::vector<std::string>& names,
+                 std::vector<Ort::Value>& values) {
+  for (const auto& [name, feed] : feeds) {
+    names.push_back(name);
+    auto& f = const_cast<Feed&>(feed);  // Ort::Value wraps the buffer without copying; Run only reads it
+    if (!f.ints.empty()) {
+      values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
+                                                              f.shape.size()));
+    } else {
+      values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
+                                                       f.shape.size()));
+    }
+  }
+}
+
 std::vector<float> run_model(const onnx::ModelProto& model, const std::map<std::string, Feed>& feeds,
                              RunOptions options) {
   return run_model_many(model, {feeds}, options).at(0);
@@ -116,17 +132,7 @@ std::vector<std::vector<float>> run_model_many(const onnx::ModelProto& model,
   for (const auto& feeds : runs) {
     std::vector<std::string> names;
     std::vector<Ort::Value> values;
-    for (const auto& [name, feed] : feeds) {
-      names.push_back(name);
-      auto& f = const_cast<Feed&>(feed);  // Ort::Value wraps the buffer without copying; Run only reads it
-      if (!f.ints.empty()) {
-        values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
-                                                                f.shape.size()));
-      } else {
-        values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
-                                                         f.shape.size()));
-      }
-    }
+    make_inputs(feeds, mem, names, values);
     std::vector<const char*> in_names;
     for (const auto& n : names) in_names.push_back(n.c_str());
     auto outputs =
@@ -158,17 +164,7 @@ std::map<std::string, std::vector<float>> run_model_tensors(const onnx::ModelPro
   Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   std::vector<std::string> in_names_s;
   std::vector<Ort::Value> values;
-  for (const auto& [name, feed] : feeds) {
-    in_names_s.push_back(name);
-    auto& f = const_cast<Feed&>(feed);
-    if (!f.ints.empty()) {
-      values.push_back(Ort::Value::CreateTensor<std::int64_t>(mem, f.ints.data(), f.ints.size(), f.shape.data(),
-                                                              f.shape.size()));
-    } else {
-      values.push_back(Ort::Value::CreateTensor<float>(mem, f.floats.data(), f.floats.size(), f.shape.data(),
-                                                       f.shape.size()));
-    }
-  }
+  make_inputs(feeds, mem, in_names_s, values);
   std::vector<const char*> in_names;
   for (const auto& n : in_names_s) in_names.push_back(n.c_str());
   std::vector<const char*> out_names;

@@ -1,0 +1,70 @@
+#pragma once
+// docquant's inference API: a model folder in, labels and class probabilities out.
+//
+// A model folder is what `docquant quantize` writes (model.onnx + tokenizer + head +
+// configs), or an fp32 SetFit folder with options.onnx_model pointing at its ONNX
+// export. All three model forms are accepted (body with last_hidden_state, head in
+// the graph, sentence-embedding body); pooling, normalisation and the head are
+// applied outside the graph when the graph does not contain them.
+//
+// Texts are tokenized, sorted by length and cut into batches of options.batch_size
+// padded to their own longest text -- the batching `docquant quantize` evaluated with,
+// so a quantized model delivers the accuracy its report states. Results come back in
+// input order.
+//
+// Thread safety: one Classifier may be shared by any number of threads calling the
+// const member functions concurrently.
+//
+// Errors: the constructor throws docquant::InputError (missing or malformed files,
+// a head that does not fit the model) naming the file; predict functions throw
+// docquant::UsageError for misuse (e.g. predict_proba on a graph that outputs labels only).
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace docquant {
+
+struct ClassifierOptions {
+  std::filesystem::path onnx_model;  // empty: <model_folder>/model.onnx
+  int threads = 0;                   // ONNX Runtime intra-op threads; 0: one per core
+  std::size_t batch_size = 32;       // texts per model call
+  std::size_t max_length = 0;        // tokens per text incl. special tokens; 0: the folder's own
+};
+
+// Predictions for a list of texts, in input order.
+struct Classification {
+  std::size_t num_classes = 0;
+  std::vector<std::size_t> label;  // class index per text (into Classifier::classes())
+  std::vector<double> proba;       // texts × num_classes, row-major; empty when has_probabilities() is false
+};
+
+class Classifier {
+ public:
+  explicit Classifier(const std::filesystem::path& model_folder, const ClassifierOptions& options = {});
+  ~Classifier();
+  Classifier(Classifier&&) noexcept;
+  Classifier& operator=(Classifier&&) noexcept;
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  // Class names, one per probability column, in the head's order.
+  const std::vector<std::string>& classes() const;
+  // False only for a head-in-graph model whose sole output is the predicted label.
+  bool has_probabilities() const;
+
+  // Labels (class names) for the texts.
+  std::vector<std::string> predict(std::span<const std::string> texts) const;
+  // Probabilities, one vector of classes().size() per text.
+  std::vector<std::vector<double>> predict_proba(std::span<const std::string> texts) const;
+  // Both at once, without copies: what `docquant classify` uses.
+  Classification classify(std::span<const std::string> texts) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace docquant

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "docquant/error.h"
@@ -94,11 +95,20 @@ fs::path resolve_model_file(const fs::path& path) {
 }
 
 LoadResult load_model(const fs::path& path, bool run_checker) {
+  const fs::path file = resolve_model_file(path);
+  return parse_model(read_file(file), file, run_checker);
+}
+
+LoadResult parse_model(std::string_view bytes, const fs::path& file, bool run_checker) {
   LoadResult result;
-  result.file = resolve_model_file(path);
-  const std::string bytes = read_file(result.file);
+  result.file = file;
   if (bytes.empty()) throw InputError(fmt::format("{}: the file is empty, not an ONNX model", result.file.string()));
 
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw InputError(fmt::format("{}: {} bytes is over protobuf's 2 GiB limit for one ONNX file; store the weights "
+                                 "as external data",
+                                 result.file.string(), bytes.size()));
+  }
   google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&raw);
   coded.SetTotalBytesLimit(std::numeric_limits<int>::max());

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace docquant::model {
@@ -26,6 +27,11 @@ struct LoadResult {
 // (its optimiser emits e.g. ai.onnx LayerNormalization under older opsets, which
 // libonnx 1.12 rejects although ORT runs them).
 LoadResult load_model(const std::filesystem::path& path, bool run_checker = true);
+
+// load_model's work after reading the file: parses `bytes` as the content of `file`
+// (named in errors; external data is looked up beside it). The fuzz target
+// tests/fuzz/onnx_fuzz.cc calls it without a file on disk.
+LoadResult parse_model(std::string_view bytes, const std::filesystem::path& file, bool run_checker = true);
 
 // Serialises deterministically (same ModelProto, same bytes) to `file`.
 // Throws OutputError when it cannot be written.

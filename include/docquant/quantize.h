@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace docquant {
@@ -25,6 +26,10 @@ struct QuantizeOptions {
   bool higher_is_better = true;
 
   std::string strategy = "sensitivity";  // or "basic" (INC 1.x's)
+  // How the sensitivity strategy ranks nodes: "local" (one ONNX Runtime session: each
+  // node's own output error when it alone is quantized) or "isolated" (one session per
+  // node: how far the class probabilities move when it alone is quantized; slow).
+  std::string sensitivity_probe = "local";
   int max_trials = 100;
   std::chrono::duration<double> max_time{0};  // 0: none (INC's exit_policy.timeout 0 = stop at first pass)
   std::uint64_t seed = 9527;
@@ -67,6 +72,7 @@ struct QuantizeNode {
   std::string node;
   std::string op_type;
   std::string decision;  // "int8 per-channel", "int8 per-tensor", "fp32 (tuning)", "fp32 (not quantizable: …)"
+  std::optional<double> sensitivity;  // the sensitivity probe's score, when it ran (higher: kept fp32 first)
 };
 
 struct QuantizeReport {
@@ -86,7 +92,11 @@ struct QuantizeReport {
   std::int64_t size_before = 0;  // bytes of the fp32 model.onnx
   std::int64_t size_after = 0;   // bytes of the written model.onnx
   double seconds = 0;            // wall time of the whole job
+  // Wall seconds per phase ("load model", "trials: session", …), in the order they first
+  // ran; phases nested in "tuning (all)" are also listed on their own.
+  std::vector<std::pair<std::string, double>> phase_seconds;
   double probe_seconds = 0;      // sensitivity probes
+  std::string probe;             // which probe ranked the nodes ("" when none ran)
 };
 
 // Runs the job. Throws docquant::Error: InputError/OutputError for bad inputs or output,

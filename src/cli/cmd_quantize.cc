@@ -26,7 +26,8 @@ void print_summary(const QuantizeReport& r) {
     fmt::print("  calibration   {} rows; {}\n", r.calibration_rows, r.batching);
     fmt::print("  criterion     {}\n", r.criterion);
     fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy, r.trials.size(), r.trials.size() == 1 ? "" : "s",
-               r.stop_reason, r.probe_seconds > 0 ? fmt::format(", sensitivity probe {:.1f}s", r.probe_seconds) : "");
+               r.stop_reason,
+               r.probe.empty() ? "" : fmt::format(", {} sensitivity probe {:.1f}s", r.probe, r.probe_seconds));
     fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
     for (const auto& t : r.trials) {
       fmt::print("  {:>5}  {:<20} {:>10} {:>9.4f} {:>5} {:>8.1f}\n", t.index, t.phase, t.fp32_nodes, t.accuracy,
@@ -102,6 +103,11 @@ void add_quantize_command(CLI::App& root) {
                   "sensitivity: rank nodes once, binary-search how many stay fp32 (few evaluations)\n"
                   "basic: INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative)")
       ->check(CLI::IsMember({"sensitivity", "basic"}))
+      ->capture_default_str();
+  cmd->add_option("--sensitivity_probe", o->sensitivity_probe,
+                  "How the sensitivity strategy ranks nodes: local (one session: each node's own output error)\n"
+                  "or isolated (one session per node: change of the class probabilities; slow)")
+      ->check(CLI::IsMember({"local", "isolated"}))
       ->capture_default_str();
   cmd->add_option("--max_trials", o->max_trials, "At most this many full evaluations")->capture_default_str();
   cmd->add_option("--timeout", *timeout, "Stop tuning after this many seconds (0: no limit; the first passing trial\n"

@@ -14,11 +14,11 @@
 
 namespace docquant::quant {
 
-namespace {
-
 std::string node_key(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? fmt::format("{}#{}", node.op_type(), index) : node.name();
 }
+
+namespace {
 
 std::int64_t initializer_bytes(const onnx::GraphProto& g) {
   std::int64_t total = 0;

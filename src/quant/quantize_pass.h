@@ -60,6 +60,10 @@ struct QuantizeResult {
   std::int64_t weight_bytes_after = 0;
 };
 
+// The key plans and decisions use for the node at `index`: its name, or
+// "<op_type>#<index>" when it has none.
+std::string node_key(const onnx::NodeProto& node, int index);
+
 // Nodes a quantizer accepts, in graph order. Nodes whose op type has a
 // quantizer that refuses them (and nodes of other types) are not listed.
 std::vector<Candidate> find_candidates(const onnx::ModelProto& model);

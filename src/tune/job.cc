@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
+#include "probe.h"
 #include "quantize_pass.h"
 #include "staged_folder.h"
 #include "strategy.h"
@@ -31,6 +33,27 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Wall seconds per phase of the job, summed, in the order phases first ran.
+class PhaseTimes {
+ public:
+  // Adds the time since `t0` to `phase` and returns now (the next phase's start).
+  Clock::time_point add(const std::string& phase, Clock::time_point t0) {
+    const auto now = Clock::now();
+    const double s = std::chrono::duration<double>(now - t0).count();
+    auto it = std::find_if(list_.begin(), list_.end(), [&](const auto& p) { return p.first == phase; });
+    if (it == list_.end()) {
+      list_.emplace_back(phase, s);
+    } else {
+      it->second += s;
+    }
+    return now;
+  }
+  const std::vector<std::pair<std::string, double>>& list() const { return list_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> list_;
+};
 
 // The calibration data tokenized and batched once, plus the sensitivity probe's sample.
 struct CalibrationSet : runtime::LabelledDataset {
@@ -120,6 +143,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   if (o.strategy != "sensitivity" && o.strategy != "basic") {
     throw UsageError(fmt::format("unknown strategy '{}' (choose sensitivity or basic)", o.strategy));
   }
+  if (o.sensitivity_probe != "local" && o.sensitivity_probe != "isolated") {
+    throw UsageError(fmt::format("unknown sensitivity probe '{}' (choose local or isolated)", o.sensitivity_probe));
+  }
   if (!(o.criterion >= 0) || (o.relative_criterion && o.criterion >= 1)) {
     throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
   }
@@ -127,7 +153,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
 
   // 1. Inputs, all checked before any work.
   QuantizeReport report;
+  PhaseTimes phases;
+  auto since = job_start;
   auto loaded = model::load_model(o.onnx_model);
+  since = phases.add("load model", since);
   for (const auto& note : loaded.notes) progress("note: " + note);
   const std::string model_name = loaded.file.string();
   const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
@@ -135,6 +164,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   TokenizerOptions tokenizer_options;
   tokenizer_options.padding = Padding::none;
   const auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
+  since = phases.add("load SetFit folder", since);
   const auto signature = runtime::detect_signature(loaded.model, model_name);
   report.model_form = runtime::to_string(signature.form);
   progress(fmt::format("model: {}", signature.describe()));
@@ -161,6 +191,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     progress("graph optimised by ONNX Runtime (extended level) before quantizing");
   }
   report.size_before = static_cast<std::int64_t>(fs::file_size(loaded.file));
+  since = phases.add("check output, optimise graph", since);
 
   const auto candidates = quant::find_candidates(fp32);
   tune::Objective objective;
@@ -171,6 +202,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   const tune::NodeMode default_mode = o.per_channel ? tune::NodeMode::int8_per_channel : tune::NodeMode::int8_per_tensor;
   tune::Config chosen;
   for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
+  std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
 
   // 2. Tuning, when there is data to measure.
   tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
@@ -180,14 +212,16 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     report.accuracy_checked = true;
     const auto t_load = Clock::now();
     CalibrationSet cal = load_calibration(o, folder, tokenizer, policy);
+    since = phases.add("read and tokenize CSV", since);
     report.calibration_rows = cal.labels.size();
     progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(), seconds_since(t_load),
                          policy.describe()));
 
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
-    const auto t_base = Clock::now();
+    const auto t_base = since = phases.add("baseline: session", since);
     report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size()), cal.labels);
+    since = phases.add("baseline: evaluate", since);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
                          report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
                          criterion.threshold(report.baseline_accuracy)));
@@ -196,16 +230,43 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
                               std::size_t rows, const runtime::SessionConfig& config_of_session) {
       check_cancel();
+      auto t_trial = Clock::now();
       auto q = quant::quantize(fp32, plan_for(config, o));
-      runtime::Predictor p(model::serialize_model(q.model), signature, folder, config_of_session, model_name);
-      return p.predict(batches, rows);
+      const std::string bytes = model::serialize_model(q.model);
+      t_trial = phases.add("trials: quantize pass", t_trial);
+      runtime::Predictor p(bytes, signature, folder, config_of_session, model_name);
+      t_trial = phases.add("trials: session", t_trial);
+      auto predictions = p.predict(batches, rows);
+      phases.add("trials: evaluate", t_trial);
+      return predictions;
     };
     objective.accuracy = [&](const tune::Config& config) {
       return runtime::accuracy(evaluate(config, cal.batches, cal.labels.size(), session), cal.labels);
     };
-    // Sensitivity of node i: mean absolute change of the class probabilities on the
-    // sample when node i alone is quantized. Needs probabilities (not label-only graphs).
-    if (!signature.output_is_label) {
+    if (o.sensitivity_probe == "local") {
+      // One session ranks every node: each node's own output error when it alone is
+      // quantized (tune/probe.h), on the sample, under the evaluation's session settings.
+      objective.sensitivity = [&](tune::NodeMode mode) {
+        tune::LocalProbeRequest probe;
+        probe.fp32 = &fp32;
+        probe.nodes = objective.nodes;
+        probe.config = plan_for({}, o).defaults;
+        probe.config.quantize = true;
+        probe.config.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
+                                                                            : quant::WeightGranularity::per_tensor;
+        probe.plan = plan_for({}, o);
+        probe.signature = &signature;
+        probe.batches = &cal.sample_batches;
+        probe.session = session;
+        probe.model_name = model_name;
+        auto scores = tune::local_sensitivity(probe);
+        progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
+                             cal.sample_rows));
+        return scores;
+      };
+    } else if (!signature.output_is_label) {
+      // Sensitivity of node i: mean absolute change of the class probabilities on the
+      // sample when node i alone is quantized (one session per node). Needs probabilities.
       objective.sensitivity = [&](tune::NodeMode mode) {
         // The probe only ranks nodes, so its sessions skip ONNX Runtime's costlier graph
         // optimisations (session creation dominates a 64-text run); the fp32 reference is
@@ -241,10 +302,16 @@ QuantizeReport quantize(const QuantizeOptions& o) {
       progress(fmt::format("trial {:>3}  {:<20} acc {:.4f} {}  {:5.1f}s  {}", t.index, t.phase, t.accuracy,
                            t.passed ? "pass" : "fail", t.seconds, t.summary));
     };
+    since = Clock::now();
     const tune::TuneResult result = o.strategy == "basic" ? tune::tune_basic(request) : tune::tune_sensitivity(request);
+    since = phases.add("tuning (all)", since);
     report.strategy = result.strategy;
     report.stop_reason = result.stop_reason;
     report.probe_seconds = result.probe_seconds;
+    if (!result.sensitivity.empty()) {
+      report.probe = o.sensitivity_probe;
+      for (std::size_t i = 0; i < objective.nodes.size(); ++i) sensitivity[objective.nodes[i]] = result.sensitivity[i];
+    }
     for (const auto& t : result.trials) {
       report.trials.push_back({t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed});
     }
@@ -277,8 +344,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   check_cancel();
 
   // 3. The output folder.
+  since = Clock::now();
   const auto final_q = quant::quantize(fp32, plan_for(chosen, o));
+  since = phases.add("output: quantize pass", since);
   model::save_model(final_q.model, out.dir() / "model.onnx");
+  since = phases.add("output: write model.onnx", since);
   report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
   for (const auto& d : final_q.decisions) {
     auto it = chosen.nodes.find(d.node);
@@ -289,7 +359,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
       decision = "fp32 (tuning)";
     }
-    report.nodes.push_back({d.node, d.op_type, decision});
+    auto score = sensitivity.find(d.node);
+    report.nodes.push_back({d.node, d.op_type, decision,
+                            score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second)});
   }
   const SetFitContents contents = setfit_contents(o.setfit_folder);
   for (const auto& rel : contents.folders) fs::create_directories(out.dir() / rel);
@@ -323,7 +395,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                  {"fused_matmul", o.fused_matmul},
                  {"optimize_graph", o.optimize_graph}};
   j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
-                   {"stop_reason", report.stop_reason}, {"probe_seconds", report.probe_seconds}};
+                   {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};
   j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
                    {"text", report.batching}};
   j["accuracy_checked"] = report.accuracy_checked;
@@ -339,11 +411,20 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   }
   j["trials"] = trials;
   auto nodes = nlohmann::ordered_json::array();
-  for (const auto& n : report.nodes) nodes.push_back({{"node", n.node}, {"op_type", n.op_type}, {"decision", n.decision}});
+  for (const auto& n : report.nodes) {
+    nlohmann::ordered_json node = {{"node", n.node}, {"op_type", n.op_type}, {"decision", n.decision}};
+    if (n.sensitivity) node["sensitivity"] = *n.sensitivity;
+    nodes.push_back(std::move(node));
+  }
   j["nodes"] = nodes;
   j["sizes"] = {{"model_onnx_before", report.size_before}, {"model_onnx_after", report.size_after}};
+  phases.add("output: copy SetFit files, hashes, record", since);
+  report.phase_seconds = phases.list();
   report.seconds = seconds_since(job_start);
   j["seconds"] = report.seconds;
+  nlohmann::ordered_json phase_json = nlohmann::ordered_json::object();
+  for (const auto& [phase, s] : report.phase_seconds) phase_json[phase] = s;
+  j["phase_seconds"] = phase_json;
   write_file_checked(out.dir() / "quantization.json", j.dump(2) + "\n");
   check_cancel();
   out.commit();

@@ -158,6 +158,7 @@ TuneResult tune_sensitivity(const TuneRequest& request) {
   const auto probe_start = Clock::now();
   const std::vector<double> error = o.sensitivity(mode);
   log.result().probe_seconds = std::chrono::duration<double>(Clock::now() - probe_start).count();
+  log.result().sensitivity = error;
   std::vector<std::size_t> order(o.nodes.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {

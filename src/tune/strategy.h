@@ -56,6 +56,7 @@ struct TuneResult {
   std::optional<int> chosen;  // index into trials of the configuration that met the criterion
   std::optional<int> best;    // index of the most accurate trial (for best-effort output)
   double probe_seconds = 0;   // time spent in sensitivity probes, outside full evaluations
+  std::vector<double> sensitivity;  // the probe's score per Objective node, when it ran
   std::string stop_reason;    // "criterion met", "trial budget exhausted", "time budget exhausted", "search exhausted"
 };
 

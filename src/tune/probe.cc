@@ -1,0 +1,85 @@
+#include "probe.h"
+
+#include <fmt/core.h>
+
+#include <cmath>
+#include <map>
+
+#include "docquant/error.h"
+#include "error_probe.h"
+#include "onnx_io.h"
+
+namespace docquant::tune {
+
+namespace {
+
+// The batch's text inputs as ONNX Runtime values (int64, or int32 copies when the graph asks).
+struct Feed {
+  std::vector<const char*> names;
+  std::vector<Ort::Value> values;
+  std::vector<std::vector<std::int32_t>> narrow;
+};
+
+Feed feed_batch(const runtime::ModelSignature& signature, const runtime::Batch& batch) {
+  static const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const std::int64_t shape[] = {static_cast<std::int64_t>(batch.rows.size()), static_cast<std::int64_t>(batch.seq_len)};
+  Feed f;
+  f.narrow.resize(signature.inputs.size());
+  for (std::size_t i = 0; i < signature.inputs.size(); ++i) {
+    const auto& in = signature.inputs[i];
+    const auto& data = in.name == "input_ids"        ? batch.input_ids
+                       : in.name == "attention_mask" ? batch.attention_mask
+                                                     : batch.token_type_ids;
+    f.names.push_back(in.name.c_str());
+    if (in.elem_type == onnx::TensorProto::INT64) {
+      f.values.push_back(Ort::Value::CreateTensor<std::int64_t>(memory, const_cast<std::int64_t*>(data.data()),
+                                                                data.size(), shape, 2));
+    } else {
+      f.narrow[i].assign(data.begin(), data.end());
+      f.values.push_back(
+          Ort::Value::CreateTensor<std::int32_t>(memory, f.narrow[i].data(), f.narrow[i].size(), shape, 2));
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
+std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
+  const quant::ProbeModel probe = quant::build_error_probe(*r.fp32, r.nodes, r.config, r.plan);
+  Ort::Session session = runtime::make_session(model::serialize_model(probe.model), r.session,
+                                               r.model_name + " (sensitivity probe graph)");
+  std::vector<const char*> output_names;
+  for (const auto& o : probe.outputs) {
+    output_names.push_back(o.squared_error.c_str());
+    output_names.push_back(o.squared_norm.c_str());
+  }
+  std::vector<double> error(probe.outputs.size(), 0.0), norm(probe.outputs.size(), 0.0);
+  for (const auto& batch : *r.batches) {
+    Feed f = feed_batch(*r.signature, batch);
+    std::vector<Ort::Value> out;
+    try {
+      out = session.Run(Ort::RunOptions{nullptr}, f.names.data(), f.values.data(), f.values.size(),
+                        output_names.data(), output_names.size());
+    } catch (const Ort::Exception& e) {
+      throw InputError(fmt::format("{}: ONNX Runtime failed to run the sensitivity probe graph: {}", r.model_name,
+                                   e.what()));
+    }
+    for (std::size_t i = 0; i < probe.outputs.size(); ++i) {
+      error[i] += static_cast<double>(*out[2 * i].GetTensorData<float>());
+      norm[i] += static_cast<double>(*out[2 * i + 1].GetTensorData<float>());
+    }
+  }
+  std::map<std::string, double> by_node;
+  for (std::size_t i = 0; i < probe.outputs.size(); ++i) {
+    by_node[probe.outputs[i].node] = norm[i] > 0 ? std::sqrt(error[i] / norm[i]) : 0.0;
+  }
+  std::vector<double> scores;
+  for (const auto& n : r.nodes) {
+    auto it = by_node.find(n);
+    scores.push_back(it == by_node.end() ? 0.0 : it->second);
+  }
+  return scores;
+}
+
+}  // namespace docquant::tune

@@ -135,8 +135,13 @@ class PythonPath:
             emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
         return self.head.predict_proba(emb)
 
-    def predict(self, texts, batch_size=32, sort_by_length=True):
-        """Class index and probabilities per text, in input order, batched as docquant batches."""
+    def predict(self, texts, batch_size=32, sort_by_length=True, chunk_size=0):
+        """Class index and probabilities per text, in input order, batched as docquant batches
+        (`docquant classify` sorts and batches within chunks of chunk_size texts; 0: one chunk)."""
+        if chunk_size and len(texts) > chunk_size:
+            parts = [self.predict(texts[s:s + chunk_size], batch_size, sort_by_length)
+                     for s in range(0, len(texts), chunk_size)]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         encodings = self.encode(texts)
         order = list(range(len(texts)))
         if sort_by_length:
@@ -216,6 +221,8 @@ def main():
     ap.add_argument("--data", help="bench: texts (.csv or .txt)")
     ap.add_argument("--text_column", default="text")
     ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--chunk_size", type=int, default=4096,
+                    help="predict: texts sorted and batched together (docquant classify's default)")
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: one per core)")
     ap.add_argument("--max_rows", type=int, default=512, help="bench: the first N texts")
     ap.add_argument("--warmup", type=int, default=1)
@@ -229,7 +236,7 @@ def main():
         if not args.input:
             ap.error("predict needs --input")
         texts = read_texts(args.input, args.text_column)
-        labels, proba = path.predict(texts, args.batch_size)
+        labels, proba = path.predict(texts, args.batch_size, chunk_size=args.chunk_size)
         write_predictions(args.output, path.classes, labels, proba)
         return 0
     if not args.data:

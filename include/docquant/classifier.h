@@ -7,10 +7,12 @@
 // the graph, sentence-embedding body); pooling, normalisation and the head are
 // applied outside the graph when the graph does not contain them.
 //
-// Texts are tokenized, sorted by length and cut into batches of options.batch_size
-// padded to their own longest text -- the batching `docquant quantize` evaluated with,
-// so a quantized model delivers the accuracy its report states. Results come back in
-// input order.
+// Texts are taken in chunks of options.chunk_size; within a chunk they are tokenized,
+// sorted by length and cut into batches of options.batch_size padded to their own
+// longest text -- the batching `docquant quantize` and `docquant eval` use, so for up to
+// chunk_size texts the predictions are exactly theirs and a quantized model delivers the
+// accuracy its report states. Results come back in input order. While the model runs
+// on one chunk, the next chunk is read and tokenized on another thread.
 //
 // Thread safety: one Classifier may be shared by any number of threads calling the
 // const member functions concurrently.
@@ -20,6 +22,7 @@
 // docquant::UsageError for misuse (e.g. predict_proba on a graph that outputs labels only).
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,6 +35,7 @@ struct ClassifierOptions {
   int threads = 0;                   // ONNX Runtime intra-op threads; 0: one per core
   std::size_t batch_size = 32;       // texts per model call
   std::size_t max_length = 0;        // tokens per text incl. special tokens; 0: the folder's own
+  std::size_t chunk_size = 4096;     // texts tokenized and length-sorted together (bounds memory)
 };
 
 // Predictions for a list of texts, in input order.
@@ -59,8 +63,18 @@ class Classifier {
   std::vector<std::string> predict(std::span<const std::string> texts) const;
   // Probabilities, one vector of classes().size() per text.
   std::vector<std::vector<double>> predict_proba(std::span<const std::string> texts) const;
-  // Both at once, without copies: what `docquant classify` uses.
+  // Both at once, without copies.
   Classification classify(std::span<const std::string> texts) const;
+
+  // Streaming, in memory bounded by two chunks: `read` appends up to `max_texts` texts
+  // to an empty vector (fewer only at the end of the input; none ends the stream);
+  // `write` receives each chunk's predictions, in input order. `read` runs on a worker
+  // thread (never two calls at once) so that reading and tokenizing chunk k+1 overlaps
+  // the model on chunk k; `write` runs on the calling thread. An exception thrown by
+  // either stops the stream and propagates. What `docquant classify` uses.
+  using TextReader = std::function<void(std::vector<std::string>& texts, std::size_t max_texts)>;
+  using ResultWriter = std::function<void(const Classification& chunk)>;
+  void classify_stream(const TextReader& read, const ResultWriter& write) const;
 
  private:
   struct Impl;

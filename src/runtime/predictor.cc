@@ -33,7 +33,7 @@ Ort::Value int_tensor(const std::vector<std::int64_t>& values, std::vector<std::
 
 }  // namespace
 
-void Predictor::run_batch(const Batch& batch, Predictions& out) {
+void Predictor::run_batch(const Batch& batch, Predictions& out) const {
   const std::int64_t shape[] = {static_cast<std::int64_t>(batch.rows.size()), static_cast<std::int64_t>(batch.seq_len)};
   std::vector<Ort::Value> inputs;
   std::vector<const char*> input_names;
@@ -108,7 +108,7 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) {
   }
 }
 
-Predictions Predictor::predict(const std::vector<Batch>& batches, std::size_t rows) {
+Predictions Predictor::predict(const std::vector<Batch>& batches, std::size_t rows) const {
   Predictions out;
   out.num_classes = folder_.class_names.size();
   out.predicted.assign(rows, 0);

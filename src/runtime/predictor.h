@@ -27,12 +27,16 @@ class Predictor {
             const SessionConfig& config, const std::string& name);
 
   // Predictions for `rows` texts given as batches (each row in exactly one batch).
-  Predictions predict(const std::vector<Batch>& batches, std::size_t rows);
+  // Thread-safe: ONNX Runtime allows concurrent Run calls on one session, and nothing
+  // else here changes after construction.
+  Predictions predict(const std::vector<Batch>& batches, std::size_t rows) const;
+
+  const ModelSignature& signature() const { return signature_; }
 
  private:
-  void run_batch(const Batch& batch, Predictions& out);
+  void run_batch(const Batch& batch, Predictions& out) const;
 
-  Ort::Session session_;
+  mutable Ort::Session session_;  // Run is non-const in the C++ API but thread-safe in ORT
   ModelSignature signature_;
   const setfit::SetFitFolder& folder_;
   std::string name_;

@@ -2,12 +2,8 @@
 // Any input must end in a value or a docquant::InputError: no crash, no sanitizer report, no
 // allocation past the reader's budget (libFuzzer's -rss_limit_mb / -malloc_limit_mb catch it).
 //
-// Build by hand (docs/pickle.md):
-//   clang++-14 -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/pickle \
-//     tests/fuzz/pickle_fuzz.cc src/pickle/*.cc src/setfit/head.cc \
-//     -lz -lbz2 -llzma -llz4 -o build-fuzz/pickle_fuzz
-//   build-fuzz/pickle_fuzz -max_len=65536 -malloc_limit_mb=256 corpus/ seeds/
-// Seeds: the real model_head.pkl and the heads tools/golden_heads.py writes.
+// Built by CMake with -DDOCQUANT_FUZZ=ON and run by scripts/fuzz.sh (docs/fuzzing.md).
+// Seeds: the real model_head.pkl files and the heads tools/golden_heads.py writes.
 #include <cstddef>
 #include <cstdint>
 #include <span>

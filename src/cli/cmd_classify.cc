@@ -1,18 +1,368 @@
-// docquant classify: labels for texts from a model folder.
-// Placeholder until issue 7 lands: listed in --help, exits 70 saying it is not implemented.
+// docquant classify: labels and class probabilities for texts from a model folder,
+// streamed chunk by chunk so that memory stays constant on any input size.
 #include <fmt/core.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
 
 #include "commands.h"
+#include "csv.h"
+#include "docquant/classifier.h"
 #include "docquant/error.h"
+#include "staged_folder.h"
+#include "text_util.h"
 
 namespace docquant::cli {
 
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kChunkTexts = 4096;           // texts tokenized and length-sorted together
+constexpr std::size_t kMaxLineBytes = 32u << 20;    // as the CSV reader's field limit
+constexpr double kProgressSeconds = 2.0;
+
+std::atomic<bool> g_classify_interrupted{false};
+extern "C" void on_classify_signal(int) { g_classify_interrupted.store(true); }
+
+void check_interrupted() {
+  if (g_classify_interrupted.load()) {
+    throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output file was written");
+  }
+}
+
+struct ClassifyArgs {
+  std::string model_folder, onnx_model, input, output, format = "auto", text_column = "text";
+  std::size_t batch_size = 32, max_length = 0;
+  int threads = 0;
+  bool quiet = false;
+};
+
+// ---- input ----------------------------------------------------------------------------
+
+// Where texts come from; `read` appends up to `max` texts, none at the end.
+class TextInput {
+ public:
+  virtual ~TextInput() = default;
+  virtual void read(std::vector<std::string>& out, std::size_t max) = 0;
+};
+
+// The text column of a CSV (other columns ignored).
+class CsvInput : public TextInput {
+ public:
+  CsvInput(CsvReader reader, const std::string& column) : reader_(std::move(reader)), column_(reader_.column(column)) {}
+  void read(std::vector<std::string>& out, std::size_t max) override {
+    while (out.size() < max && reader_.next(record_)) out.push_back(std::move(record_.fields[column_]));
+  }
+
+ private:
+  CsvReader reader_;
+  std::size_t column_;
+  CsvRecord record_;
+};
+
+// One text per line: LF or CRLF line ends, a UTF-8 byte-order mark skipped, blank lines
+// kept as empty texts (so output row N is input line N). Lines must be valid UTF-8
+// and at most kMaxLineBytes long.
+class LineInput : public TextInput {
+ public:
+  LineInput(std::FILE* file, std::string source, bool owned)
+      : file_(file), source_(std::move(source)), owned_(owned), buffer_(1u << 20) {}
+  ~LineInput() override {
+    if (owned_) std::fclose(file_);
+  }
+  LineInput(const LineInput&) = delete;
+  LineInput& operator=(const LineInput&) = delete;
+
+  void read(std::vector<std::string>& out, std::size_t max) override {
+    std::string line;
+    while (out.size() < max && next_line(line)) out.push_back(std::move(line));
+  }
+
+ private:
+  bool next_line(std::string& line) {
+    line.clear();
+    for (;;) {
+      if (pos_ == end_ && !fill()) return !line.empty() && finish(line);  // a last line without '\n'
+      const char* start = buffer_.data() + pos_;
+      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+      const std::size_t n = nl ? static_cast<std::size_t>(nl - start) : end_ - pos_;
+      if (line.size() + n > kMaxLineBytes) {
+        throw InputError(fmt::format("{}: line {} is longer than {} MiB; split it or pass a CSV", source_,
+                                     line_no_ + 1, kMaxLineBytes >> 20));
+      }
+      line.append(start, n);
+      pos_ += n;
+      if (nl) {
+        ++pos_;
+        return finish(line);
+      }
+    }
+  }
+
+  bool fill() {
+    pos_ = 0;
+    end_ = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+    if (end_ == 0 && std::ferror(file_)) {
+      throw InputError(fmt::format("{}: read error: {}", source_, std::strerror(errno)));
+    }
+    return end_ > 0;
+  }
+
+  bool finish(std::string& line) {
+    ++line_no_;
+    if (line_no_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (const auto bad = find_invalid_utf8(line)) {
+      throw InputError(fmt::format("{}: line {}: invalid UTF-8 at byte {} of the line", source_, line_no_, *bad));
+    }
+    return true;
+  }
+
+  std::FILE* file_;
+  std::string source_;
+  bool owned_;
+  std::vector<char> buffer_;
+  std::size_t pos_ = 0, end_ = 0, line_no_ = 0;
+};
+
+bool is_csv(const ClassifyArgs& a) {
+  if (a.format == "csv") return true;
+  if (a.format == "txt") return false;
+  std::string ext = fs::path(a.input).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return a.input != "-" && ext == ".csv";
+}
+
+std::unique_ptr<TextInput> open_input(const ClassifyArgs& a) {
+  const bool stdin_input = a.input == "-";
+  if (is_csv(a)) {
+    if (stdin_input) return std::make_unique<CsvInput>(CsvReader(std::cin, "<stdin>"), a.text_column);
+    return std::make_unique<CsvInput>(CsvReader::open(a.input), a.text_column);
+  }
+  if (stdin_input) return std::make_unique<LineInput>(stdin, "<stdin>", false);
+  if (fs::is_directory(a.input)) throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
+  std::FILE* f = std::fopen(a.input.c_str(), "rb");
+  if (!f) throw InputError(fmt::format("{}: cannot open: {}", a.input, std::strerror(errno)));
+  return std::make_unique<LineInput>(f, a.input, true);
+}
+
+// ---- output ---------------------------------------------------------------------------
+
+// The predictions file appears whole or not at all: rows go to a temporary file beside
+// it, renamed over it by commit(); an uncommitted file is removed. "-" is stdout.
+class OutputFile {
+ public:
+  OutputFile(const std::string& output, const std::string& input) : target_(output) {
+    if (output == "-") {
+      file_ = stdout;
+      return;
+    }
+    std::error_code ec;
+    if (fs::is_directory(target_, ec)) throw OutputError(fmt::format("{}: is a folder; name a file", output));
+    if (input != "-" && fs::exists(target_, ec) && fs::equivalent(target_, input, ec)) {
+      throw OutputError(fmt::format("{}: is the input file; choose another output", output));
+    }
+    temp_ = target_;
+    temp_ += fmt::format("{}{}", StagedFolder::kTempMarker, ::getpid());
+    file_ = std::fopen(temp_.c_str(), "wb");
+    if (!file_) throw OutputError(fmt::format("{}: cannot write: {}", output, std::strerror(errno)));
+  }
+  ~OutputFile() {
+    if (file_ && file_ != stdout) {
+      std::fclose(file_);
+      std::error_code ec;
+      fs::remove(temp_, ec);
+    }
+  }
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void write(const fmt::memory_buffer& b) {
+    if (std::fwrite(b.data(), 1, b.size(), file_) != b.size()) fail();
+  }
+  void commit() {
+    if (std::fflush(file_) != 0) fail();
+    if (file_ == stdout) return;
+    const int closed = std::fclose(file_);
+    file_ = nullptr;
+    std::error_code ec;
+    if (closed != 0) {
+      fs::remove(temp_, ec);
+      throw OutputError(fmt::format("{}: cannot write: {}", target_.string(), std::strerror(errno)));
+    }
+    fs::rename(temp_, target_, ec);
+    if (ec) {
+      fs::remove(temp_, ec);
+      throw OutputError(fmt::format("{}: cannot move the finished file into place: {}", target_.string(),
+                                    ec.message()));
+    }
+  }
+
+ private:
+  [[noreturn]] void fail() const {
+    throw OutputError(fmt::format("{}: cannot write: {}", target_ == "-" ? "<stdout>" : target_.string(),
+                                  std::strerror(errno)));
+  }
+
+  fs::path target_, temp_;
+  std::FILE* file_ = nullptr;
+};
+
+// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+void append_field(fmt::memory_buffer& b, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    b.append(s);
+    return;
+  }
+  b.push_back('"');
+  for (char c : s) {
+    if (c == '"') b.push_back('"');
+    b.push_back(c);
+  }
+  b.push_back('"');
+}
+
+fmt::memory_buffer header(const Classifier& c) {
+  fmt::memory_buffer b;
+  b.append(std::string_view("label"));
+  if (c.has_probabilities()) {
+    for (const auto& name : c.classes()) {
+      b.push_back(',');
+      append_field(b, "proba_" + name);
+    }
+  }
+  b.push_back('\n');
+  return b;
+}
+
+// Rows in input order: the class name, then each probability in its shortest form
+// that parses back to the same double.
+void append_rows(fmt::memory_buffer& b, const Classifier& c, const Classification& r) {
+  for (std::size_t i = 0; i < r.label.size(); ++i) {
+    append_field(b, c.classes()[r.label[i]]);
+    for (std::size_t k = 0; k < r.num_classes && !r.proba.empty(); ++k) {
+      fmt::format_to(std::back_inserter(b), ",{}", r.proba[i * r.num_classes + k]);
+    }
+    b.push_back('\n');
+  }
+}
+
+// ---- the command ----------------------------------------------------------------------
+
+void run_classify(const ClassifyArgs& a, bool text_column_given) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  if (a.format != "auto" && a.format != "csv" && a.format != "txt") {
+    throw UsageError(fmt::format("--format must be auto, csv or txt, not '{}'", a.format));
+  }
+  if (a.batch_size == 0) throw UsageError("--batch_size must be at least 1");
+  if (text_column_given && !is_csv(a)) {
+    throw UsageError("--text_column applies to CSV input only (a .csv file, or --format csv)");
+  }
+  std::ios::sync_with_stdio(false);  // stdin is read through std::cin's own buffer
+  std::signal(SIGINT, on_classify_signal);
+  std::signal(SIGTERM, on_classify_signal);
+
+  // Inputs and output are checked before the model is loaded: mistakes fail fast.
+  auto input = open_input(a);
+  OutputFile out(a.output, a.input);
+  ClassifierOptions options;
+  if (!a.onnx_model.empty()) options.onnx_model = a.onnx_model;
+  options.threads = a.threads;
+  options.batch_size = a.batch_size;
+  options.max_length = a.max_length;
+  options.chunk_size = kChunkTexts;
+  const Classifier classifier(a.model_folder, options);
+  const double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  out.write(header(classifier));
+  std::size_t rows = 0;
+  const auto run_start = Clock::now();
+  auto last_report = run_start;
+  fmt::memory_buffer buffer;
+  classifier.classify_stream(
+      [&](std::vector<std::string>& texts, std::size_t max) {
+        check_interrupted();
+        input->read(texts, max);
+      },
+      [&](const Classification& part) {
+        check_interrupted();
+        buffer.clear();
+        append_rows(buffer, classifier, part);
+        out.write(buffer);
+        rows += part.label.size();
+        const auto now = Clock::now();
+        // Not after the first chunk: a short input gets only the summary.
+        if (!a.quiet && rows > kChunkTexts &&
+            std::chrono::duration<double>(now - last_report).count() >= kProgressSeconds) {
+          last_report = now;
+          const double s = std::chrono::duration<double>(now - run_start).count();
+          fmt::print(stderr, "classify: {} rows, {:.0f} rows/s\n", rows, static_cast<double>(rows) / s);
+        }
+      });
+  if (rows == 0) {
+    throw InputError(fmt::format("{}: no texts to classify (the input has no rows)",
+                                 a.input == "-" ? "<stdin>" : a.input));
+  }
+  out.commit();
+  if (!a.quiet) {
+    const double s = std::chrono::duration<double>(Clock::now() - run_start).count();
+    fmt::print(stderr, "classify: {} rows in {:.2f}s ({:.0f} rows/s; model loaded in {:.2f}s) -> {}\n", rows, s,
+               static_cast<double>(rows) / s, load_seconds, a.output == "-" ? "<stdout>" : a.output);
+  }
+}
+
+}  // namespace
+
 void add_classify_command(CLI::App& root) {
-  auto* cmd = root.add_subcommand("classify", "Label texts with a model folder (not implemented yet)");
-  cmd->allow_extras();
-  cmd->callback([] {
-    throw InternalError("'docquant classify' is not implemented yet (tracked in issue 7)");
-  });
+  auto* cmd = root.add_subcommand("classify", "Label texts with a model folder: a label and class probabilities per row");
+  cmd->footer(fmt::format(
+      "\nInput: a .csv file (its --text_column; other columns are ignored) or a text file with one text per\n"
+      "line (a trailing \\r is stripped; blank lines are empty texts). '-' reads stdin as lines unless --format csv.\n"
+      "Output: CSV in input order, header 'label,proba_<class>,...' (class names from the head; probabilities\n"
+      "printed to round-trip exactly). A model whose graph outputs only labels gives just 'label'. The file is\n"
+      "written beside --output under a temporary name and renamed when complete; '-' writes stdout.\n\n"
+      "Streaming: texts are read in chunks of {}; within a chunk they are sorted by token count and cut into\n"
+      "batches of --batch_size padded to their longest text -- the batching of 'docquant eval' and of quantize's\n"
+      "accuracy check, so up to {} texts get exactly eval's predictions. The next chunk is read and tokenized\n"
+      "while the model runs on the current one; memory stays constant on any input size.\n\n"
+      "Examples:\n"
+      "  docquant classify --model_folder out/ --input reviews.csv --output preds.csv\n"
+      "  docquant classify --model_folder fp32/setfit --onnx_model fp32/onnx/model.onnx --input texts.txt --output -\n"
+      "  cut -f2 tweets.tsv | docquant classify --model_folder out/ --input - --output - --quiet | head\n\n"
+      "Exit codes: 0 done, 2 usage, 3 bad input or model folder, 4 output not writable, 130 interrupted\n"
+      "(docs/errors.md). On any error no output file is left behind. More: docs/classify.md.",
+      kChunkTexts, kChunkTexts));
+  auto a = std::make_shared<ClassifyArgs>();
+  cmd->add_option("--model_folder", a->model_folder, "Model folder: model.onnx + tokenizer + head (docquant quantize's output)")
+      ->required();
+  cmd->add_option("--onnx_model", a->onnx_model, "ONNX model to use instead of MODEL_FOLDER/model.onnx (fp32 SetFit folders)");
+  cmd->add_option("--input", a->input, "Texts: a .csv, a .txt (one per line), or - for stdin")->required();
+  cmd->add_option("--format", a->format, "Input format: auto (.csv is CSV, anything else lines), csv or txt")
+      ->capture_default_str();
+  auto* text_column = cmd->add_option("--text_column", a->text_column, "CSV column holding the text")
+                          ->capture_default_str();
+  cmd->add_option("--output", a->output, "Predictions CSV, or - for stdout")->required();
+  cmd->add_option("--batch_size", a->batch_size, "Texts per model call")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads and tokenizer threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max_length", a->max_length, "Tokens per text incl. special tokens (0: the folder's own)")
+      ->capture_default_str();
+  cmd->add_flag("--quiet", a->quiet, "No progress or summary on stderr");
+  cmd->callback([a, text_column] { run_classify(*a, text_column->count() > 0); });
 }
 
 }  // namespace docquant::cli

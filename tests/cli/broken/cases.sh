@@ -1,0 +1,107 @@
+# The case table (sourced by run.sh): check ID CODE OUT FACT... -- COMMAND...
+# Exit codes: 2 usage, 3 input, 4 output (docs/errors.md).
+
+# --- CSV ---------------------------------------------------------------------------
+check csv.empty 3 "$O/q" "$I/empty.csv" "the file is empty" -- "${QS[@]}" --calibration_data "$I/empty.csv" --output_folder "$O/q"
+check csv.header_only 3 - "$I/header_only.csv" "has a header but no data rows" -- "${E[@]}" --data "$I/header_only.csv"
+check csv.no_label_column 3 "$O/q" "$I/no_label_column.csv" "no column named 'label'" "columns: 'text', 'category'" -- "${QS[@]}" --calibration_data "$I/no_label_column.csv" --output_folder "$O/q"
+check csv.no_text_column 3 - "$I/no_text_column.csv" "no column named 'text'" -- "${E[@]}" --data "$I/no_text_column.csv"
+check csv.label_column_option 3 "$O/q" "$I/ok.csv" "no column named 'sentiment'" -- "${QS[@]}" --calibration_data "$I/ok.csv" --label_column sentiment --output_folder "$O/q"
+check csv.ragged_long 3 "$O/q" "$I/ragged_long.csv" "line 3" "row has 3 fields but the header has 2" -- "${QS[@]}" --calibration_data "$I/ragged_long.csv" --output_folder "$O/q"
+check csv.ragged_short 3 - "$I/ragged_short.csv" "line 3" "row has 1 field but the header has 2" -- "${E[@]}" --data "$I/ragged_short.csv"
+check csv.unbalanced_quote 3 "$O/q" "$I/unbalanced_quote.csv" "line 3: field 1 opens a quote that is never closed" -- "${QS[@]}" --calibration_data "$I/unbalanced_quote.csv" --output_folder "$O/q"
+check csv.junk_after_quote 3 - "$I/junk_after_quote.csv" "line 2" "unexpected character after the closing quote of field 1" -- "${E[@]}" --data "$I/junk_after_quote.csv"
+check csv.invalid_utf8 3 "$O/q" "$I/invalid_utf8.csv" "line 3: field 1 is not valid UTF-8 (byte 5 of the field)" -- "${QS[@]}" --calibration_data "$I/invalid_utf8.csv" --output_folder "$O/q"
+check csv.broken_bom 3 - "$I/broken_bom.csv" "line 1: invalid UTF-8" -- "${E[@]}" --data "$I/broken_bom.csv"
+check csv.binary 3 - "$I/binary.csv" "not valid UTF-8" -- "${E[@]}" --data "$I/binary.csv"
+check csv.unknown_label 3 "$O/q" "$I/unknown_label.csv" "row 3: label '7' is not one of the model's classes: '0', '1'" -- "${QS[@]}" --calibration_data "$I/unknown_label.csv" --output_folder "$O/q"
+check csv.unknown_label_eval 3 - "$I/unknown_label.csv" "row 3: label '7'" -- "${E[@]}" --data "$I/unknown_label.csv"
+check csv.empty_label 3 - "$I/empty_label.csv" "line 3: the 'label' field is empty" -- "${E[@]}" --data "$I/empty_label.csv"
+check csv.duplicate_column 3 - "$I/duplicate_column.csv" "line 1: column 'text' appears twice" -- "${E[@]}" --data "$I/duplicate_column.csv"
+check csv.field_100mb 3 "$O/q" "$I/field_100mb.csv" "line 2: field 1 is longer than the limit" -- "${QS[@]}" --calibration_data "$I/field_100mb.csv" --output_folder "$O/q"
+check csv.folder 3 - "$I/csv_folder" "is a folder, expected a CSV file" -- "${E[@]}" --data "$I/csv_folder"
+check csv.missing 3 "$O/q" "$I/none.csv" "cannot open the CSV file" -- "${QS[@]}" --calibration_data "$I/none.csv" --output_folder "$O/q"
+
+# --- ONNX --------------------------------------------------------------------------
+EO=("$bin" eval --model_folder "$S" --onnx_model)
+QO=("$bin" quantize --quiet --setfit_model_folder "$S" --calibration_data "$I/ok.csv")
+check onnx.missing 3 "$O/q" "$I/none.onnx" "no such file or folder" -- "${QO[@]}" --onnx_model_folder "$I/none.onnx" --output_folder "$O/q"
+check onnx.folder_without_model 3 "$O/q" "$I/csv_folder: folder has no model.onnx" -- "${QO[@]}" --onnx_model_folder "$I/csv_folder" --output_folder "$O/q"
+check onnx.empty 3 - "$I/empty.onnx" "the file is empty, not an ONNX model" -- "$bin" inspect "$I/empty.onnx"
+check onnx.truncated 3 "$O/q" "$I/truncated.onnx: not a valid ONNX model" -- "${QO[@]}" --onnx_model_folder "$I/truncated.onnx" --output_folder "$O/q"
+check onnx.truncated_half 3 - "$I/truncated_half.onnx: not a valid ONNX model" -- "${EO[@]}" "$I/truncated_half.onnx" --data "$I/ok.csv"
+check onnx.not_onnx 3 "$O/q" "$I/not_onnx.onnx: not" "ONNX model" -- "${QO[@]}" --onnx_model_folder "$I/not_onnx.onnx" --output_folder "$O/q"
+check onnx.image_model 3 "$O/q" "input 'pixel_values' is not one docquant can feed" -- "${QO[@]}" --onnx_model_folder "$I/onnx/image_model" --output_folder "$O/q"
+read -r mi_node mi_weight <<<"$(tr '\n' ' ' <"$I/onnx/missing_initializer/names")"
+check onnx.missing_initializer 3 "$O/q" "node '$mi_node' (MatMul) reads '$mi_weight'" -- "${QO[@]}" --onnx_model_folder "$I/onnx/missing_initializer" --output_folder "$O/q"
+check onnx.external_missing 3 "$O/q" "initializer 'embeddings.word_embeddings.weight' stores its data in '$I/onnx/external_missing/weights.bin', which is missing" -- "${QO[@]}" --onnx_model_folder "$I/onnx/external_missing" --output_folder "$O/q"
+check onnx.external_escape 3 - "has external data at '../../outside.bin', which is not a file beside the model" -- "$bin" inspect "$I/onnx/external_escape"
+check onnx.external_huge 3 - "asks for 1125899906842624 bytes at offset 0" -- "${EO[@]}" "$I/onnx/external_huge/model.onnx" --data "$I/ok.csv"
+check onnx.ir_too_new 3 "$O/q" "IR version 99 is newer than ONNX Runtime 1.29.0 reads (<= 13)" -- "${QO[@]}" --onnx_model_folder "$I/onnx/ir_too_new" --output_folder "$O/q"
+check onnx.ir_too_new_inspect 3 - "IR version 99" -- "$bin" inspect "$I/onnx/ir_too_new"
+check onnx.opset_too_new 3 "$O/q" "opset 99 of domain ai.onnx is newer than ONNX Runtime 1.29.0 supports (<= 26)" -- "${QO[@]}" --onnx_model_folder "$I/onnx/opset_too_new" --output_folder "$O/q"
+check onnx.absurd_initializer_dims 3 "$O/q" "initializer 'embeddings.word_embeddings.weight' declares the shape [1099511627776, 384]" -- "${QO[@]}" --onnx_model_folder "$I/onnx/absurd_initializer_dims" --output_folder "$O/q"
+check onnx.absurd_input_dims 3 - "graph input 'input_ids' has the dimension 4611686018427387904" -- "${EO[@]}" "$I/onnx/absurd_input_dims/model.onnx" --data "$I/ok.csv"
+check onnx.negative_dims 3 - "initializer 'embeddings.word_embeddings.weight' has a negative dimension in its shape [30522, -384]" -- "$bin" inspect "$I/onnx/negative_dims"
+
+# --- SetFit folder -------------------------------------------------------------------
+check setfit.not_a_folder 3 "$O/q" "$I/ok.csv: not a folder" -- "${Q[@]}" --setfit_model_folder "$I/ok.csv" --output_folder "$O/q"
+check setfit.no_tokenizer 3 "$O/q" "$I/sf_no_tokenizer: no tokenizer.json or vocab.txt" -- "${Q[@]}" --setfit_model_folder "$I/sf_no_tokenizer" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+check setfit.no_tokenizer_tokenize 3 - "no tokenizer.json or vocab.txt" -- "$bin" tokenize --setfit_model_folder "$I/sf_no_tokenizer" --input "$I/ok.csv"
+check setfit.no_head 3 "$O/q" "$I/sf_no_head/model_head.pkl: missing" -- "${Q[@]}" --setfit_model_folder "$I/sf_no_head" --output_folder "$O/q"
+check setfit.no_modules 3 - "$I/sf_no_modules/modules.json: missing" -- "$bin" eval --model_folder "$I/sf_no_modules" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.modules_json 3 - "$I/sf_modules_json/modules.json: not valid JSON" -- "$bin" eval --model_folder "$I/sf_modules_json" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.pooling_json 3 "$O/q" "$I/sf_pooling_json/1_Pooling/config.json: field 'word_embedding_dimension'" -- "${Q[@]}" --setfit_model_folder "$I/sf_pooling_json" --output_folder "$O/q"
+check setfit.tokenizer_json 3 - "$I/sf_tokenizer_json/tokenizer.json: not valid JSON" -- "$bin" tokenize --setfit_model_folder "$I/sf_tokenizer_json" --input "$I/ok.csv"
+check setfit.setfit_config 3 "$O/q" "config_setfit.json: field 'labels' is not a list" -- "${Q[@]}" --setfit_model_folder "$I/sf_setfit_config" --output_folder "$O/q"
+check setfit.sbert_config 3 - "$I/sf_sbert_config/sentence_bert_config.json" "max_seq_length" -- "$bin" inspect "$I/sf_sbert_config"
+check setfit.head_truncated 3 "$O/q" "$I/sf_head_truncated/model_head.pkl: offset" "past the end of the file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_truncated" --output_folder "$O/q"
+check setfit.head_executes_code 3 "$O/q" "model_head.pkl" "'posix.system'" "which docquant does not load" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_exec" --output_folder "$O/q"
+[[ ! -e "$work/PWNED" ]] || { echo "FAIL setfit.head_executes_code: the pickle ran code"; failures=$((failures + 1)); }
+check setfit.head_width 3 "$O/q" "$I/sf_head_width/model_head.pkl: the head expects 768 features but" "1_Pooling/config.json pools to 384" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+
+# --- output ------------------------------------------------------------------------
+check out.inside_setfit_input 4 "$S/out" "the output folder overlaps the input '$S'" -- "${QS[@]}" --output_folder "$S/out"
+check out.inside_onnx_input 4 "$M/q" "overlaps the input '$M'" -- "${QS[@]}" --output_folder "$M/q"
+check out.is_the_csv 4 - "overlaps the input '$I/ok.csv'" -- "${QS[@]}" --calibration_data "$I/ok.csv" --output_folder "$I/ok.csv"
+check out.contains_input 4 - "overlaps the input" -- "${QS[@]}" --calibration_data "$I/ok.csv" --output_folder "$I"
+check out.existing 4 - "$O/existing: exists and is not empty; pass --overwrite to replace it" -- "${QS[@]}" --output_folder "$O/existing"
+check out.a_file 4 - "$O/a_file: exists and is not a folder" -- "${QS[@]}" --output_folder "$O/a_file"
+check out.parent_is_file 4 "$O/a_file/q" "cannot write in folder '$O/a_file'" -- "${QS[@]}" --output_folder "$O/a_file/q"
+check out.tokenize_dev_full 4 - "cannot write to standard output" -- sh -c 'exec "$0" tokenize --setfit_model_folder "$1" --input "$2" >/dev/full' "$bin" "$S" "$I/ok.csv"
+
+# Not writable: permissions (root ignores them, so a read-only tmpfs when root can mount one).
+ro=$O/readonly
+mkdir -p "$ro"
+if [[ $(id -u) -ne 0 ]]; then
+  chmod 555 "$ro" && ro_ok=1
+else
+  mount -t tmpfs -o ro,size=1m docquant-ro "$ro" 2>/dev/null && ro_ok=1
+fi
+if [[ ${ro_ok:-0} -eq 1 ]]; then
+  check out.not_writable 4 "$ro/q" "$ro/q: cannot" -- "${QS[@]}" --output_folder "$ro/q"
+  [[ $(id -u) -ne 0 ]] && chmod 755 "$ro" || umount "$ro"
+else
+  echo "note out.not_writable: not root and cannot mount a read-only tmpfs; case not run"
+fi
+
+# Disk full while writing model.onnx (a real quantize, default configuration): a 1 MiB
+# file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored so write() fails with EFBIG) and, when
+# root can mount one, a 4 MiB tmpfs (ENOSPC).
+check out.disk_full_fsize 4 "$O/q" "model.onnx: write failed (disk full?)" -- sh -c 'trap "" XFSZ; ulimit -f 1024; exec "$@"' sh "${QS[@]}" --output_folder "$O/q"
+full=$O/small_fs
+mkdir -p "$full"
+if [[ $(id -u) -eq 0 ]] && mount -t tmpfs -o size=4m docquant-full "$full" 2>/dev/null; then
+  check out.disk_full_tmpfs 4 "$full/q" "write failed (disk full?)" -- "${QS[@]}" --output_folder "$full/q"
+  [[ -z $(ls -A "$full") ]] || { echo "FAIL out.disk_full_tmpfs: left $(ls -A "$full")"; failures=$((failures + 1)); }
+  umount "$full"
+else
+  echo "note out.disk_full_tmpfs: cannot mount a tmpfs (not root); the RLIMIT_FSIZE case covers disk full"
+fi
+rmdir "$full" "$ro" 2>/dev/null
+
+# --- usage ---------------------------------------------------------------------------
+check usage.missing_option 2 "$O/q" "--onnx_model_folder is required" -- "$bin" quantize --setfit_model_folder "$S" --output_folder "$O/q"
+check usage.exclusive_criteria 2 "$O/q" "excludes" -- "${QS[@]}" --output_folder "$O/q" --relative 0.01 --absolute 0.01
+check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
+check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"

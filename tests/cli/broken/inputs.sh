@@ -1,0 +1,62 @@
+# Builds the broken inputs under $I (sourced by run.sh).
+ok_rows=$(sed -n 2,9p "$dev")  # 8 real SST-2 rows, both classes
+printf 'text,label\n%s\n' "$ok_rows" >"$I/ok.csv"
+
+# CSV
+: >"$I/empty.csv"
+printf 'text,label\n' >"$I/header_only.csv"
+printf 'text,category\n%s\n' "$ok_rows" >"$I/no_label_column.csv"
+printf 'sentence,label\n%s\n' "$ok_rows" >"$I/no_text_column.csv"
+printf 'text,label\ngood film,1\nbad, film,0\n' >"$I/ragged_long.csv"
+printf 'text,label\ngood film,1\nbad film\n' >"$I/ragged_short.csv"
+printf 'text,label\ngood film,1\n"never closed,0\nbad film,0\n' >"$I/unbalanced_quote.csv"
+printf 'text,label\n"good" film,1\n' >"$I/junk_after_quote.csv"
+printf 'text,label\ngood film,1\nbad \xff\xfe film,0\n' >"$I/invalid_utf8.csv"
+printf '\xef\xbbtext,label\ngood,1\n' >"$I/broken_bom.csv"
+printf 'text,label\ngood film,1\nfine film,1\n' >"$I/single_class.csv"
+printf 'text,label\ngood film,1\nbad film,7\n' >"$I/unknown_label.csv"
+printf 'text,label\ngood film,1\nbad film,\n' >"$I/empty_label.csv"
+printf 'text,label,text\ngood,1,x\n' >"$I/duplicate_column.csv"
+{ printf 'text,label\n'; head -c $((100 << 20)) /dev/zero | tr '\0' a; printf ',1\nbad film,0\n'; } >"$I/field_100mb.csv"
+mkdir -p "$I/csv_folder"
+cp "$S/model_head.pkl" "$I/binary.csv"  # a pickle where a CSV should be
+
+# ONNX
+head -c 1000 "$M/model.onnx" >"$I/truncated.onnx"
+head -c $(($(stat -c %s "$M/model.onnx") / 2)) "$M/model.onnx" >"$I/truncated_half.onnx"
+cp "$S/tokenizer.json" "$I/not_onnx.onnx"
+: >"$I/empty.onnx"
+"$python" "$here/make_onnx.py" "$M/model.onnx" "$I/onnx" || { echo "FAIL: make_onnx.py"; exit 1; }
+
+# SetFit folders: the fixture's files without its torch weights, one thing broken each.
+setfit_copy() {
+  mkdir -p "$I/$1"
+  (cd "$S" && tar cf - --exclude=pytorch_model.bin .) | (cd "$I/$1" && tar xf -)
+}
+setfit_copy sf_no_tokenizer && rm "$I/sf_no_tokenizer/tokenizer.json" "$I/sf_no_tokenizer/vocab.txt"
+setfit_copy sf_no_head && rm "$I/sf_no_head/model_head.pkl"
+setfit_copy sf_no_modules && rm "$I/sf_no_modules/modules.json"
+setfit_copy sf_modules_json && printf '[{"idx": 0,' >"$I/sf_modules_json/modules.json"
+setfit_copy sf_pooling_json && printf '{"word_embedding_dimension": "wide"}' >"$I/sf_pooling_json/1_Pooling/config.json"
+setfit_copy sf_tokenizer_json && head -c 5000 "$S/tokenizer.json" >"$I/sf_tokenizer_json/tokenizer.json"
+setfit_copy sf_setfit_config && printf '{"labels": 5}' >"$I/sf_setfit_config/config_setfit.json"
+setfit_copy sf_sbert_config && printf '{"max_seq_length": -1}' >"$I/sf_sbert_config/sentence_bert_config.json"
+setfit_copy sf_head_truncated && head -c 100 "$S/model_head.pkl" >"$I/sf_head_truncated/model_head.pkl"
+setfit_copy sf_head_exec
+python3 -c '
+import os, pickle, sys
+class Exec:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+open(sys.argv[1], "wb").write(pickle.dumps(Exec()))' "$I/sf_head_exec/model_head.pkl" "$work/PWNED"
+# A 768-wide head (the shared MPNet SST-2 head) beside MiniLM's 384-wide pooling...
+setfit_copy sf_head_width && cp "$shared/heads/setfit-sst2-mpnet/model_head.pkl" "$I/sf_head_width/"
+# ...and with pooling set to 768 too, so only the ONNX body (384) disagrees.
+setfit_copy sf_body_width && cp "$shared/heads/setfit-sst2-mpnet/model_head.pkl" "$I/sf_body_width/" &&
+  sed -i 's/"word_embedding_dimension": *384/"word_embedding_dimension": 768/' "$I/sf_body_width/1_Pooling/config.json"
+chmod -R u+w "$I"
+
+# Outputs
+mkdir -p "$O/existing" && echo keep >"$O/existing/file"
+echo 'not a folder' >"$O/a_file"
+printf 'tuning:\n  objective: performance\n' >"$I/conf.yaml"

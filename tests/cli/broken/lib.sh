@@ -1,0 +1,58 @@
+# Helpers for the broken-input suite (sourced by run.sh).
+#
+#   check ID CODE OUT FACT... -- COMMAND...
+# runs COMMAND and passes when: it exits with CODE; every FACT (a fixed string) is in
+# its stderr; OUT (or '-' for none) does not exist afterwards unless it existed before;
+# no file appeared or vanished under $work/out or $work/in; no *.docquant-tmp-* exists
+# under $work or the fixture; and every existing path on the command line (inputs,
+# and a pre-existing OUT) has the same sha256 of every file before and after.
+
+failures=0 cases=0
+
+tree_hash() {  # sha256 of every file under the given paths, with their names
+  local p
+  for p in "$@"; do
+    if [[ -d "$p" ]]; then find "$p" -type f -print0 | sort -z | xargs -0 -r sha256sum
+    elif [[ -f "$p" ]]; then sha256sum "$p"
+    fi
+  done
+}
+
+listing() { find "$work/in" "$work/out" -mindepth 1 2>/dev/null | sort; }
+
+check() {
+  local id=$1 code=$2 out=$3
+  shift 3
+  local facts=()
+  while [[ $# -gt 0 && $1 != -- ]]; do facts+=("$1"); shift; done
+  shift
+  cases=$((cases + 1))
+  local paths=() arg
+  for arg in "$@"; do [[ $arg == /* && -e $arg && $arg != /dev/* ]] && paths+=("$arg"); done
+  local out_existed=0
+  [[ $out != - && -e $out ]] && out_existed=1
+  local before listed
+  before=$(tree_hash "${paths[@]}")
+  listed=$(listing)
+  "$@" >"$work/stdout" 2>"$work/stderr" </dev/null
+  local got=$? why=()
+  [[ $got -eq $code ]] || why+=("exit $got, want $code")
+  local f
+  for f in "${facts[@]}"; do grep -qF -- "$f" "$work/stderr" || why+=("stderr lacks '$f'"); done
+  [[ $(grep -c . "$work/stderr") -le 3 ]] || why+=("more than 3 lines on stderr")
+  if [[ $out != - && $out_existed -eq 0 && -e $out ]]; then why+=("output $out appeared"); fi
+  [[ "$(listing)" == "$listed" ]] || why+=("files appeared or vanished: $(diff <(echo "$listed") <(listing) | grep '^[<>]' | head -3 | tr '\n' ' ')")
+  local tmp
+  tmp=$(find "$work" "$fixture" -name '*.docquant-tmp-*' 2>/dev/null | head -1)
+  [[ -z $tmp ]] || why+=("temporary $tmp left")
+  [[ "$(tree_hash "${paths[@]}")" == "$before" ]] || why+=("an input changed")
+  if [[ ${#why[@]} -eq 0 ]]; then
+    echo "ok   $id: exit $got: $(head -c 220 "$work/stderr" | head -1)"
+  else
+    failures=$((failures + 1))
+    echo "FAIL $id: $(IFS=';'; echo "${why[*]}")"
+    echo "     command: $*"
+    sed 's/^/     stderr: /' "$work/stderr" | head -5
+  fi
+  rm -f "$work/stdout" "$work/stderr"
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Broken and hostile inputs to docquant quantize / eval / inspect / tokenize: each case
+# must exit with its documented code (docs/errors.md), name the file/row/field/node in
+# one message, write no output and leave its inputs byte-identical (lib.sh: check).
+# The broken inputs are made here from the real minilm-sst2 fixture and ../shared data.
+# Usage: run.sh DOCQUANT WORKDIR. Exits 77 when the fixture or the onnx venv is missing.
+set -uo pipefail
+bin=$1
+mkdir -p "$2" && work=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/minilm-sst2
+shared=${DOCQUANT_SHARED:-$here/../../../../shared}
+python=${DOCQUANT_ONNX_PYTHON:-$cache/venvs/setfit/bin/python}
+[[ -f "$fixture/manifest.json" ]] || { echo "SKIPPED: fixture minilm-sst2 is not built ($fixture)"; exit 77; }
+[[ -f "$shared/data/sst2_dev.csv" ]] || { echo "SKIPPED: shared data missing ($shared)"; exit 77; }
+"$python" -c 'import onnx' 2>/dev/null || { echo "SKIPPED: $python has no onnx module"; exit 77; }
+source "$here/lib.sh"
+
+rm -rf "$work" && mkdir -p "$work/in" "$work/out"
+I=$work/in O=$work/out M=$fixture/onnx S=$fixture/setfit
+dev=$shared/data/sst2_dev.csv
+source "$here/inputs.sh"
+
+Q=("$bin" quantize --quiet --onnx_model_folder "$M")
+QS=("${Q[@]}" --setfit_model_folder "$S")
+E=("$bin" eval --model_folder "$S" --onnx_model "$M/model.onnx")
+source "$here/cases.sh"
+
+echo "$((cases - failures)) of $cases cases passed"
+[[ $failures -eq 0 ]] && rm -rf "$work"
+[[ $failures -eq 0 ]]

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -60,8 +61,12 @@ void run(const TokenizeArgs& args) {
   std::ifstream file;
   std::istream* in = &std::cin;
   if (args.input != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(args.input, ec)) {
+      throw InputError(args.input + ": is a folder, expected a text file with one text per line");
+    }
     file.open(args.input, std::ios::binary);
-    if (!file) throw InputError(args.input + ": cannot open");
+    if (!file) throw InputError(args.input + ": cannot open the file (does it exist and is it readable?)");
     in = &file;
   }
   constexpr std::size_t kBatch = 4096;

@@ -94,9 +94,10 @@ Pooling Pooling::from_config(const std::filesystem::path& file) {
 std::vector<float> pool(const Pooling& pooling, const float* tokens, const std::int64_t* mask,
                         std::size_t batch, std::size_t seq, std::size_t hidden) {
   if (hidden != pooling.word_embedding_dimension) {
-    throw InputError("token embeddings have width " + std::to_string(hidden) +
-                     " but the pooling config says " +
-                     std::to_string(pooling.word_embedding_dimension));
+    throw InputError("the ONNX model's token embeddings have width " + std::to_string(hidden) +
+                     " but the SetFit folder's 1_Pooling/config.json word_embedding_dimension is " +
+                     std::to_string(pooling.word_embedding_dimension) +
+                     "; the ONNX model and the SetFit folder come from different models");
   }
   const std::size_t out_dim = pooling.output_dimension();
   std::vector<float> out(batch * out_dim);

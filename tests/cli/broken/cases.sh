@@ -14,6 +14,7 @@ check csv.junk_after_quote 3 - "$I/junk_after_quote.csv" "line 2" "unexpected ch
 check csv.invalid_utf8 3 "$O/q" "$I/invalid_utf8.csv" "line 3: field 1 is not valid UTF-8 (byte 5 of the field)" -- "${QS[@]}" --calibration_data "$I/invalid_utf8.csv" --output_folder "$O/q"
 check csv.broken_bom 3 - "$I/broken_bom.csv" "line 1: invalid UTF-8" -- "${E[@]}" --data "$I/broken_bom.csv"
 check csv.binary 3 - "$I/binary.csv" "not valid UTF-8" -- "${E[@]}" --data "$I/binary.csv"
+check csv.single_class 3 "$O/q" "$I/single_class.csv" "all 2 rows have the label '1'" -- "${QS[@]}" --calibration_data "$I/single_class.csv" --output_folder "$O/q"
 check csv.unknown_label 3 "$O/q" "$I/unknown_label.csv" "row 3: label '7' is not one of the model's classes: '0', '1'" -- "${QS[@]}" --calibration_data "$I/unknown_label.csv" --output_folder "$O/q"
 check csv.unknown_label_eval 3 - "$I/unknown_label.csv" "row 3: label '7'" -- "${E[@]}" --data "$I/unknown_label.csv"
 check csv.empty_label 3 - "$I/empty_label.csv" "line 3: the 'label' field is empty" -- "${E[@]}" --data "$I/empty_label.csv"
@@ -59,6 +60,7 @@ check setfit.head_truncated 3 "$O/q" "$I/sf_head_truncated/model_head.pkl: offse
 check setfit.head_executes_code 3 "$O/q" "model_head.pkl" "'posix.system'" "which docquant does not load" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_exec" --output_folder "$O/q"
 [[ ! -e "$work/PWNED" ]] || { echo "FAIL setfit.head_executes_code: the pickle ran code"; failures=$((failures + 1)); }
 check setfit.head_width 3 "$O/q" "$I/sf_head_width/model_head.pkl: the head expects 768 features but" "1_Pooling/config.json pools to 384" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+check setfit.body_width 3 "$O/q" "token embeddings have width 384" "word_embedding_dimension is 768" -- "${Q[@]}" --setfit_model_folder "$I/sf_body_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 
 # --- output ------------------------------------------------------------------------
 check out.inside_setfit_input 4 "$S/out" "the output folder overlaps the input '$S'" -- "${QS[@]}" --output_folder "$S/out"
@@ -68,7 +70,12 @@ check out.contains_input 4 - "overlaps the input" -- "${QS[@]}" --calibration_da
 check out.existing 4 - "$O/existing: exists and is not empty; pass --overwrite to replace it" -- "${QS[@]}" --output_folder "$O/existing"
 check out.a_file 4 - "$O/a_file: exists and is not a folder" -- "${QS[@]}" --output_folder "$O/a_file"
 check out.parent_is_file 4 "$O/a_file/q" "cannot write in folder '$O/a_file'" -- "${QS[@]}" --output_folder "$O/a_file/q"
+check out.eval_json_is_input 4 - "--json would overwrite or write into the input '$I/ok.csv'" -- "${E[@]}" --data "$I/ok.csv" --json "$I/ok.csv"
+check out.eval_json_in_setfit 4 "$S/report.json" "--json would overwrite or write into the input '$S'" -- "${E[@]}" --data "$I/ok.csv" --json "$S/report.json"
+check out.eval_json_no_folder 4 "$O/none/r.json" "folder '$O/none' does not exist" -- "${E[@]}" --data "$I/ok.csv" --json "$O/none/r.json"
+check out.eval_json_dev_full 4 - "/dev/full: write failed (disk full?)" -- "${E[@]}" --data "$I/ok.csv" --json /dev/full
 check out.tokenize_dev_full 4 - "cannot write to standard output" -- sh -c 'exec "$0" tokenize --setfit_model_folder "$1" --input "$2" >/dev/full' "$bin" "$S" "$I/ok.csv"
+check out.tokenize_input_folder 3 - "$I/csv_folder: is a folder, expected a text file" -- "$bin" tokenize --setfit_model_folder "$S" --input "$I/csv_folder"
 
 # Not writable: permissions (root ignores them, so a read-only tmpfs when root can mount one).
 ro=$O/readonly

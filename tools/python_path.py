@@ -13,7 +13,7 @@ batching gives the same int8 outputs.
 
 Modes:
   predict  writes the CSV `docquant classify` writes: header `label,proba_<class>...`,
-           probabilities formatted like {:.9g}, rows in input order.
+           probabilities in their shortest round-trip form, rows in input order.
   bench    batch-1 latency per text (tokenize + model + pooling + head) p50/p95/p99 and
            throughput in texts/s at --batch_size (median of repetitions); --json FILE.
 
@@ -174,7 +174,7 @@ def write_predictions(path, classes, labels, proba):
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["label"] + [f"proba_{c}" for c in classes])
     for label, row in zip(labels, proba):
-        writer.writerow([classes[label]] + [format(float(p), ".9g") for p in row])
+        writer.writerow([classes[label]] + [repr(float(p)) for p in row])
     if out is not sys.stdout:
         out.close()
 

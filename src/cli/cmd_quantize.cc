@@ -1,8 +1,6 @@
 // docquant quantize: the original tool's command line, INC's YAML, and a summary.
 #include <fmt/core.h>
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 
 #include "commands.h"
@@ -10,13 +8,11 @@
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
+#include "interrupt.h"
 
 namespace docquant::cli {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_signal(int) { g_interrupted.store(true); }
 
 std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
@@ -83,7 +79,7 @@ void add_quantize_command(CLI::App& root) {
       "                    --calibration_data dev.csv --output_folder out/\n"
       "  docquant quantize ... --config conf.yaml          (the original INC 1.x YAML)\n"
       "  docquant quantize ... --absolute 0.005 --strategy basic\n"
-      "\nExit codes: 0 done, 2 usage, 3 bad input, 4 output not writable, 5 criterion not met, 130 interrupted.");
+      "\nExit codes: 0 done, 2 usage, 3 bad input, 4 output not writable, 5 criterion not met,\n130/143 interrupted by SIGINT/SIGTERM.");
 
   auto o = std::make_shared<QuantizeOptions>();
   auto onnx = std::make_shared<std::string>();
@@ -169,9 +165,8 @@ void add_quantize_command(CLI::App& root) {
     opts.fused_matmul = !*unfused;
     if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
     if (opts.calibration_data) check_calibration_classes(*opts.calibration_data, opts);
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    opts.cancelled = [] { return g_interrupted.load(); };
+    install_interrupt_handlers();
+    opts.cancelled = [] { return interrupt_signal() != 0; };
     const QuantizeReport report = quantize(opts);
     print_summary(report);
   });

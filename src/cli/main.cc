@@ -10,11 +10,15 @@
 #include "commands.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
+#include "interrupt.h"
 
 namespace {
 
 int report(const docquant::Error& e) {
   fmt::print(stderr, "docquant: {}: {}\n", docquant::to_string(e.kind()), e.what());
+  // Interrupted: 128 + the signal, as a shell reports a process the signal killed
+  // (130 SIGINT, 143 SIGTERM; docs/errors.md).
+  if (e.kind() == docquant::ErrorKind::interrupted) return docquant::interrupt_exit_code();
   return docquant::exit_code(e.kind());
 }
 

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "docquant/error.h"
@@ -25,20 +27,34 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-// Removes temporary siblings of `target` whose writing process no longer exists.
+// Removes temporary siblings of `target` whose writing process no longer exists:
+// OUT.docquant-tmp-<pid> (a result never committed) and OUT.docquant-tmp-<pid>.old (the
+// previous OUT, moved aside by commit() just before a kill). When OUT itself is then
+// missing, the .old folder is the user's previous output: it is moved back, not removed.
 void remove_stale_staging(const fs::path& target) {
   std::error_code ec;
   const std::string prefix = target.filename().string() + StagedFolder::kTempMarker;
+  std::vector<fs::path> stale, old;
   for (const auto& entry : fs::directory_iterator(target.parent_path(), ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix)) continue;
-    const std::string pid_text = name.substr(prefix.size());
+    std::string pid_text = name.substr(prefix.size());
+    const bool is_old = pid_text.ends_with(".old");
+    if (is_old) pid_text.resize(pid_text.size() - 4);
     char* end = nullptr;
     const long pid = std::strtol(pid_text.c_str(), &end, 10);
     if (end == pid_text.c_str() || *end != '\0' || pid <= 0) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
-    fs::remove_all(entry.path(), ec);
+    (is_old ? old : stale).push_back(entry.path());
   }
+  for (const auto& p : old) {
+    if (!fs::exists(target, ec)) {
+      fs::rename(p, target, ec);
+      if (!ec) continue;
+    }
+    fs::remove_all(p, ec);
+  }
+  for (const auto& p : stale) fs::remove_all(p, ec);
 }
 
 }  // namespace
@@ -57,6 +73,8 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
                                     target.string(), input.string()));
     }
   }
+  // First, so that an output a killed run moved aside is back before OUT is checked.
+  remove_stale_staging(target_);
   if (fs::exists(target_, ec)) {
     if (!fs::is_directory(target_, ec)) {
       throw OutputError(fmt::format("{}: exists and is not a folder", target.string()));
@@ -70,7 +88,6 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
   if (ec || ::access(parent.c_str(), W_OK) != 0) {
     throw OutputError(fmt::format("{}: cannot write in folder '{}'", target.string(), parent.string()));
   }
-  remove_stale_staging(target_);
   staging_ = parent / (target_.filename().string() + kTempMarker + std::to_string(::getpid()));
   fs::remove_all(staging_, ec);
   if (!fs::create_directory(staging_, ec)) {

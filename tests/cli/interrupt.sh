@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SIGINT / SIGTERM / SIGKILL during `docquant quantize` once it is evaluating:
+# - INT -> exit 130, TERM -> exit 143 (128 + signal), a message, no OUT, no temporary folder;
+# - KILL -> no OUT, at worst OUT.docquant-tmp-<pid>, which the next run on OUT removes
+#   (a live process's temporary folder is left alone);
+# - a killed commit's OUT.docquant-tmp-<pid>.old (the previous OUT moved aside) is moved back.
+# Usage: interrupt.sh DOCQUANT WORKDIR. Exits 77 when the fixture or shared data is missing.
+set -uo pipefail
+bin=$1
+mkdir -p "$2" && work=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/minilm-sst2
+shared=${DOCQUANT_SHARED:-$here/../../../shared}
+[[ -f "$fixture/manifest.json" ]] || { echo "SKIPPED: fixture minilm-sst2 is not built"; exit 77; }
+[[ -f "$shared/data/sst2_dev.csv" ]] || { echo "SKIPPED: shared data missing ($shared)"; exit 77; }
+rm -rf "$work" && mkdir -p "$work"
+head -201 "$shared/data/sst2_dev.csv" >"$work/cal.csv"  # 200 rows: evaluation takes seconds
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+Q=("$bin" quantize --onnx_model_folder "$fixture/onnx" --setfit_model_folder "$fixture/setfit")
+
+# Starts quantize into $work/$1 and waits until it has measured the fp32 baseline
+# (it is then evaluating quantized trials); sets pid.
+start_evaluating() {
+  "${Q[@]}" --calibration_data "$work/cal.csv" --output_folder "$work/$1" >"$work/$1.stdout" 2>"$work/$1.stderr" &
+  pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "fp32 baseline accuracy" "$work/$1.stderr" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  fail "$1: quantize never reached evaluation: $(tail -3 "$work/$1.stderr")"
+  return 1
+}
+
+no_output() {  # $1: output name
+  [[ ! -e "$work/$1" ]] || fail "$1: the output folder exists"
+  local tmp
+  tmp=$(compgen -G "$work/$1.docquant-tmp-*")
+  [[ -z $tmp ]] || fail "$1: temporary folder left: $tmp"
+}
+
+for sig in INT TERM; do
+  out=out_$sig
+  if start_evaluating "$out"; then
+    kill -s "$sig" "$pid"
+    wait "$pid"
+    rc=$?
+    want=$([[ $sig == INT ]] && echo 130 || echo 143)
+    [[ $rc -eq $want ]] || fail "SIG$sig: exit $rc, want $want"
+    grep -q "interrupted: stopped by a signal" "$work/$out.stderr" || fail "SIG$sig: no message: $(tail -2 "$work/$out.stderr")"
+    no_output "$out"
+    echo "SIG$sig: exit $rc; $(grep interrupted "$work/$out.stderr")"
+  fi
+done
+
+# SIGKILL: no OUT; the temporary folder is clearly named with the pid.
+if start_evaluating out_KILL; then
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  [[ ! -e "$work/out_KILL" ]] || fail "SIGKILL: OUT exists"
+  [[ -d "$work/out_KILL.docquant-tmp-$pid" ]] || echo "note: SIGKILL left no temporary folder"
+  echo "SIGKILL: left $(cd "$work" && echo out_KILL*)"
+  # The next run on the same OUT removes the dead run's folder, not a live one's.
+  mkdir "$work/out_KILL.docquant-tmp-$$"
+  "${Q[@]}" --quiet --output_folder "$work/out_KILL" >/dev/null 2>"$work/next.stderr" || fail "next run: $(cat "$work/next.stderr")"
+  [[ -f "$work/out_KILL/model.onnx" && -f "$work/out_KILL/quantization.json" ]] || fail "next run wrote no OUT"
+  [[ ! -e "$work/out_KILL.docquant-tmp-$pid" ]] || fail "the next run left the killed run's temporary folder"
+  [[ -d "$work/out_KILL.docquant-tmp-$$" ]] || fail "the next run removed a live process's temporary folder"
+  rmdir "$work/out_KILL.docquant-tmp-$$"
+  echo "next run: OUT written, stale temporary folder removed, live one kept"
+fi
+
+# A run killed inside commit(), after moving the old OUT aside: the next run puts it back
+# (and, OUT being non-empty without --overwrite, stops there with exit 4).
+sh -c 'exit 0' & dead=$!
+wait "$dead"
+mkdir -p "$work/out_old.docquant-tmp-$dead.old" && echo previous >"$work/out_old.docquant-tmp-$dead.old/file"
+"${Q[@]}" --quiet --output_folder "$work/out_old" >/dev/null 2>"$work/old.stderr"
+rc=$?
+[[ $rc -eq 4 ]] && grep -q "exists and is not empty" "$work/old.stderr" || fail "moved-aside OUT: exit $rc: $(cat "$work/old.stderr")"
+[[ "$(cat "$work/out_old/file" 2>/dev/null)" == previous ]] || fail "the previous OUT was not moved back"
+[[ -z $(compgen -G "$work/out_old.docquant-tmp-*") ]] || fail "the .old folder is still there"
+echo "moved-aside OUT restored: exit $rc"
+
+[[ $failures -eq 0 ]] && rm -rf "$work" && echo "interrupt: all checks passed"
+[[ $failures -eq 0 ]]

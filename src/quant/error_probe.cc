@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <limits>
 #include <map>
 
 #include "docquant/error.h"
@@ -18,22 +19,76 @@ struct Twin {
   std::string twin;      // the twin's first output
 };
 
-onnx::NodeProto reduce_sum_square(const std::string& in, const std::string& out, const std::string& name) {
-  onnx::NodeProto n = make_node("ReduceSumSquare", {in}, {out}, name);
-  auto* keepdims = n.add_attribute();
-  keepdims->set_name("keepdims");
-  keepdims->set_type(onnx::AttributeProto::INT);
-  keepdims->set_i(0);
-  return n;  // no axes: every axis, in every opset
+onnx::TensorProto int64_vector(const std::string& name, const std::vector<std::int64_t>& values) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(static_cast<std::int64_t>(values.size()));
+  for (auto v : values) t.add_int64_data(v);
+  return t;
 }
 
-void add_scalar_output(onnx::GraphProto& g, const std::string& name) {
-  auto* out = g.add_output();
-  out->set_name(name);
-  auto* type = out->mutable_type()->mutable_tensor_type();
-  type->set_elem_type(onnx::TensorProto::FLOAT);
-  type->mutable_shape();  // rank 0
+void add_int_attribute(onnx::NodeProto& n, const std::string& name, std::int64_t value) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
 }
+
+// Nodes that turn a tensor [..., C] into per-channel sums of squares [C]. The rank is
+// not known ahead, so the tensor is reshaped to [-1, C] with C read off its shape.
+class ChannelSums {
+ public:
+  ChannelSums(onnx::GraphProto& g, NameAllocator& names, std::int64_t opset) : g_(g), names_(names), opset_(opset) {
+    minus_one_ = names_.unique("probe_minus_one");
+    last_start_ = names_.unique("probe_last_start");
+    last_end_ = names_.unique("probe_last_end");
+    axis0_ = names_.unique("probe_axis0");
+    *g_.add_initializer() = int64_vector(minus_one_, {-1});
+    *g_.add_initializer() = int64_vector(last_start_, {-1});
+    *g_.add_initializer() = int64_vector(last_end_, {std::numeric_limits<std::int64_t>::max()});
+    *g_.add_initializer() = int64_vector(axis0_, {0});
+  }
+
+  // The [-1, C] shape of `x` (one per tensor whose shape the sums follow).
+  std::string rows_by_channel(const std::string& x) {
+    const std::string shape = names_.unique(x + "_probe_shape");
+    const std::string last = names_.unique(x + "_probe_channels");
+    const std::string target = names_.unique(x + "_probe_rows_by_channels");
+    *g_.add_node() = make_node("Shape", {x}, {shape}, names_.unique(x + "_probe_shape"));
+    *g_.add_node() = make_node("Slice", {shape, last_start_, last_end_, axis0_}, {last}, names_.unique(x + "_probe_slice"));
+    onnx::NodeProto concat = make_node("Concat", {minus_one_, last}, {target}, names_.unique(x + "_probe_concat"));
+    add_int_attribute(concat, "axis", 0);
+    *g_.add_node() = std::move(concat);
+    return target;
+  }
+
+  // sum over rows of x^2, per channel, as graph output `out` (float [C]).
+  void add(const std::string& x, const std::string& rows_by_channel, const std::string& out) {
+    const std::string flat = names_.unique(x + "_probe_flat");
+    *g_.add_node() = make_node("Reshape", {x, rows_by_channel}, {flat}, names_.unique(x + "_probe_reshape"));
+    onnx::NodeProto sum = make_node("ReduceSumSquare", {flat}, {out}, names_.unique(out + "_reduce"));
+    if (opset_ >= 18) {
+      sum.add_input(axis0_);  // axes became an input in opset 18
+    } else {
+      auto* axes = sum.add_attribute();
+      axes->set_name("axes");
+      axes->set_type(onnx::AttributeProto::INTS);
+      axes->add_ints(0);
+    }
+    add_int_attribute(sum, "keepdims", 0);
+    *g_.add_node() = std::move(sum);
+    auto* o = g_.add_output();
+    o->set_name(out);
+    o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+
+ private:
+  onnx::GraphProto& g_;
+  NameAllocator& names_;
+  std::int64_t opset_;
+  std::string minus_one_, last_start_, last_end_, axis0_;
+};
 
 }  // namespace
 
@@ -75,14 +130,14 @@ ProbeModel build_error_probe(const onnx::ModelProto& fp32, const std::vector<std
   probe.model = quantize(with_twins, twin_plan).model;
   onnx::GraphProto& g = *probe.model.mutable_graph();
   NameAllocator probe_names(probe.model);
+  ChannelSums sums(g, probe_names, GraphView(probe.model).opset(""));
   for (const auto& t : twins) {
     const std::string diff = probe_names.unique(t.twin + "_error");
     ProbeOutput out{t.node, probe_names.unique(t.twin + "_squared_error"), probe_names.unique(t.twin + "_squared_norm")};
     *g.add_node() = make_node("Sub", {t.twin, t.original}, {diff}, probe_names.unique(t.twin + "_sub"));
-    *g.add_node() = reduce_sum_square(diff, out.squared_error, probe_names.unique(t.twin + "_error_norm"));
-    *g.add_node() = reduce_sum_square(t.original, out.squared_norm, probe_names.unique(t.twin + "_norm"));
-    add_scalar_output(g, out.squared_error);
-    add_scalar_output(g, out.squared_norm);
+    const std::string shape = sums.rows_by_channel(t.original);
+    sums.add(diff, shape, out.squared_error);
+    sums.add(t.original, shape, out.squared_norm);
     probe.outputs.push_back(std::move(out));
   }
   return probe;

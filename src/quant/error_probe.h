@@ -6,8 +6,9 @@
 // quantizer exactly as a trial would rewrite it (same plan switches, same kernels in
 // ONNX Runtime); the fp32 node stays, so everything downstream sees fp32 values and
 // every twin sees the fp32 activations it would see if it alone were quantized. Two
-// scalar outputs per node give the squared error of the twin's first output against
-// the original's, and the squared norm of the original's, both summed over the batch.
+// outputs per node give, per output channel (the last axis), the squared error of the
+// twin's first output against the original's and the original's squared norm, summed
+// over the batch's other axes.
 #include <onnx/onnx_pb.h>
 
 #include <string>
@@ -19,8 +20,8 @@ namespace docquant::quant {
 
 struct ProbeOutput {
   std::string node;             // key as in Candidate::node
-  std::string squared_error;    // graph output: sum((twin - original)^2), float scalar
-  std::string squared_norm;     // graph output: sum(original^2), float scalar
+  std::string squared_error;    // graph output: sum((twin - original)^2) per channel, float [C]
+  std::string squared_norm;     // graph output: sum(original^2) per channel, float [C]
 };
 
 struct ProbeModel {

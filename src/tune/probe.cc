@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -54,7 +55,17 @@ std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
     output_names.push_back(o.squared_error.c_str());
     output_names.push_back(o.squared_norm.c_str());
   }
-  std::vector<double> error(probe.outputs.size(), 0.0), norm(probe.outputs.size(), 0.0);
+  // Per node, per channel: sums over all batches.
+  std::vector<std::vector<double>> error(probe.outputs.size()), norm(probe.outputs.size());
+  const auto accumulate = [&](std::vector<double>& sum, const Ort::Value& v, const std::string& name) {
+    const std::size_t n = v.GetTensorTypeAndShapeInfo().GetElementCount();
+    if (sum.empty()) sum.assign(n, 0.0);
+    if (sum.size() != n) {
+      throw InternalError(fmt::format("sensitivity probe output '{}' changed size between batches", name));
+    }
+    const float* p = v.GetTensorData<float>();
+    for (std::size_t c = 0; c < n; ++c) sum[c] += static_cast<double>(p[c]);
+  };
   for (const auto& batch : *r.batches) {
     Feed f = feed_batch(*r.signature, batch);
     std::vector<Ort::Value> out;
@@ -66,13 +77,27 @@ std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
                                    e.what()));
     }
     for (std::size_t i = 0; i < probe.outputs.size(); ++i) {
-      error[i] += static_cast<double>(*out[2 * i].GetTensorData<float>());
-      norm[i] += static_cast<double>(*out[2 * i + 1].GetTensorData<float>());
+      accumulate(error[i], out[2 * i], probe.outputs[i].squared_error);
+      accumulate(norm[i], out[2 * i + 1], probe.outputs[i].squared_norm);
     }
   }
+  // The score: the median over output channels of each channel's relative error. Per
+  // channel, so that a few channels of very large magnitude (transformers have them) do
+  // not hide the error in all the others; the median, so that channels whose values are
+  // all near 0 (where any rounding is a large relative error) do not dominate either.
   std::map<std::string, double> by_node;
   for (std::size_t i = 0; i < probe.outputs.size(); ++i) {
-    by_node[probe.outputs[i].node] = norm[i] > 0 ? std::sqrt(error[i] / norm[i]) : 0.0;
+    std::vector<double> ratios;
+    for (std::size_t c = 0; c < error[i].size(); ++c) {
+      if (norm[i][c] > 0) ratios.push_back(std::sqrt(error[i][c] / norm[i][c]));
+    }
+    double median = 0;
+    if (!ratios.empty()) {
+      auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
+      std::nth_element(ratios.begin(), mid, ratios.end());
+      median = *mid;
+    }
+    by_node[probe.outputs[i].node] = median;
   }
   std::vector<double> scores;
   for (const auto& n : r.nodes) {

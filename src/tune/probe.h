@@ -25,9 +25,10 @@ struct LocalProbeRequest {
   std::string model_name;  // for errors
 };
 
-// Per node (same order as `nodes`): the relative error ||q(y) - y|| / ||y|| of its output
-// when it alone is quantized, over all the batches, with fp32 inputs. 0 for a node the
-// plan leaves fp32 (e.g. embeddings with quantize_embeddings off).
+// Per node (same order as `nodes`): the error of its output when it alone is quantized,
+// with fp32 inputs, over all the batches: the median over output channels c (the last
+// axis) of ||q(y)_c - y_c|| / ||y_c||. 0 for a node the plan leaves fp32 (e.g. embeddings with
+// quantize_embeddings off).
 // Throws InputError when ONNX Runtime cannot load or run the probe graph.
 std::vector<double> local_sensitivity(const LocalProbeRequest& request);
 

@@ -168,20 +168,25 @@ TuneResult tune_sensitivity(const TuneRequest& request) {
     return std::vector<std::size_t>(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
   };
 
-  // Binary search for the smallest k whose top-k fallback passes. k = 0 failed above;
-  // k = n (everything fp32) passes by definition and is never evaluated.
+  // The smallest k whose top-k fallback passes. k = 0 failed above; k = n (everything
+  // fp32) passes by definition and is never evaluated. Most models need only a few nodes
+  // in fp32, so k grows 1, 2, 4, … until a pass (a gallop), then a binary search closes
+  // the gap: about 2·log2(k) + 1 evaluations, 2 when one node is enough.
   std::size_t lo = 0, hi = o.nodes.size();
   std::optional<int> smallest_passing;
-  while (hi - lo > 1) {
-    const std::size_t mid = lo + (hi - lo) / 2;
-    if (!log.run("binary search", fallback_summary(o, top(mid), mode), with_fp32(o, base, top(mid)))) break;
+  const auto try_k = [&](std::size_t k, const char* phase) {
+    if (!log.run(phase, fallback_summary(o, top(k), mode), with_fp32(o, base, top(k)))) return false;
     if (log.result().trials.back().passed) {
-      hi = mid;
+      hi = k;
       smallest_passing = static_cast<int>(log.result().trials.size()) - 1;
     } else {
-      lo = mid;
+      lo = k;
     }
-  }
+    return true;
+  };
+  bool budget_left = true;
+  for (std::size_t k = 1; k < hi && budget_left && !smallest_passing; k *= 2) budget_left = try_k(k, "gallop");
+  while (budget_left && hi - lo > 1) budget_left = try_k(lo + (hi - lo) / 2, "binary search");
   if (smallest_passing) log.choose(*smallest_passing);
   return log.finish();
 }

@@ -78,7 +78,8 @@ struct TuneRequest {
 TuneResult tune_basic(const TuneRequest& request);
 
 // docquant's default: all nodes quantized; if that fails, rank nodes once by the
-// sensitivity probe, then binary-search how many of the most sensitive to keep in fp32.
+// sensitivity probe, then search how many of the most sensitive to keep in fp32: k = 1, 2,
+// 4, … until one passes, then a binary search below it (the fewest k that passes).
 // Falls back to tune_basic's order when no sensitivity probe is available.
 TuneResult tune_sensitivity(const TuneRequest& request);
 

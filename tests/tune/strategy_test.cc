@@ -125,13 +125,36 @@ TEST(TuneSensitivity, BinarySearchFindsFewestFp32NodesInLogTrials) {
   ASSERT_TRUE(r.chosen);
   EXPECT_EQ(r.trials[*r.chosen].config.fp32_count(), 5);
   for (int i : {3, 11, 17, 29, 38}) EXPECT_EQ(r.trials[*r.chosen].config.nodes.at("n" + std::to_string(i)), NodeMode::fp32);
-  // 1 (all quantized) + ceil(log2(40)) binary-search steps.
-  EXPECT_LE(r.trials.size(), 1u + 6u);
+  // 1 (all quantized) + gallop k = 1, 2, 4, 8 + binary search 6, 5.
+  EXPECT_EQ(r.trials.size(), 1u + 4u + 2u);
   // basic needs 2 + 40 single fallbacks + cumulative steps on the same problem.
   Synthetic s2 = make(cost);
   const TuneResult b = tune_basic(request_for(s2));
   ASSERT_TRUE(b.chosen);
   EXPECT_GT(b.trials.size(), 40u);
+}
+
+TEST(TuneSensitivity, OneSensitiveNodeTakesTwoEvaluations) {
+  // The usual case: one node must stay fp32. All quantized fails, k = 1 passes.
+  std::vector<double> cost(39, 0.0001);
+  cost[7] = 0.02;
+  Synthetic s = make(cost);
+  const TuneResult r = tune_sensitivity(request_for(s));
+  ASSERT_TRUE(r.chosen);
+  EXPECT_EQ(s.evaluations, 2);
+  EXPECT_EQ(r.trials[*r.chosen].config.fp32_count(), 1);
+  EXPECT_EQ(r.trials[*r.chosen].config.nodes.at("n7"), NodeMode::fp32);
+}
+
+TEST(TuneSensitivity, GallopOvershootsThenBinarySearchFindsFewest) {
+  // 12 costly nodes of 20: k = 1, 2, 4, 8 fail, 16 passes, then 12 is found between.
+  std::vector<double> cost(20, 0.0001);
+  for (int i = 0; i < 12; ++i) cost[static_cast<std::size_t>(i)] = 0.01 + 0.0001 * i;  // any one alone fails
+  Synthetic s = make(cost);
+  const TuneResult r = tune_sensitivity(request_for(s));
+  ASSERT_TRUE(r.chosen);
+  EXPECT_EQ(r.trials[*r.chosen].config.fp32_count(), 12);
+  for (const auto& t : r.trials) EXPECT_EQ(t.passed, t.config.fp32_count() >= 12) << t.summary;
 }
 
 TEST(TuneSensitivity, WithoutProbeFallsBackToBasic) {

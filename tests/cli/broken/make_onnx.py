@@ -1,8 +1,9 @@
 """Broken ONNX models for the broken-input suite, made from the real fixture's body.
 
-Usage: make_onnx.py FIXTURE_ONNX_MODEL OUT_DIR
+Usage: make_onnx.py FIXTURE_ONNX_MODEL OUT_DIR [CASE...]
 Writes one folder per case under OUT_DIR (each holding model.onnx, plus what the case
-needs), and prints nothing. Every variant changes one thing of the real model.
+needs), and prints nothing. Every variant changes one thing of the real model. With CASE
+names, writes only those.
 """
 import copy
 import os
@@ -12,7 +13,12 @@ import onnx
 from onnx import TensorProto, helper
 
 
+WANTED = set(sys.argv[3:])
+
+
 def save(model, out_dir, name, **kw):
+    if WANTED and name not in WANTED:
+        return os.path.join(out_dir, name)
     folder = os.path.join(out_dir, name)
     os.makedirs(folder, exist_ok=True)
     onnx.save(model, os.path.join(folder, "model.onnx"), **kw)
@@ -37,14 +43,16 @@ def main(src, out_dir):
     del m.graph.initializer[:]
     m.graph.initializer.extend(kept)
     save(m, out_dir, "missing_initializer")
-    with open(os.path.join(out_dir, "missing_initializer", "names"), "w") as f:
-        f.write(f"{node.name}\n{weight}\n")
+    if not WANTED or "missing_initializer" in WANTED:
+        with open(os.path.join(out_dir, "missing_initializer", "names"), "w") as f:
+            f.write(f"{node.name}\n{weight}\n")
 
     # Weights in an external file that is not there.
     m = copy.deepcopy(base)
     folder = save(m, out_dir, "external_missing", save_as_external_data=True, all_tensors_to_one_file=True,
                   location="weights.bin", size_threshold=1024)
-    os.remove(os.path.join(folder, "weights.bin"))
+    if os.path.exists(os.path.join(folder, "weights.bin")):
+        os.remove(os.path.join(folder, "weights.bin"))
 
     # External data pointing outside the model's folder.
     m = copy.deepcopy(base)
@@ -60,12 +68,13 @@ def main(src, out_dir):
     m = copy.deepcopy(base)
     folder = save(m, out_dir, "external_huge", save_as_external_data=True, all_tensors_to_one_file=True,
                   location="weights.bin", size_threshold=1024)
-    m = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
-    t = next(t for t in m.graph.initializer if t.name == "embeddings.word_embeddings.weight")
-    for e in t.external_data:
-        if e.key == "length":
-            e.value = str(1 << 50)
-    onnx.save(m, os.path.join(folder, "model.onnx"))
+    if os.path.exists(os.path.join(folder, "model.onnx")):
+        m = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
+        t = next(t for t in m.graph.initializer if t.name == "embeddings.word_embeddings.weight")
+        for e in t.external_data:
+            if e.key == "length":
+                e.value = str(1 << 50)
+        onnx.save(m, os.path.join(folder, "model.onnx"))
 
     # IR version and opset newer than anything released.
     m = copy.deepcopy(base)

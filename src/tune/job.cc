@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
 #include <map>
+#include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -40,14 +43,16 @@ class PhaseTimes {
   // Adds the time since `t0` to `phase` and returns now (the next phase's start).
   Clock::time_point add(const std::string& phase, Clock::time_point t0) {
     const auto now = Clock::now();
-    const double s = std::chrono::duration<double>(now - t0).count();
+    add_seconds(phase, std::chrono::duration<double>(now - t0).count());
+    return now;
+  }
+  void add_seconds(const std::string& phase, double s) {
     auto it = std::find_if(list_.begin(), list_.end(), [&](const auto& p) { return p.first == phase; });
     if (it == list_.end()) {
       list_.emplace_back(phase, s);
     } else {
       it->second += s;
     }
-    return now;
   }
   const std::vector<std::pair<std::string, double>>& list() const { return list_; }
 
@@ -80,6 +85,12 @@ CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFo
   return set;
 }
 
+tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMode mode) {
+  tune::Config c;
+  for (const auto& n : nodes) c.nodes[n] = mode;
+  return c;
+}
+
 quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) {
   quant::QuantPlan plan;
   plan.defaults.quantize = false;  // every candidate is named in the config
@@ -95,6 +106,34 @@ quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) 
     plan.per_node[node] = nc;
   }
   return plan;
+}
+
+// A configuration quantized and loaded, ready to evaluate; kept after a passing trial so
+// that the output is the evaluated model's bytes, not a second quantize pass.
+struct PreparedTrial {
+  tune::Config config;
+  std::vector<quant::NodeDecision> decisions;
+  std::string bytes;  // the serialized quantized model
+  std::unique_ptr<runtime::Predictor> predictor;
+  double pass_seconds = 0;     // quantize pass + serialization
+  double session_seconds = 0;  // ONNX Runtime session creation
+};
+
+// Touches nothing but its arguments (all read-only), so it may run on another thread.
+PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& fp32, const QuantizeOptions& o,
+                            const runtime::ModelSignature& signature, const setfit::SetFitFolder& folder,
+                            const runtime::SessionConfig& session, const std::string& model_name) {
+  PreparedTrial t;
+  const auto t0 = Clock::now();
+  t.config = config;
+  auto q = quant::quantize(fp32, plan_for(config, o));
+  t.decisions = std::move(q.decisions);
+  t.bytes = model::serialize_model(q.model);
+  const auto t1 = Clock::now();
+  t.predictor = std::make_unique<runtime::Predictor>(t.bytes, signature, folder, session, model_name);
+  t.pass_seconds = std::chrono::duration<double>(t1 - t0).count();
+  t.session_seconds = seconds_since(t1);
+  return t;
 }
 
 // Files of the SetFit folder that travel with the model: everything but body weights.
@@ -203,6 +242,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   tune::Config chosen;
   for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
   std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
+  std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
 
   // 2. Tuning, when there is data to measure.
   tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
@@ -217,6 +257,15 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(), seconds_since(t_load),
                          policy.describe()));
 
+    // Trial 1 is known before the baseline is measured: every node quantized (basic's
+    // first op-type-wise trial is per-channel). Its quantize pass and session creation,
+    // mostly single-threaded, run on a second thread while the baseline evaluates.
+    const tune::Config first_config = uniform_config(
+        objective.nodes, o.strategy == "basic" ? tune::NodeMode::int8_per_channel : default_mode);
+    std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
+      return prepare_trial(first_config, fp32, o, signature, folder, session, model_name);
+    });
+
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
     const auto t_base = since = phases.add("baseline: session", since);
@@ -230,18 +279,31 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
                               std::size_t rows, const runtime::SessionConfig& config_of_session) {
       check_cancel();
-      auto t_trial = Clock::now();
-      auto q = quant::quantize(fp32, plan_for(config, o));
-      const std::string bytes = model::serialize_model(q.model);
-      t_trial = phases.add("trials: quantize pass", t_trial);
-      runtime::Predictor p(bytes, signature, folder, config_of_session, model_name);
-      t_trial = phases.add("trials: session", t_trial);
-      auto predictions = p.predict(batches, rows);
-      phases.add("trials: evaluate", t_trial);
-      return predictions;
+      auto p = prepare_trial(config, fp32, o, signature, folder, config_of_session, model_name);
+      return p.predictor->predict(batches, rows);
     };
     objective.accuracy = [&](const tune::Config& config) {
-      return runtime::accuracy(evaluate(config, cal.batches, cal.labels.size(), session), cal.labels);
+      check_cancel();
+      PreparedTrial trial;
+      auto t_trial = Clock::now();
+      if (first_trial.valid() && config.nodes == first_config.nodes) {
+        trial = first_trial.get();
+        phases.add("trial 1: wait for its preparation", t_trial);
+        phases.add_seconds("trial 1: quantize pass + session (second thread, during the baseline)",
+                           trial.pass_seconds + trial.session_seconds);
+      } else {
+        trial = prepare_trial(config, fp32, o, signature, folder, session, model_name);
+        phases.add_seconds("trials: quantize pass", trial.pass_seconds);
+        phases.add_seconds("trials: session", trial.session_seconds);
+      }
+      t_trial = Clock::now();
+      const double acc = runtime::accuracy(trial.predictor->predict(cal.batches, cal.labels.size()), cal.labels);
+      phases.add("trials: evaluate", t_trial);
+      if (criterion.met(report.baseline_accuracy, acc)) {
+        trial.predictor.reset();
+        last_passing = std::move(trial);
+      }
+      return acc;
     };
     if (o.sensitivity_probe == "local") {
       // One session ranks every node: each node's own output error when it alone is
@@ -343,14 +405,24 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   }
   check_cancel();
 
-  // 3. The output folder.
+  // 3. The output folder: the chosen trial's bytes as evaluated, or one more quantize
+  // pass (no calibration data, or a best-effort trial that failed).
   since = Clock::now();
-  const auto final_q = quant::quantize(fp32, plan_for(chosen, o));
-  since = phases.add("output: quantize pass", since);
-  model::save_model(final_q.model, out.dir() / "model.onnx");
+  std::vector<quant::NodeDecision> decisions;
+  std::string model_bytes;
+  if (last_passing && last_passing->config.nodes == chosen.nodes) {
+    decisions = std::move(last_passing->decisions);
+    model_bytes = std::move(last_passing->bytes);
+  } else {
+    auto final_q = quant::quantize(fp32, plan_for(chosen, o));
+    decisions = std::move(final_q.decisions);
+    model_bytes = model::serialize_model(final_q.model);
+    since = phases.add("output: quantize pass", since);
+  }
+  write_file_checked(out.dir() / "model.onnx", model_bytes);
   since = phases.add("output: write model.onnx", since);
   report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
-  for (const auto& d : final_q.decisions) {
+  for (const auto& d : decisions) {
     auto it = chosen.nodes.find(d.node);
     std::string decision = d.action;
     if (d.action == "quantized") {

@@ -102,9 +102,43 @@ TEST_F(OnnxIo, ExternalDataIsReadAndAMissingFileIsNamed) {
 
 TEST_F(OnnxIo, CheckerRejectionNamesTheFile) {
   onnx::ModelProto m = tiny_model();
-  m.mutable_graph()->mutable_node(0)->set_input(0, "undefined_input");
+  m.mutable_graph()->mutable_node(0)->add_input("w");  // MatMul takes two inputs
   model::save_model(m, dir_ / "bad.onnx");
   EXPECT_NE(load_error(dir_ / "bad.onnx").find("bad.onnx: the ONNX checker rejects the model"), std::string::npos);
+}
+
+TEST_F(OnnxIo, OpUnknownToTheOldCheckerIsLeftToOnnxRuntime) {
+  // ONNX Runtime's optimiser writes LayerNormalization under opset 11 (quantize --optimize_graph).
+  onnx::ModelProto m = testing::new_model(11, 8);
+  auto* g = m.mutable_graph();
+  testing::add_tensor_value(g->mutable_input(), "x", onnx::TensorProto::FLOAT, {1, 2});
+  testing::add_initializer<float>(g, "scale", onnx::TensorProto::FLOAT, {2}, {1, 1});
+  testing::add_node(g, "LayerNormalization", {"x", "scale"}, {"y"});
+  testing::add_tensor_value(g->mutable_output(), "y", onnx::TensorProto::FLOAT, {1, 2});
+  model::save_model(m, dir_ / "model.onnx");
+  const auto loaded = model::load_model(dir_ / "model.onnx");
+  ASSERT_EQ(loaded.notes.size(), 1u);
+  EXPECT_NE(loaded.notes[0].find("LayerNormalization"), std::string::npos);
+}
+
+TEST_F(OnnxIo, UndefinedInputNamesTheNode) {
+  onnx::ModelProto m = tiny_model(10);  // above the checker's IR: docquant's own check names it
+  m.mutable_graph()->mutable_node(0)->set_name("mm");
+  m.mutable_graph()->mutable_node(0)->set_input(1, "dropped_weight");
+  model::save_model(m, dir_ / "bad.onnx");
+  EXPECT_NE(load_error(dir_ / "bad.onnx").find("node 'mm' (MatMul) reads 'dropped_weight'"), std::string::npos);
+}
+
+TEST_F(OnnxIo, ShapeThatItsDataDoesNotBackIsRefused) {
+  onnx::ModelProto m = tiny_model();
+  m.mutable_graph()->mutable_initializer(0)->set_dims(0, std::int64_t{1} << 40);
+  model::save_model(m, dir_ / "bad.onnx");
+  EXPECT_NE(load_error(dir_ / "bad.onnx").find("initializer 'w' declares the shape [1099511627776, 2]"),
+            std::string::npos);
+  m.mutable_graph()->mutable_initializer(0)->set_dims(0, 3);
+  model::save_model(m, dir_ / "bad.onnx");
+  EXPECT_NE(load_error(dir_ / "bad.onnx").find("initializer 'w' declares the shape [3, 2] (24 bytes) but holds 16 bytes"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -25,7 +25,10 @@ source "$here/inputs.sh"
 Q=("$bin" quantize --quiet --onnx_model_folder "$M")
 QS=("${Q[@]}" --setfit_model_folder "$S")
 E=("$bin" eval --model_folder "$S" --onnx_model "$M/model.onnx")
+all_inputs() { find "$fixture" "$I" -type f -print0 | sort -z | xargs -0 sha256sum; }
+hashes_before=$(all_inputs)
 source "$here/cases.sh"
+[[ "$(all_inputs)" == "$hashes_before" ]] || { echo "FAIL: an input's sha256 changed during the suite"; failures=$((failures + 1)); }
 
 echo "$((cases - failures)) of $cases cases passed"
 [[ $failures -eq 0 ]] && rm -rf "$work"

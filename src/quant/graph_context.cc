@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -134,6 +135,20 @@ onnx::TensorProto make_int8_tensor(const std::string& name, const std::vector<st
   return t;
 }
 
+namespace {
+
+onnx::TensorProto make_uint8_tensor(const std::string& name, const std::vector<std::int64_t>& dims,
+                                    const std::vector<std::uint8_t>& values) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::UINT8);
+  for (auto d : dims) t.add_dims(d);
+  t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size()));
+  return t;
+}
+
+}  // namespace
+
 onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::string>& inputs,
                           const std::vector<std::string>& outputs, const std::string& name, const std::string& domain) {
   onnx::NodeProto n;
@@ -185,6 +200,29 @@ QuantizedWeightNames WeightStore::quantize(const std::string& weight, const Weig
   }
   sources_.insert(weight);
   cache_.emplace(key, names);
+  return names;
+}
+
+QuantizedWeightNames WeightStore::quantize_uint8_per_tensor(const std::string& weight) {
+  if (auto it = uint8_cache_.find(weight); it != uint8_cache_.end()) return it->second;
+  const onnx::TensorProto* tensor = graph_.constant(weight);
+  if (tensor == nullptr) throw InternalError(fmt::format("weight '{}' is not a constant initializer", weight));
+  const std::vector<float> values = float_values(*tensor);
+  float lo = 0.0f, hi = 0.0f;
+  for (float v : values) lo = std::min(lo, v), hi = std::max(hi, v);
+  const QuantParams p = dynamic_uint8_params(lo, hi);
+  std::vector<std::uint8_t> q(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) q[i] = static_cast<std::uint8_t>(quantize_value(values[i], p, kUint8));
+
+  QuantizedWeightNames names;
+  names.values = names_.unique(weight + "_quantized");
+  names.scale = names_.unique(weight + "_scale");
+  names.zero_point = names_.unique(weight + "_zero_point");
+  created_.push_back(make_uint8_tensor(names.values, {tensor->dims().begin(), tensor->dims().end()}, q));
+  created_.push_back(make_float_tensor(names.scale, {}, {p.scale}));
+  created_.push_back(make_uint8_tensor(names.zero_point, {}, {static_cast<std::uint8_t>(p.zero_point)}));
+  sources_.insert(weight);
+  uint8_cache_.emplace(weight, names);
   return names;
 }
 

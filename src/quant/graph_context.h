@@ -69,7 +69,7 @@ onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::str
 
 // Names of a quantized weight's initializers.
 struct QuantizedWeightNames {
-  std::string values;      // int8
+  std::string values;      // int8 (uint8 from quantize_uint8_per_tensor)
   std::string scale;       // float, scalar or 1-D / [rows, 1] per channel
   std::string zero_point;  // int8 zeros, same shape as scale (absent for per-row Gather)
 };
@@ -89,6 +89,10 @@ class WeightStore {
   WeightStore(const GraphView& graph, NameAllocator& names) : graph_(graph), names_(names) {}
 
   QuantizedWeightNames quantize(const std::string& weight, const WeightLayout& layout);
+  // Any-rank float weight as uint8, asymmetric, one scale and zero point for the whole
+  // tensor (ORT's tool's form for QEmbedLayerNormalization's tables, gamma and beta):
+  // the range includes 0, scale = (max - min) / 255, zero point = round(-min / scale).
+  QuantizedWeightNames quantize_uint8_per_tensor(const std::string& weight);
   // Initializers created so far, in creation order.
   std::vector<onnx::TensorProto> take_initializers() { return std::move(created_); }
   // fp32 weights that were quantized (candidates for removal).
@@ -98,6 +102,7 @@ class WeightStore {
   const GraphView& graph_;
   NameAllocator& names_;
   std::map<std::tuple<std::string, int, bool, bool, bool>, QuantizedWeightNames> cache_;
+  std::map<std::string, QuantizedWeightNames> uint8_cache_;
   std::vector<onnx::TensorProto> created_;
   std::set<std::string> sources_;
 };

@@ -73,6 +73,7 @@ std::unique_ptr<Quantizer> make_matmul_quantizer();
 std::unique_ptr<Quantizer> make_gemm_quantizer();
 std::unique_ptr<Quantizer> make_gather_quantizer();
 std::unique_ptr<Quantizer> make_attention_quantizer();
+std::unique_ptr<Quantizer> make_embed_layernorm_quantizer();
 std::unique_ptr<Quantizer> make_unsupported_quantizer(std::string op_type, std::string why);
 
 }  // namespace docquant::quant

@@ -20,9 +20,7 @@ std::map<Key, std::unique_ptr<Quantizer>> build_registry() {
   r.emplace(Key{"", "Gemm"}, make_gemm_quantizer());
   r.emplace(Key{"", "Gather"}, make_gather_quantizer());
   r.emplace(Key{kMsDomain, "Attention"}, make_attention_quantizer());
-  r.emplace(Key{kMsDomain, "EmbedLayerNormalization"},
-            make_unsupported_quantizer("EmbedLayerNormalization",
-                                       "not implemented (QEmbedLayerNormalization); export without ORT's fusion"));
+  r.emplace(Key{kMsDomain, "EmbedLayerNormalization"}, make_embed_layernorm_quantizer());
   return r;
 }
 

@@ -35,7 +35,7 @@ void print_summary(const QuantizeReport& r) {
   }
   int quantized = 0, candidates = 0;
   for (const auto& n : r.nodes) {
-    quantized += n.decision.starts_with("int8");
+    quantized += n.decision.starts_with("int8") || n.decision.starts_with("uint8");
     candidates += !n.decision.starts_with("kept fp32 (not quantizable");
   }
   fmt::print("\n  {:<16} {:>12} {:>12}\n", "", "fp32", "int8");

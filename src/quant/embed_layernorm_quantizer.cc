@@ -73,6 +73,7 @@ class EmbedLayerNormQuantizer final : public Quantizer {
     Rewrite r;
     r.granularity = WeightGranularity::per_tensor;  // the only form the kernel takes
     r.reduce_range = false;
+    r.weight_type = "uint8";
     std::vector<QuantizedWeightNames> q;  // word, position, segment (or empty), gamma, beta
     for (int i : {kWord, kPosition, kSegment, kGamma, kBeta}) {
       q.push_back(has_input(node, i) ? ctx.weights.quantize_uint8_per_tensor(node.input(i)) : QuantizedWeightNames{});

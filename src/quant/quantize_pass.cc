@@ -137,6 +137,7 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
       Rewrite r = q->rewrite(node, config, ctx);
       d.action = "quantized";
       d.granularity = r.granularity;
+      d.weight_type = r.weight_type;
       d.reduce_range = r.reduce_range;
       for (const auto& n : r.nodes) d.new_nodes.push_back(n.name());
       for (int a : r.absorbed) {

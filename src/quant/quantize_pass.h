@@ -51,6 +51,7 @@ struct NodeDecision {
   std::vector<std::string> folded;     // other nodes absorbed into them (a bias Add)
   WeightGranularity granularity = WeightGranularity::per_tensor;  // as applied
   bool reduce_range = false;                                       // as applied
+  std::string weight_type = "int8";                                // "int8", or "uint8" (QEmbedLayerNormalization)
 };
 
 struct QuantizeResult {

@@ -31,6 +31,7 @@ struct Rewrite {
   std::vector<int> absorbed;           // indices of other nodes folded in (removed)
   WeightGranularity granularity = WeightGranularity::per_tensor;
   bool reduce_range = false;
+  const char* weight_type = "int8";  // storage type of the quantized weights, for the record
 };
 
 // The services a rewrite may use.

@@ -426,7 +426,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     auto it = chosen.nodes.find(d.node);
     std::string decision = d.action;
     if (d.action == "quantized") {
-      decision = fmt::format("int8 {}{}", d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+      decision = fmt::format("{} {}{}", d.weight_type, d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
                              d.reduce_range ? " reduce_range" : "");
     } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
       decision = "fp32 (tuning)";

@@ -9,6 +9,9 @@ Writes bench/results/strategies-<fixture><tag>.json and .md.
   $DOCQUANT_CACHE/venvs/setfit/bin/python bench/strategies/compare.py \
       --docquant build/src/cli/docquant --fixture minilm-sst2 --data ../shared/data/sst2_dev.csv \
       --tag -full-range -- --full_range
+
+By default three runs: sensitivity (its default one-session probe), sensitivity with the
+per-node probe (sensitivity:isolated) and basic; --runs picks others.
 """
 import argparse
 import csv
@@ -29,18 +32,20 @@ from tokenizers import Tokenizer
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_quantize(binary, fixture, data, out, strategy, extra):
+def run_quantize(binary, fixture, data, out, run, extra):
+    """`run` is a strategy name, or sensitivity:<probe> (local, isolated)."""
     shutil.rmtree(out, ignore_errors=True)
+    strategy, _, probe = run.partition(":")
     cmd = [binary, "quantize", "--quiet", "--onnx_model_folder", str(fixture / "onnx"),
            "--setfit_model_folder", str(fixture / "setfit"), "--calibration_data", str(data),
-           "--output_folder", str(out), "--strategy", strategy] + extra
+           "--output_folder", str(out), "--strategy", strategy] + (["--sensitivity_probe", probe] if probe else []) + extra
     started = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.monotonic() - started
     if proc.returncode not in (0, 5):
         sys.exit(f"docquant failed ({proc.returncode}): {proc.stderr}")
     report = json.load(open(out / "quantization.json")) if proc.returncode == 0 else None
-    return {"strategy": strategy, "exit_code": proc.returncode, "wall_seconds": wall, "report": report,
+    return {"strategy": run, "exit_code": proc.returncode, "wall_seconds": wall, "report": report,
             "stderr_tail": proc.stderr[-2000:]}
 
 
@@ -91,17 +96,20 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--docs", type=int, default=256)
+    ap.add_argument("--runs", default="sensitivity,sensitivity:isolated,basic",
+                    help="comma-separated: strategy names, or sensitivity:<probe>")
     ap.add_argument("extra", nargs="*", help="flags passed to docquant quantize (after --)")
     args = ap.parse_args()
     cache = Path(os.environ.get("DOCQUANT_CACHE", Path.home() / ".cache/docquant"))
     fixture = Path(os.environ.get("DOCQUANT_FIXTURES", cache / "fixtures")) / args.fixture
     work = cache / "strategies" / args.fixture
-    runs = [run_quantize(args.docquant, fixture, args.data, work / s, s, args.extra) for s in ("sensitivity", "basic")]
+    runs = [run_quantize(args.docquant, fixture, args.data, work / r.replace(":", "-"), r, args.extra)
+            for r in args.runs.split(",")]
 
     models = {"fp32": fixture / "onnx" / "model.onnx"}
     for r in runs:
         if r["report"]:
-            models[r["strategy"]] = work / r["strategy"] / "model.onnx"
+            models[r["strategy"]] = work / r["strategy"].replace(":", "-") / "model.onnx"
     batches, docs = batches_for(fixture / "setfit" / "tokenizer.json", args.data, args.docs, 32)
     speed = throughput(models, batches, docs, args.threads, args.reps)
     fp32_speed = speed["fp32"]["docs_per_s_median"]
@@ -119,19 +127,20 @@ def main():
     lines = [f"### `{args.fixture}` — strategies, flags `{' '.join(args.extra) or '(defaults)'}`", "",
              f"- data `{Path(args.data).name}`; git {commit}; {cpu}; ONNX Runtime {ort.__version__}, {args.threads} threads",
              f"- throughput: batch 32 on the first {docs} texts, median of {args.reps} interleaved repetitions, ratio to fp32 of the same run",
-             "", "| strategy | exit | full evaluations | probe s | tuning wall s | baseline | final accuracy | fp32 nodes | size MB | docs/s | × fp32 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "", "| strategy | exit | full evaluations | probe | probe s | wall s | baseline | final accuracy | fp32 nodes | size MB | docs/s | × fp32 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         rep = r["report"]
         if rep is None:
-            lines.append(f"| {r['strategy']} | {r['exit_code']} (criterion not met) | | | {r['wall_seconds']:.0f} | | | | | | |")
+            lines.append(f"| {r['strategy']} | {r['exit_code']} (criterion not met) | | | | {r['wall_seconds']:.0f} | | | | | | |")
             continue
         fp32_nodes = sum(1 for n in rep["nodes"] if n["decision"] == "fp32 (tuning)")
         s = speed[r["strategy"]]["docs_per_s_median"]
-        lines.append(f"| {r['strategy']} | 0 | {len(rep['trials'])} | {rep['strategy']['probe_seconds']:.0f} | {r['wall_seconds']:.0f} | "
+        lines.append(f"| {r['strategy']} | 0 | {len(rep['trials'])} | {rep['strategy'].get('probe') or '-'} | "
+                     f"{rep['strategy']['probe_seconds']:.1f} | {r['wall_seconds']:.0f} | "
                      f"{rep['baseline_accuracy']:.4f} | {rep['final_accuracy']:.4f} | {fp32_nodes} | "
                      f"{rep['sizes']['model_onnx_after'] / 1e6:.1f} | {s:.1f} | {s / fp32_speed:.2f} |")
-    lines.append(f"| fp32 | | | | | | | | {models['fp32'].stat().st_size / 1e6:.1f} | {fp32_speed:.1f} | 1.00 |")
+    lines.append(f"| fp32 | | | | | | | | | {models['fp32'].stat().st_size / 1e6:.1f} | {fp32_speed:.1f} | 1.00 |")
     Path(f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

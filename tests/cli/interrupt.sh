@@ -44,14 +44,16 @@ no_output() {  # $1: output name
 for sig in INT TERM; do
   out=out_$sig
   if start_evaluating "$out"; then
+    t0=$(date +%s.%N)
     kill -s "$sig" "$pid"
     wait "$pid"
     rc=$?
+    latency=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     want=$([[ $sig == INT ]] && echo 130 || echo 143)
     [[ $rc -eq $want ]] || fail "SIG$sig: exit $rc, want $want"
     grep -q "interrupted: stopped by a signal" "$work/$out.stderr" || fail "SIG$sig: no message: $(tail -2 "$work/$out.stderr")"
     no_output "$out"
-    echo "SIG$sig: exit $rc; $(grep interrupted "$work/$out.stderr")"
+    echo "SIG$sig: exit $rc ${latency}s after the signal; $(grep interrupted "$work/$out.stderr")"
   fi
 done
 

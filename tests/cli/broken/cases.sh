@@ -67,6 +67,7 @@ check out.inside_setfit_input 4 "$S/out" "the output folder overlaps the input '
 check out.inside_onnx_input 4 "$M/q" "overlaps the input '$M'" -- "${QS[@]}" --output_folder "$M/q"
 check out.is_the_csv 4 - "overlaps the input '$I/ok.csv'" -- "${QS[@]}" --calibration_data "$I/ok.csv" --output_folder "$I/ok.csv"
 check out.contains_input 4 - "overlaps the input" -- "${QS[@]}" --calibration_data "$I/ok.csv" --output_folder "$I"
+check out.through_symlink 4 "$S/q" "overlaps the input '$S'" -- "${QS[@]}" --output_folder "$O/link_to_setfit/q"
 check out.existing 4 - "$O/existing: exists and is not empty; pass --overwrite to replace it" -- "${QS[@]}" --output_folder "$O/existing"
 check out.a_file 4 - "$O/a_file: exists and is not a folder" -- "${QS[@]}" --output_folder "$O/a_file"
 check out.parent_is_file 4 "$O/a_file/q" "cannot write in folder '$O/a_file'" -- "${QS[@]}" --output_folder "$O/a_file/q"

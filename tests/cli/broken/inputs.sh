@@ -60,3 +60,4 @@ chmod -R u+w "$I"
 mkdir -p "$O/existing" && echo keep >"$O/existing/file"
 echo 'not a folder' >"$O/a_file"
 printf 'tuning:\n  objective: performance\n' >"$I/conf.yaml"
+ln -s "$S" "$O/link_to_setfit"  # an output path that reaches an input through a symlink

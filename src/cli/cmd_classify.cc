@@ -5,11 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +18,7 @@
 #include "csv.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
+#include "interrupt.h"
 #include "staged_folder.h"
 #include "text_util.h"
 
@@ -33,11 +32,9 @@ constexpr std::size_t kChunkTexts = 4096;           // texts tokenized and lengt
 constexpr std::size_t kMaxLineBytes = 32u << 20;    // as the CSV reader's field limit
 constexpr double kProgressSeconds = 2.0;
 
-std::atomic<bool> g_classify_interrupted{false};
-extern "C" void on_classify_signal(int) { g_classify_interrupted.store(true); }
-
+// Checked once per chunk, on both threads of the stream (src/common/interrupt.h).
 void check_interrupted() {
-  if (g_classify_interrupted.load()) {
+  if (interrupt_signal() != 0) {
     throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output file was written");
   }
 }
@@ -272,8 +269,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
     throw UsageError("--text_column applies to CSV input only (a .csv file, or --format csv)");
   }
   std::ios::sync_with_stdio(false);  // stdin is read through std::cin's own buffer
-  std::signal(SIGINT, on_classify_signal);
-  std::signal(SIGTERM, on_classify_signal);
+  install_interrupt_handlers();
 
   // Inputs and output are checked before the model is loaded: mistakes fail fast.
   auto input = open_input(a);
@@ -342,8 +338,8 @@ void add_classify_command(CLI::App& root) {
       "  docquant classify --model_folder out/ --input reviews.csv --output preds.csv\n"
       "  docquant classify --model_folder fp32/setfit --onnx_model fp32/onnx/model.onnx --input texts.txt --output -\n"
       "  cut -f2 tweets.tsv | docquant classify --model_folder out/ --input - --output - --quiet | head\n\n"
-      "Exit codes: 0 done, 2 usage, 3 bad input or model folder, 4 output not writable, 130 interrupted\n"
-      "(docs/errors.md). On any error no output file is left behind. More: docs/classify.md.",
+      "Exit codes: 0 done, 2 usage, 3 bad input or model folder, 4 output not writable, 130/143 interrupted\n"
+      "by SIGINT/SIGTERM (docs/errors.md). On any error no output file is left behind. More: docs/classify.md.",
       kChunkTexts, kChunkTexts));
   auto a = std::make_shared<ClassifyArgs>();
   cmd->add_option("--model_folder", a->model_folder, "Model folder: model.onnx + tokenizer + head (docquant quantize's output)")

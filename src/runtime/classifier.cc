@@ -138,6 +138,11 @@ Classification Classifier::classify(std::span<const std::string> texts) const {
   Classification out;
   out.num_classes = impl_->folder.class_names.size();
   out.label.reserve(texts.size());
+  if (texts.size() <= impl_->options.chunk_size) {
+    // One chunk: nothing to overlap, so no worker thread (it would add to batch-1 latency).
+    impl_->predict_chunk(impl_->encode(texts), out);
+    return out;
+  }
   if (has_probabilities()) out.proba.reserve(texts.size() * out.num_classes);
   std::size_t next_start = 0;
   const std::size_t chunk = impl_->options.chunk_size;

@@ -99,21 +99,28 @@ else
 fi
 rm -f "$o"
 
-# SIGINT mid-run: exit 130, no output file, no temporary file.
-{ for _ in $(seq 40); do cat "$work/late_bad.txt" | head -n 5000; done; } >"$work/long.txt"
-cases=$((cases + 1))
-"${C[@]}" --input "$work/long.txt" --output "$o" 2>"$work/stderr" &
-pid=$!
+# SIGINT and SIGTERM mid-run (two runs at once): exit 130 / 143, no output, no temporary file.
+{ for _ in $(seq 40); do head -n 5000 "$work/late_bad.txt"; done; } >"$work/long.txt"
+"${C[@]}" --input "$work/long.txt" --output "$work/int.csv" 2>"$work/int.err" &
+int_pid=$!
+"${C[@]}" --input "$work/long.txt" --output "$work/term.csv" 2>"$work/term.err" &
+term_pid=$!
 sleep 4
-kill -INT "$pid"
-wait "$pid"
-got=$?
-if [[ $got -eq 130 && ! -e "$o" ]] && grep -q "interrupted" "$work/stderr" && ! compgen -G "$work/*.docquant-tmp-*" >/dev/null; then
-  echo "ok: exit 130 on SIGINT: $(cat "$work/stderr")"
-else
-  echo "FAIL: SIGINT -> exit $got, stderr: $(cat "$work/stderr"), output exists: $([[ -e "$o" ]] && echo yes || echo no)"
-  failures=$((failures + 1))
-fi
+kill -INT "$int_pid"
+kill -TERM "$term_pid"
+for sig in int:130 term:143; do
+  name=${sig%%:*} want=${sig##*:}
+  cases=$((cases + 1))
+  if [[ $name == int ]]; then wait "$int_pid"; else wait "$term_pid"; fi
+  got=$?
+  if [[ $got -eq $want && ! -e "$work/$name.csv" ]] && grep -q "interrupted" "$work/$name.err" &&
+     ! compgen -G "$work/$name.csv.docquant-tmp-*" >/dev/null; then
+    echo "ok: exit $got on SIG${name^^}: $(cat "$work/$name.err")"
+  else
+    echo "FAIL: SIG${name^^} -> exit $got (want $want), stderr: $(cat "$work/$name.err"), output exists: $([[ -e "$work/$name.csv" ]] && echo yes || echo no)"
+    failures=$((failures + 1))
+  fi
+done
 
 echo "$((cases - failures)) passed, $failures failed"
 rm -rf "$work"

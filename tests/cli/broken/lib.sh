@@ -47,7 +47,9 @@ check() {
   local tmp
   tmp=$(find "$work" "$fixture" -name '*.docquant-tmp-*' 2>/dev/null | head -1)
   [[ -z $tmp ]] || why+=("temporary $tmp left")
-  [[ "$(tree_hash "${paths[@]}")" == "$before" ]] || why+=("an input changed")
+  local after
+  after=$(tree_hash "${paths[@]}")
+  [[ "$after" == "$before" ]] || why+=("an input changed: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -4 | tr '\n' ' ')")
   if [[ ${#why[@]} -eq 0 ]]; then
     echo "ok   $id: exit $got: $(head -c 220 "$work/stderr" | head -1)"
   else

@@ -6,16 +6,26 @@ the ONNX body, sentence-transformers' pooling (+ Normalize when modules.json lis
 and the scikit-learn head unpickled by joblib -- what SetFit's `predict` does with an
 ONNX body. Run it with a venv that has all four (the `setfit` venv does).
 
-Batching is docquant's (src/runtime/batching.h): texts tokenized without padding,
-ordered by token count (stable sort), cut into batches of --batch_size, each padded to
-its own longest text. Dynamic INT8 scales are computed per batch, so only the same
-batching gives the same int8 outputs.
+Batching (--batching):
+  sorted       (default) docquant's (src/runtime/batching.h): texts tokenized without
+               padding, ordered by token count (stable sort), cut into batches of
+               --batch_size, each padded to its own longest text -- the best case for this
+               path. Dynamic INT8 scales are computed per batch, so only the same batching
+               gives the same int8 outputs (tests/e2e/classify_parity.sh relies on it).
+  input_order  what the usual SetFit/Optimum ONNX inference code does: consecutive batches
+               of --batch_size texts in input order, each tokenized on its own with
+               truncation and padded to its own longest text (`tokenizer(batch,
+               padding=True, truncation=True)`).
+  max_length   as input_order, but every batch padded to max_seq_length
+               (`padding="max_length"`).
 
 Modes:
   predict  writes the CSV `docquant classify` writes: header `label,proba_<class>...`,
            probabilities in their shortest round-trip form, rows in input order.
   bench    batch-1 latency per text (tokenize + model + pooling + head) p50/p95/p99 and
            throughput in texts/s at --batch_size (median of repetitions); --json FILE.
+           --batching may list several (e.g. sorted,input_order): each repetition then
+           times one pass per batching in turn; batch-1 latency does not depend on it.
 
 Examples:
   python tools/python_path.py predict --model_folder FIXTURE/setfit --onnx_model FIXTURE/onnx/model.onnx \\
@@ -34,6 +44,8 @@ import joblib
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
+
+BATCHINGS = ("sorted", "input_order", "max_length")
 
 
 def pin_threads(threads):
@@ -69,6 +81,7 @@ class PythonPath:
         self.normalize = "Normalize" in types
         st_config = _json(os.path.join(folder, "sentence_bert_config.json"))
         self.lower = bool(st_config.get("do_lower_case"))
+        self.max_length = int(st_config["max_seq_length"])
 
         self.tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         self.tokenizer.no_padding()
@@ -113,9 +126,10 @@ class PythonPath:
     def encode(self, texts):
         return self.tokenizer.encode_batch([self.prepare(t) for t in texts])
 
-    def run(self, encodings):
-        """Probabilities (rows × classes, float64) for encodings forming ONE batch."""
-        width = max(len(e.ids) for e in encodings)
+    def run(self, encodings, width=None):
+        """Probabilities (rows × classes, float64) for encodings forming ONE batch, padded to
+        width tokens (default: the batch's longest)."""
+        width = width or max(len(e.ids) for e in encodings)
         n = len(encodings)
         ids = np.full((n, width), self.pad_id, dtype=np.int64)
         mask = np.zeros((n, width), dtype=np.int64)
@@ -135,9 +149,21 @@ class PythonPath:
             emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
         return self.head.predict_proba(emb)
 
-    def predict(self, texts, batch_size=32, sort_by_length=True, chunk_size=0):
+    def predict(self, texts, batch_size=32, sort_by_length=True, chunk_size=0, batching=None):
         """Class index and probabilities per text, in input order, batched as docquant batches
-        (`docquant classify` sorts and batches within chunks of chunk_size texts; 0: one chunk)."""
+        (`docquant classify` sorts and batches within chunks of chunk_size texts; 0: one chunk).
+        batching "input_order" / "max_length" (see the module's doc) overrides sort_by_length
+        and chunk_size; "sorted" is sort_by_length=True."""
+        if batching in ("input_order", "max_length"):
+            width = self.max_length if batching == "max_length" else None
+            proba = np.zeros((len(texts), len(self.classes)), dtype=np.float64)
+            for start in range(0, len(texts), batch_size):
+                proba[start:start + batch_size] = self.run(self.encode(texts[start:start + batch_size]), width)
+            return proba.argmax(axis=1), proba
+        if batching not in (None, "sorted"):
+            raise ValueError(f"unknown batching {batching!r}")
+        if batching == "sorted":
+            sort_by_length = True
         if chunk_size and len(texts) > chunk_size:
             parts = [self.predict(texts[s:s + chunk_size], batch_size, sort_by_length)
                      for s in range(0, len(texts), chunk_size)]
@@ -185,17 +211,20 @@ def percentile(samples, q):
     return s[max(0, min(len(s) - 1, int(np.ceil(q / 100 * len(s))) - 1))]
 
 
-def bench(path, texts, batch_size, warmup, repetitions):
-    """Batch-1 latency (ms per text) and throughput (texts/s) at batch_size over texts."""
+def bench(path, texts, batch_size, warmup, repetitions, batchings=("sorted",)):
+    """Batch-1 latency (ms per text) and throughput (texts/s) at batch_size over texts, one
+    pass per batching in each repetition. The top-level throughput is batchings[0]'s."""
     for _ in range(warmup):
-        path.predict(texts, batch_size)
+        for b in batchings:
+            path.predict(texts, batch_size, batching=b)
         for t in texts[:8]:
             path.predict_one(t)
-    latencies, throughputs = [], []
+    latencies, throughputs = [], {b: [] for b in batchings}
     for _ in range(repetitions):
-        start = time.perf_counter()
-        path.predict(texts, batch_size)
-        throughputs.append(len(texts) / (time.perf_counter() - start))
+        for b in batchings:
+            start = time.perf_counter()
+            path.predict(texts, batch_size, batching=b)
+            throughputs[b].append(len(texts) / (time.perf_counter() - start))
         for t in texts:
             t0 = time.perf_counter()
             path.predict_one(t)
@@ -204,8 +233,11 @@ def bench(path, texts, batch_size, warmup, repetitions):
         "rows": len(texts),
         "batch_size": batch_size,
         "repetitions": repetitions,
-        "throughput_texts_per_s": statistics.median(throughputs),
-        "throughput_samples": throughputs,
+        "batching": batchings[0],
+        "throughput_texts_per_s": statistics.median(throughputs[batchings[0]]),
+        "throughput_samples": throughputs[batchings[0]],
+        "batchings": {b: {"throughput_texts_per_s": statistics.median(v), "throughput_samples": v}
+                      for b, v in throughputs.items()},
         "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
                        "p99": percentile(latencies, 99), "samples": len(latencies)},
     }
@@ -221,6 +253,8 @@ def main():
     ap.add_argument("--data", help="bench: texts (.csv or .txt)")
     ap.add_argument("--text_column", default="text")
     ap.add_argument("--batch_size", type=int, default=32)
+    ap.add_argument("--batching", default="sorted",
+                    help="sorted (default), input_order or max_length (see above); bench: a comma-separated list")
     ap.add_argument("--chunk_size", type=int, default=4096,
                     help="predict: texts sorted and batched together (docquant classify's default)")
     ap.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: one per core)")
@@ -229,6 +263,12 @@ def main():
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--json", help="bench: also write the numbers to this file")
     args = ap.parse_args()
+    batchings = args.batching.split(",")
+    unknown = [b for b in batchings if b not in BATCHINGS]
+    if unknown or len(set(batchings)) != len(batchings):
+        ap.error(f"--batching: {args.batching!r}; expected a list of distinct {', '.join(BATCHINGS)}")
+    if args.mode == "predict" and len(batchings) != 1:
+        ap.error("predict takes one --batching")
 
     limits = pin_threads(args.threads)  # noqa: F841 -- kept alive for the whole run
     path = PythonPath(args.model_folder, args.onnx_model, args.threads)
@@ -236,18 +276,19 @@ def main():
         if not args.input:
             ap.error("predict needs --input")
         texts = read_texts(args.input, args.text_column)
-        labels, proba = path.predict(texts, args.batch_size, chunk_size=args.chunk_size)
+        labels, proba = path.predict(texts, args.batch_size, chunk_size=args.chunk_size, batching=batchings[0])
         write_predictions(args.output, path.classes, labels, proba)
         return 0
     if not args.data:
         ap.error("bench needs --data")
     texts = read_texts(args.data, args.text_column)[:args.max_rows]
-    result = bench(path, texts, args.batch_size, args.warmup, args.repetitions)
+    result = bench(path, texts, args.batch_size, args.warmup, args.repetitions, batchings)
     result.update({"model": args.onnx_model or os.path.join(args.model_folder, "model.onnx"),
                    "threads": args.threads, "onnxruntime_version": ort.__version__})
     lat = result["latency_ms"]
     print(f"python path  batch 1: p50 {lat['p50']:.2f} ms  p95 {lat['p95']:.2f} ms  p99 {lat['p99']:.2f} ms   "
-          f"batch {args.batch_size}: {result['throughput_texts_per_s']:.1f} texts/s")
+          f"batch {args.batch_size}: " + ", ".join(
+              f"{v['throughput_texts_per_s']:.1f} texts/s ({b})" for b, v in result["batchings"].items()))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=2)

@@ -4,14 +4,22 @@
 On one fixture, the same data and the same thread count, for the fp32 model (the fixture's
 SetFit folder + onnx/model.onnx) and a docquant int8 output folder:
   - steady state, through each side's bench mode: `docquant bench` (C++ Classifier) and
-    `tools/python_path.py bench` (tokenizers + ONNX Runtime + pooling + scikit-learn head),
-    both with the same batching (length-sorted batches of 32, padded per batch):
+    `tools/python_path.py bench` (tokenizers + ONNX Runtime + pooling + scikit-learn head):
     throughput at batch 32 over the first --max_rows texts, and batch-1 latency per text
-    (tokenize + model + pooling + head) p50/p95/p99;
+    (tokenize + model + pooling + head) p50/p95/p99. The Python path's throughput is timed
+    once per --python_batchings entry, alternating inside each repetition:
+      input_order  as users write it: consecutive batches of 32 in input order, each
+                   tokenized with truncation and padded to its own longest text;
+      sorted       with docquant's batching (length-sorted batches of 32, padded per batch),
+                   the best case for Python;
+      max_length   (opt-in, slow) input order, every batch padded to max_seq_length.
+    docquant always batches its own way (sorted). Batch-1 latency has no batching;
   - end to end, through each side's CLI: wall time of `docquant classify` and of
-    `tools/python_path.py predict` over the whole CSV, process start and model load included.
+    `tools/python_path.py predict` (once per --python_batchings entry) over the whole CSV,
+    process start and model load included.
 The rounds are interleaved (docquant, Python fp32, Python int8, CLIs, then again), so load
 from elsewhere on the machine hits every side alike; every figure is the median over rounds.
+The results are rewritten after every round, so an interrupted run keeps the rounds it finished.
 Writes bench/results/classify-<fixture>.json and .md.
 
   $DOCQUANT_CACHE/venvs/setfit/bin/python bench/classify/compare.py \\
@@ -76,6 +84,8 @@ def main():
     ap.add_argument("--max_rows", type=int, default=256)
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--python_batchings", default="input_order,sorted",
+                    help="the Python path's batchings to time (tools/python_path.py --batching)")
     ap.add_argument("--results", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
     args.docquant = str(Path(args.docquant).resolve())
@@ -93,10 +103,15 @@ def main():
               "--repetitions", args.repetitions]
     rows_total = sum(1 for _ in open(data, encoding="utf-8")) - 1  # for the CLI rate only; texts have no newlines
 
+    batchings = args.python_batchings.split(",")
     samples = {k: [] for k in ("dq_fp32_tput", "dq_int8_tput", "dq_fp32_p50", "dq_int8_p50", "dq_fp32_p95",
-                               "dq_int8_p95", "dq_fp32_p99", "dq_int8_p99", "py_fp32_tput", "py_int8_tput",
+                               "dq_int8_p95", "dq_fp32_p99", "dq_int8_p99",
                                "py_fp32_p50", "py_int8_p50", "py_fp32_p95", "py_int8_p95", "py_fp32_p99",
-                               "py_int8_p99", "cli_dq_fp32_s", "cli_dq_int8_s", "cli_py_fp32_s", "cli_py_int8_s")}
+                               "py_int8_p99", "cli_dq_fp32_s", "cli_dq_int8_s")}
+    for b in batchings:
+        for key in ("fp32", "int8"):
+            samples[f"py_{key}_tput_{b}"] = []
+            samples[f"cli_py_{key}_s_{b}"] = []
     raw = []
     with tempfile.TemporaryDirectory(prefix="dq-classify-bench-") as tmp:
         tmp = Path(tmp)
@@ -114,9 +129,11 @@ def main():
             round_raw = {"docquant_bench": dq}
             for key, m in (("fp32", fp32), ("int8", q8)):
                 run([py, python_path, "bench", "--model_folder", m["folder"], "--onnx_model", m["onnx"],
-                     "--data", data, "--batch_size", 32, "--json", tmp / "py.json", *common])
+                     "--data", data, "--batch_size", 32, "--batching", args.python_batchings,
+                     "--json", tmp / "py.json", *common])
                 pj = json.loads((tmp / "py.json").read_text())
-                samples[f"py_{key}_tput"].append(pj["throughput_texts_per_s"])
+                for b in batchings:
+                    samples[f"py_{key}_tput_{b}"].append(pj["batchings"][b]["throughput_texts_per_s"])
                 for p in ("p50", "p95", "p99"):
                     samples[f"py_{key}_{p}"].append(pj["latency_ms"][p])
                 round_raw[f"python_bench_{key}"] = pj
@@ -124,28 +141,45 @@ def main():
                 samples[f"cli_dq_{key}_s"].append(run(
                     [args.docquant, "classify", "--model_folder", m["folder"], "--onnx_model", m["onnx"],
                      "--input", data, "--output", tmp / "dq.csv", "--threads", args.threads]))
-                samples[f"cli_py_{key}_s"].append(run(
-                    [py, python_path, "predict", "--model_folder", m["folder"], "--onnx_model", m["onnx"],
-                     "--input", data, "--output", tmp / "py.csv", "--threads", args.threads]))
+                for b in batchings:
+                    samples[f"cli_py_{key}_s_{b}"].append(run(
+                        [py, python_path, "predict", "--model_folder", m["folder"], "--onnx_model", m["onnx"],
+                         "--input", data, "--output", tmp / "py.csv", "--threads", args.threads,
+                         "--batching", b]))
             raw.append(round_raw)
+            # Written after every round: an interrupted run still leaves the rounds it finished.
+            write_results(args, data, rows_total, fp32, q8, batchings, samples, raw, r + 1)
+    print(markdown(json.loads((Path(args.results) / f"classify-{args.fixture}.json").read_text())))
+    return 0
 
+
+def write_results(args, data, rows_total, fp32, q8, batchings, samples, raw, rounds_done):
     med = {k: statistics.median(v) for k, v in samples.items()}
-    ratios = {
-        "throughput_b32_docquant_over_python_fp32": med["dq_fp32_tput"] / med["py_fp32_tput"],
-        "throughput_b32_docquant_over_python_int8": med["dq_int8_tput"] / med["py_int8_tput"],
+    ratios = {}
+    for b in batchings:
+        for key in ("fp32", "int8"):
+            ratios[f"throughput_b32_docquant_over_python_{b}_{key}"] = med[f"dq_{key}_tput"] / med[f"py_{key}_tput_{b}"]
+    if "sorted" in batchings:
+        for b in batchings:
+            for key in ("fp32", "int8"):
+                ratios[f"python_throughput_sorted_over_{b}_{key}"] = (med[f"py_{key}_tput_sorted"]
+                                                                      / med[f"py_{key}_tput_{b}"])
+    ratios.update({
         "latency_p50_python_over_docquant_fp32": med["py_fp32_p50"] / med["dq_fp32_p50"],
         "latency_p50_python_over_docquant_int8": med["py_int8_p50"] / med["dq_int8_p50"],
-        "cli_wall_python_over_docquant_fp32": med["cli_py_fp32_s"] / med["cli_dq_fp32_s"],
-        "cli_wall_python_over_docquant_int8": med["cli_py_int8_s"] / med["cli_dq_int8_s"],
         "docquant_int8_over_fp32_throughput_b32": med["dq_int8_tput"] / med["dq_fp32_tput"],
         "docquant_int8_over_fp32_latency_p50": med["dq_fp32_p50"] / med["dq_int8_p50"],
-        "python_int8_over_fp32_throughput_b32": med["py_int8_tput"] / med["py_fp32_tput"],
-    }
+    })
+    for b in batchings:
+        for key in ("fp32", "int8"):
+            ratios[f"cli_wall_python_{b}_over_docquant_{key}"] = med[f"cli_py_{key}_s_{b}"] / med[f"cli_dq_{key}_s"]
+        ratios[f"python_{b}_int8_over_fp32_throughput_b32"] = med[f"py_int8_tput_{b}"] / med[f"py_fp32_tput_{b}"]
     result = {
         "fixture": args.fixture, "data": str(data), "cli_rows": rows_total,
         "models": {"fp32": {k: str(v) for k, v in fp32.items()}, "int8": {k: str(v) for k, v in q8.items()}},
-        "settings": {"threads": args.threads, "rounds": args.rounds, "max_rows": args.max_rows,
-                     "repetitions_per_round": args.repetitions, "warmup": args.warmup, "batch_size": 32},
+        "settings": {"threads": args.threads, "rounds": rounds_done, "rounds_asked": args.rounds, "max_rows": args.max_rows,
+                     "repetitions_per_round": args.repetitions, "warmup": args.warmup, "batch_size": 32,
+                     "python_batchings": batchings, "docquant_batching": "sorted"},
         "environment": environment(args),
         "medians": med, "ratios": ratios, "samples": samples, "raw": raw,
     }
@@ -153,47 +187,76 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     (out / f"classify-{args.fixture}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"classify-{args.fixture}.md").write_text(markdown(result))
-    print(markdown(result))
-    return 0
+
+
+BATCHING_LABELS = {
+    "input_order": "Python path, as users write it (input order, padded to batch longest)",
+    "sorted": "Python path, docquant's batching (length-sorted)",
+    "max_length": "Python path, input order, padded to max_seq_length",
+}
+BATCHING_SHORT = {"input_order": "as users write it (input order)", "sorted": "with docquant's batching (sorted)",
+                  "max_length": "input order, padded to max_seq_length"}
 
 
 def markdown(r):
     m, q, s, env = r["medians"], r["ratios"], r["settings"], r["environment"]
+    batchings = s["python_batchings"]
     lines = [
         f"### `{r['fixture']}`: docquant vs the Python path",
         "",
         f"- data: `{Path(r['data']).name}`; bench modes on the first {s['max_rows']} texts, CLIs on all "
         f"{r['cli_rows']} rows; ONNX Runtime intra-op threads {s['threads']} on both sides",
-        f"- {s['rounds']} interleaved rounds × {s['repetitions_per_round']} repetitions "
+        f"- {s['rounds']} interleaved rounds"
+        f"{'' if s['rounds'] == s.get('rounds_asked', s['rounds']) else ' (of ' + str(s['rounds_asked']) + ' asked)'}"
+        f" × {s['repetitions_per_round']} repetitions "
         f"(warm-up {s['warmup']}); every figure is the median over rounds",
         f"- {env['cpu_model']} ({env['cpu_count']} logical cores), load average at the end "
         f"{env['load_average'][0]:.1f}; {env['docquant']}; git {env['git_commit'][:12]}"
         f"{' (dirty)' if env['git_dirty'] else ''}; {env['date_utc']}",
         f"- Python path: onnxruntime {env['python_path_versions']['onnxruntime']}, tokenizers "
         f"{env['python_path_versions']['tokenizers']}, scikit-learn {env['python_path_versions']['scikit-learn']}",
+        "- batching at batch 32: docquant sorts the texts by token count and pads each batch to its longest; "
+        "the Python path \"as users write it\" takes consecutive batches of 32 in input order, tokenizes each "
+        "with truncation and pads it to its longest text (`tokenizer(batch, padding=True, truncation=True)`, then "
+        "`session.run`, mean pooling, `predict_proba`); \"docquant's batching\" is the same pipeline with "
+        "docquant's length-sorted batches (its best case). Batch-1 latency has no batching: one measurement per "
+        "model for both Python rows; `python_path.py predict` batches as the row says.",
         "",
         "| model | side | texts/s at batch 32 | batch-1 p50 ms | p95 ms | p99 ms | CLI wall s (all rows) |",
         "|---|---|---|---|---|---|---|",
     ]
     for key in ("fp32", "int8"):
-        for side, name in (("dq", "docquant"), ("py", "Python path")):
-            lines.append(f"| {key} | {name} | {m[f'{side}_{key}_tput']:.1f} | {m[f'{side}_{key}_p50']:.2f} | "
-                         f"{m[f'{side}_{key}_p95']:.2f} | {m[f'{side}_{key}_p99']:.2f} | "
-                         f"{m[f'cli_{side}_{key}_s']:.2f} |")
+        lines.append(f"| {key} | docquant | {m[f'dq_{key}_tput']:.1f} | {m[f'dq_{key}_p50']:.2f} | "
+                     f"{m[f'dq_{key}_p95']:.2f} | {m[f'dq_{key}_p99']:.2f} | {m[f'cli_dq_{key}_s']:.2f} |")
+        for b in batchings:
+            cli = f"{m[f'cli_py_{key}_s_{b}']:.2f}"
+            lines.append(f"| {key} | {BATCHING_LABELS[b]} | {m[f'py_{key}_tput_{b}']:.1f} | "
+                         f"{m[f'py_{key}_p50']:.2f} | {m[f'py_{key}_p95']:.2f} | {m[f'py_{key}_p99']:.2f} | {cli} |")
+    lines += ["", "| ratio | fp32 | int8 | goal |", "|---|---|---|---|"]
+    for b in batchings:
+        lines.append(f"| throughput at batch 32, docquant / Python {BATCHING_SHORT[b]} | "
+                     f"{q[f'throughput_b32_docquant_over_python_{b}_fp32']:.2f}× | "
+                     f"{q[f'throughput_b32_docquant_over_python_{b}_int8']:.2f}× | ≥ 2× |")
     lines += [
-        "",
-        "| ratio | fp32 | int8 | goal |",
-        "|---|---|---|---|",
-        f"| throughput at batch 32, docquant / Python | {q['throughput_b32_docquant_over_python_fp32']:.2f}× | "
-        f"{q['throughput_b32_docquant_over_python_int8']:.2f}× | ≥ 2× |",
         f"| batch-1 p50 latency, Python / docquant | {q['latency_p50_python_over_docquant_fp32']:.2f}× | "
         f"{q['latency_p50_python_over_docquant_int8']:.2f}× | > 1× (docquant lower) |",
-        f"| CLI wall time, Python / docquant | {q['cli_wall_python_over_docquant_fp32']:.2f}× | "
-        f"{q['cli_wall_python_over_docquant_int8']:.2f}× | — |",
+    ]
+    for b in batchings:
+        lines.append(f"| CLI wall time (all rows), Python {BATCHING_SHORT[b]} / docquant | "
+                     f"{q[f'cli_wall_python_{b}_over_docquant_fp32']:.2f}× | "
+                     f"{q[f'cli_wall_python_{b}_over_docquant_int8']:.2f}× | — |")
+    for b in batchings:
+        if b != "sorted" and "sorted" in batchings:
+            lines.append(f"| Python's own throughput, sorted / {BATCHING_SHORT[b]} | "
+                         f"{q[f'python_throughput_sorted_over_{b}_fp32']:.2f}× | "
+                         f"{q[f'python_throughput_sorted_over_{b}_int8']:.2f}× | — |")
+    python_int8 = ", ".join(f"{q[f'python_{b}_int8_over_fp32_throughput_b32']:.2f}× ({BATCHING_SHORT[b]})"
+                            for b in batchings)
+    lines += [
         "",
         f"int8 over fp32 through docquant: {q['docquant_int8_over_fp32_throughput_b32']:.2f}× throughput at batch 32, "
         f"{q['docquant_int8_over_fp32_latency_p50']:.2f}× at batch-1 p50 (aim ≈ 1.8×); through the Python path "
-        f"{q['python_int8_over_fp32_throughput_b32']:.2f}×.",
+        f"{python_int8}.",
         "",
     ]
     return "\n".join(lines)

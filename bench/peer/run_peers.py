@@ -82,6 +82,7 @@ def run_docquant(args, fixture: Path, data: Path, work: Path) -> dict:
     if not (binary.is_file() and os.access(binary, os.X_OK)):
         return {"name": "docquant", "skipped": f"{binary}: not an executable file"}
     out = work / "docquant"
+    shutil.rmtree(out, ignore_errors=True)  # a previous run's output: docquant refuses a non-empty folder
     command = [str(binary), "quantize", "--onnx_model_folder", str(fixture / "onnx"),
                "--setfit_model_folder", str(fixture / "setfit"), "--calibration_data", str(data),
                "--output_folder", str(out)]
@@ -91,8 +92,9 @@ def run_docquant(args, fixture: Path, data: Path, work: Path) -> dict:
     models = sorted(out.rglob("*.onnx"))
     if result.returncode != 0 or not models:
         return {"name": "docquant", "skipped": f"exit {result.returncode}: {result.stderr.strip()[-500:]}"}
-    return {"name": "docquant", "path": str(models[0]), "quantize_seconds": wall, "trials": None,
-            "reduce_range": None}
+    record = json.loads((out / "quantization.json").read_text())
+    return {"name": "docquant", "path": str(models[0]), "quantize_seconds": wall, "trials": len(record["trials"]),
+            "reduce_range": record["recipe"]["reduce_range"], "phase_seconds": record.get("phase_seconds")}
 
 
 def batches(folder, texts, size, input_names):

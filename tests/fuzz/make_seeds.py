@@ -11,7 +11,8 @@ note, a target left with no real seed is an error.
   tokenizer_json_fuzz    every real tokenizer.json, vocabularies cut to 400 entries (merges
                          to those), then NUL and a text: real structure at a fuzzable size
   tokenizer_encode_fuzz  a selector byte and a real text (CSV rows, tests' adversarial texts)
-  pickle_fuzz            every real model_head.pkl / labelencoder.pkl, tests' regressions
+  pickle_fuzz            every real model_head.pkl / labelencoder.pkl, tests' regressions,
+                         the scikit-learn heads of the parity tests ($DOCQUANT_GOLDENS)
   onnx_fuzz              small graphs made with onnx in the three SetFit forms, and the real
                          fixtures' graphs with every initializer cut to one element
 """
@@ -29,6 +30,7 @@ HOME = pathlib.Path.home()
 CACHE = pathlib.Path(os.environ.get("DOCQUANT_CACHE", HOME / ".cache" / "docquant"))
 FIXTURES = pathlib.Path(os.environ.get("DOCQUANT_FIXTURES", CACHE / "fixtures"))
 SHARED = pathlib.Path(os.environ.get("DOCQUANT_SHARED", ROOT.parent / "shared"))
+GOLDENS = pathlib.Path(os.environ.get("DOCQUANT_GOLDENS", ROOT / "build" / "goldens"))
 FIXTURE_NAMES = ["minilm-sst2", "minilm-trec6", "mpnet-sst2"]
 # The same list, in the same order, as tokenizer_encode_fuzz.cc's defaults.
 TOKENIZER_CACHE_NAMES = ["claude-bpe", "xlmr-unigram-en", "metaspace-first", "wordpiece-variants",
@@ -147,6 +149,17 @@ def pickle_seeds(out):
                 name = path.parent.parent.name + "-" + path.name
             write(out, name, path.read_bytes())
             n += 1
+    # The heads scikit-learn wrote for the parity tests (tools/golden_heads.py, made by ctest
+    # in the test build): every pickle protocol and joblib compressor, under 64 KB.
+    if GOLDENS.is_dir():
+        for path in sorted(GOLDENS.glob("*/*/*.pkl")):
+            if path.stat().st_size < 65536:
+                write(out, "golden-%s-%s-%s" % (path.parent.parent.name, path.parent.name, path.name),
+                      path.read_bytes())
+                n += 1
+    else:
+        note("no scikit-learn golden heads in %s (run scripts/test.sh first); pickle seeds are the real "
+             "heads only" % GOLDENS)
     return n
 
 

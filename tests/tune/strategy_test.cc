@@ -142,6 +142,7 @@ TEST(TuneSensitivity, OneSensitiveNodeTakesTwoEvaluations) {
   const TuneResult r = tune_sensitivity(request_for(s));
   ASSERT_TRUE(r.chosen);
   EXPECT_EQ(s.evaluations, 2);
+  EXPECT_EQ(r.sensitivity, cost);  // the probe's scores are returned for the record
   EXPECT_EQ(r.trials[*r.chosen].config.fp32_count(), 1);
   EXPECT_EQ(r.trials[*r.chosen].config.nodes.at("n7"), NodeMode::fp32);
 }

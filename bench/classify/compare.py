@@ -198,6 +198,11 @@ BATCHING_SHORT = {"input_order": "as users write it (input order)", "sorted": "w
                   "max_length": "input order, padded to max_seq_length"}
 
 
+def per_round(r, num, den):
+    """Each round's own ratio num/den (load changes between rounds; within one it hits both)."""
+    return " ".join(f"{a / b:.2f}" for a, b in zip(r["samples"][num], r["samples"][den]))
+
+
 def markdown(r):
     m, q, s, env = r["medians"], r["ratios"], r["settings"], r["environment"]
     batchings = s["python_batchings"]
@@ -232,24 +237,26 @@ def markdown(r):
             cli = f"{m[f'cli_py_{key}_s_{b}']:.2f}"
             lines.append(f"| {key} | {BATCHING_LABELS[b]} | {m[f'py_{key}_tput_{b}']:.1f} | "
                          f"{m[f'py_{key}_p50']:.2f} | {m[f'py_{key}_p95']:.2f} | {m[f'py_{key}_p99']:.2f} | {cli} |")
-    lines += ["", "| ratio | fp32 | int8 | goal |", "|---|---|---|---|"]
+    lines += ["", "Ratios of the medians, and each round's own ratio (rounds 1, 2, 3, ...):", "",
+              "| ratio | fp32 | int8 | fp32 per round | int8 per round | goal |", "|---|---|---|---|---|---|"]
+
+    def row(name, key, num, den, goal):
+        lines.append(f"| {name} | {q[key.format('fp32')]:.2f}× | {q[key.format('int8')]:.2f}× | "
+                     f"{per_round(r, num.format('fp32'), den.format('fp32'))} | "
+                     f"{per_round(r, num.format('int8'), den.format('int8'))} | {goal} |")
+
     for b in batchings:
-        lines.append(f"| throughput at batch 32, docquant / Python {BATCHING_SHORT[b]} | "
-                     f"{q[f'throughput_b32_docquant_over_python_{b}_fp32']:.2f}× | "
-                     f"{q[f'throughput_b32_docquant_over_python_{b}_int8']:.2f}× | ≥ 2× |")
-    lines += [
-        f"| batch-1 p50 latency, Python / docquant | {q['latency_p50_python_over_docquant_fp32']:.2f}× | "
-        f"{q['latency_p50_python_over_docquant_int8']:.2f}× | > 1× (docquant lower) |",
-    ]
+        row(f"throughput at batch 32, docquant / Python {BATCHING_SHORT[b]}",
+            f"throughput_b32_docquant_over_python_{b}_{{}}", "dq_{}_tput", f"py_{{}}_tput_{b}", "≥ 2×")
+    row("batch-1 p50 latency, Python / docquant", "latency_p50_python_over_docquant_{}",
+        "py_{}_p50", "dq_{}_p50", "> 1× (docquant lower)")
     for b in batchings:
-        lines.append(f"| CLI wall time (all rows), Python {BATCHING_SHORT[b]} / docquant | "
-                     f"{q[f'cli_wall_python_{b}_over_docquant_fp32']:.2f}× | "
-                     f"{q[f'cli_wall_python_{b}_over_docquant_int8']:.2f}× | — |")
+        row(f"CLI wall time (all rows), Python {BATCHING_SHORT[b]} / docquant",
+            f"cli_wall_python_{b}_over_docquant_{{}}", f"cli_py_{{}}_s_{b}", "cli_dq_{}_s", "—")
     for b in batchings:
         if b != "sorted" and "sorted" in batchings:
-            lines.append(f"| Python's own throughput, sorted / {BATCHING_SHORT[b]} | "
-                         f"{q[f'python_throughput_sorted_over_{b}_fp32']:.2f}× | "
-                         f"{q[f'python_throughput_sorted_over_{b}_int8']:.2f}× | — |")
+            row(f"Python's own throughput, sorted / {BATCHING_SHORT[b]}",
+                f"python_throughput_sorted_over_{b}_{{}}", "py_{}_tput_sorted", f"py_{{}}_tput_{b}", "—")
     python_int8 = ", ".join(f"{q[f'python_{b}_int8_over_fp32_throughput_b32']:.2f}× ({BATCHING_SHORT[b]})"
                             for b in batchings)
     lines += [

@@ -21,10 +21,11 @@ cmake --build "$build" -j"$(nproc)"
 built=$(date +%s)
 
 # halt_on_error/abort: the first report fails the test; print_stacktrace: UBSan says where.
-# detect_leaks: LeakSanitizer at exit (a test's own LSAN_OPTIONS, set in its CMakeLists, adds
-# suppressions for third-party leaks it documents).
+# detect_leaks: LeakSanitizer at exit of every test.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Only ONNX Runtime's own process-lifetime allocation is suppressed (the file says why).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/scripts/sanitize.lsan.supp:print_suppressions=0}
 rc=0
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@" || rc=$?
 end=$(date +%s)

@@ -26,8 +26,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leak
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # Only ONNX Runtime's own process-lifetime allocation is suppressed (the file says why).
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/scripts/sanitize.lsan.supp:print_suppressions=0}
+# cli.limits caps the address space (ulimit -v) to prove memory bounds; ASan reserves ~15 TB
+# of shadow address space at start-up, so under it that test can only fail. It runs in the
+# plain suite (scripts/test.sh).
 rc=0
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@" || rc=$?
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -E '^cli\.limits$' "$@" || rc=$?
 end=$(date +%s)
 echo "sanitize.sh: build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s (exit $rc)"
 exit $rc

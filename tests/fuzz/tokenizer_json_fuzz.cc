@@ -32,20 +32,23 @@ const std::filesystem::path& scratch_file() {
   return file;
 }
 
-void remove_scratch() {
-  std::error_code ec;
-  std::filesystem::remove(scratch_file(), ec);
-}
+// Removes the scratch file when an input is done: libFuzzer ends with _Exit, which skips
+// atexit handlers, so nothing may be left for the end of the process.
+struct ScratchRemover {
+  ~ScratchRemover() {
+    std::error_code ec;
+    std::filesystem::remove(scratch_file(), ec);
+  }
+};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const bool registered = (std::atexit(remove_scratch), true);
-  (void)registered;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::size_t split = input.find('\0');
   const std::string_view json = input.substr(0, split);
   const std::string_view text = split == std::string_view::npos ? std::string_view() : input.substr(split + 1);
+  const ScratchRemover remover;
   {
     std::ofstream out(scratch_file(), std::ios::binary | std::ios::trunc);
     out.write(json.data(), static_cast<std::streamsize>(json.size()));

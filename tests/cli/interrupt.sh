@@ -6,14 +6,8 @@
 # - a killed commit's OUT.docquant-tmp-<pid>.old (the previous OUT moved aside) is moved back.
 # Usage: interrupt.sh DOCQUANT WORKDIR. Exits 77 when the fixture or shared data is missing.
 set -uo pipefail
-bin=$1
-mkdir -p "$2" && work=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/minilm-sst2
-shared=${DOCQUANT_SHARED:-$here/../../../shared}
-[[ -f "$fixture/manifest.json" ]] || { echo "SKIPPED: fixture minilm-sst2 is not built"; exit 77; }
-[[ -f "$shared/data/sst2_dev.csv" ]] || { echo "SKIPPED: shared data missing ($shared)"; exit 77; }
+source "$here/fixture_env.sh"
 rm -rf "$work" && mkdir -p "$work"
 head -201 "$shared/data/sst2_dev.csv" >"$work/cal.csv"  # 200 rows: evaluation takes seconds
 failures=0

@@ -8,16 +8,9 @@
 # 550), eval of 200 rows at 450 MiB (5x). The limits below leave ~30% headroom.
 # Usage: limits.sh DOCQUANT WORKDIR. Exits 77 when the fixture, shared data or onnx is missing.
 set -uo pipefail
-bin=$1
-mkdir -p "$2" && work=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/minilm-sst2
-shared=${DOCQUANT_SHARED:-$here/../../../shared}
-python=${DOCQUANT_ONNX_PYTHON:-$cache/venvs/setfit/bin/python}
-[[ -f "$fixture/manifest.json" ]] || { echo "SKIPPED: fixture minilm-sst2 is not built"; exit 77; }
-[[ -f "$shared/data/sst2_dev.csv" ]] || { echo "SKIPPED: shared data missing ($shared)"; exit 77; }
-"$python" -c 'import onnx' 2>/dev/null || { echo "SKIPPED: $python has no onnx module"; exit 77; }
+need_onnx=1
+source "$here/fixture_env.sh"
 rm -rf "$work" && mkdir -p "$work"
 export MALLOC_ARENA_MAX=2  # glibc reserves 64 MiB of address space per arena otherwise
 M=$fixture/onnx S=$fixture/setfit

@@ -5,16 +5,9 @@
 # The broken inputs are made here from the real minilm-sst2 fixture and ../shared data.
 # Usage: run.sh DOCQUANT WORKDIR. Exits 77 when the fixture or the onnx venv is missing.
 set -uo pipefail
-bin=$1
-mkdir -p "$2" && work=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/minilm-sst2
-shared=${DOCQUANT_SHARED:-$here/../../../../shared}
-python=${DOCQUANT_ONNX_PYTHON:-$cache/venvs/setfit/bin/python}
-[[ -f "$fixture/manifest.json" ]] || { echo "SKIPPED: fixture minilm-sst2 is not built ($fixture)"; exit 77; }
-[[ -f "$shared/data/sst2_dev.csv" ]] || { echo "SKIPPED: shared data missing ($shared)"; exit 77; }
-"$python" -c 'import onnx' 2>/dev/null || { echo "SKIPPED: $python has no onnx module"; exit 77; }
+need_onnx=1
+source "$here/../fixture_env.sh"
 source "$here/lib.sh"
 
 rm -rf "$work" && mkdir -p "$work/in" "$work/out"

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "report_file.h"
 #include "csv.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
@@ -276,9 +277,7 @@ void run_bench(const BenchArgs& a) {
   }
   j["models"] = models;
   if (compare) j["ratios"] = ratios;
-  std::ofstream out(a.json);
-  out << j.dump(2) << "\n";
-  if (!out) throw OutputError(fmt::format("{}: cannot write the JSON report", a.json));
+  write_json_report(a.json, j.dump(2) + "\n");
 }
 
 }  // namespace
@@ -311,7 +310,10 @@ void add_bench_command(CLI::App& root) {
   cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_option("--max_rows", a->max_rows, "Use the first N texts of --data")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write every number, the machine and the commit as JSON to this file");
-  cmd->callback([a] { run_bench(*a); });
+  cmd->callback([a] {
+    if (!a->json.empty()) check_report_target(a->json, {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
+    run_bench(*a);
+  });
 }
 
 }  // namespace docquant::cli

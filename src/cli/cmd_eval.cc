@@ -1,7 +1,6 @@
 // docquant eval: accuracy, per-class scores and confusion matrix of a model folder on a
 // labelled CSV, optionally beside a second model (e.g. the fp32 original).
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -11,11 +10,11 @@
 #include "docquant/error.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
-#include "file_util.h"
 #include "metrics.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
+#include "report_file.h"
 
 namespace docquant::cli {
 
@@ -92,50 +91,6 @@ nlohmann::ordered_json to_json(const Evaluated& e, const std::vector<std::string
           {"classes", classes}, {"confusion", e.metrics.confusion}};
 }
 
-// --json must not overwrite an input, and its folder must exist: both are checked before
-// the (long) evaluation, so that a typo fails at once.
-void check_json_target(const EvalArgs& a) {
-  const fs::path target = fs::absolute(a.json).lexically_normal();
-  std::error_code ec;
-  for (const std::string& in : {a.data, a.model_folder, a.onnx_model, a.compare, a.compare_onnx}) {
-    if (in.empty()) continue;
-    const fs::path input = fs::absolute(in).lexically_normal();
-    const auto rel = target.lexically_relative(input);
-    const bool inside = fs::is_directory(input, ec) && !rel.empty() && *rel.begin() != "..";
-    if (target == input || inside || (fs::exists(target, ec) && fs::equivalent(target, input, ec))) {
-      throw OutputError(fmt::format("{}: --json would overwrite or write into the input '{}'; choose another file",
-                                    a.json, in));
-    }
-  }
-  if (fs::is_directory(target, ec)) throw OutputError(fmt::format("{}: --json names a folder, not a file", a.json));
-  if (!fs::is_directory(target.parent_path(), ec)) {
-    throw OutputError(fmt::format("{}: --json: folder '{}' does not exist", a.json, target.parent_path().string()));
-  }
-}
-
-// Writes the JSON report whole or not at all: a temporary sibling renamed into place
-// (a device such as /dev/stdout is written directly).
-void write_json_report(const std::string& path, const std::string& text) {
-  std::error_code ec;
-  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
-    write_file_checked(path, text);
-    return;
-  }
-  const fs::path temp = path + ".docquant-tmp-" + std::to_string(::getpid());
-  try {
-    write_file_checked(temp, text);
-  } catch (...) {
-    fs::remove(temp, ec);
-    throw;
-  }
-  fs::rename(temp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw OutputError(fmt::format("{}: cannot move the JSON report into place: {}", path, ec.message()));
-  }
-}
-
 }  // namespace
 
 void add_eval_command(CLI::App& root) {
@@ -159,7 +114,7 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
   cmd->callback([a] {
-    if (!a->json.empty()) check_json_target(*a);
+    if (!a->json.empty()) check_report_target(a->json, {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
     std::vector<std::string> names;
     std::vector<std::size_t> labels;
     const Evaluated first = evaluate(a->model_folder, a->onnx_model, *a, names, labels);

@@ -57,4 +57,17 @@ expect_usage "zero batch size" --batch_sizes 0,8
 expect_usage "empty item in --batch_sizes" --batch_sizes 1,,8
 expect_usage "zero repetitions" --repetitions 0
 expect_usage "--compare_onnx without --compare" --compare_onnx "$fixture/onnx/model.onnx"
+
+# --json naming an input is refused before measuring, and the input is left byte-identical.
+cp "$data" "$work/data.csv"
+before=$(sha256sum <"$work/data.csv")
+set +e
+"$bin" bench "${fp32[@]}" --data "$work/data.csv" --json "$work/data.csv" 2>"$work/err.txt" >/dev/null
+rc=$?
+set -e
+if [[ $rc != 4 || "$(sha256sum <"$work/data.csv")" != "$before" ]] || ! grep -q "would overwrite or write into the input" "$work/err.txt"; then
+  echo "FAIL (--json is the data CSV): exit $rc (want 4), data unchanged: $([[ "$(sha256sum <"$work/data.csv")" == "$before" ]] && echo yes || echo no)"
+  cat "$work/err.txt"; exit 1
+fi
+echo "ok: --json is the data CSV -> exit 4, CSV unchanged"
 rm -rf "$work"

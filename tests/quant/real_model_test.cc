@@ -14,6 +14,7 @@
 #include "formulas.h"
 #include "onnx_io.h"
 #include "quantize_pass.h"
+#include "skip_layer_norm_fusion.h"
 #include "test_support.h"
 
 namespace docquant::quant {
@@ -327,6 +328,45 @@ TEST(RealModel, OrtOptimizedGraphQuantizes) {
     std::cout << "[ measure  ] ORT-optimized " << fixture_name(models.front()) << ", "
               << (g == WeightGranularity::per_channel ? "per_channel" : "per_tensor") << ": quantized " << m.quantized
               << " nodes, size ratio " << m.size_ratio << ", min cosine " << m.min_cosine << "\n";
+  }
+}
+
+// What `--optimize_graph` does after ORT's pass: every residual Add + LayerNormalization
+// of the encoder becomes one SkipLayerNormalization (the embeddings' LayerNormalization
+// sums no residual stream and stays), the outputs stay those of the unfused graph, and
+// the quantize pass still finds its 36 weight MatMuls.
+TEST(RealModel, SkipLayerNormFusionOnOrtOptimizedGraph) {
+  const auto models = fixture_models();
+  if (models.empty()) GTEST_SKIP() << "no fixture model (see DefaultPlanIsSmallAndFaithful)";
+  for (const auto& path : models) {
+    const onnx::ModelProto optimized = testing::ort_optimized(model::load_model(path).model);
+    const auto count = [](const std::map<std::string, int>& ops, const char* op) {
+      return ops.count(op) ? ops.at(op) : 0;
+    };
+    const auto before_ops = testing::count_ops(optimized);
+    onnx::ModelProto fused = optimized;
+    const std::size_t n = fuse_skip_layer_norm(fused);
+    const auto ops = testing::count_ops(fused);
+    // Two per encoder layer (MiniLM-L6: 12, MPNet-base: 24); ORT itself fuses MPNet's embeddings sum.
+    EXPECT_GE(n, 12u) << fixture_name(path);
+    EXPECT_EQ(count(ops, "SkipLayerNormalization"), count(before_ops, "SkipLayerNormalization") + static_cast<int>(n));
+    EXPECT_EQ(count(ops, "LayerNormalization"), count(before_ops, "LayerNormalization") - static_cast<int>(n));
+    EXPECT_LE(count(ops, "LayerNormalization"), 1) << "only the embeddings' may stay";
+    const auto feeds = all_feeds(optimized);
+    const auto before = testing::run_model_many(optimized, feeds);
+    const auto after = testing::run_model_many(fused, feeds);
+    double worst = 0.0;
+    for (std::size_t s = 0; s < before.size(); ++s) {
+      ASSERT_EQ(after[s].size(), before[s].size());
+      for (std::size_t i = 0; i < before[s].size(); ++i)
+        worst = std::max(worst, static_cast<double>(std::fabs(after[s][i] - before[s][i])));
+    }
+    EXPECT_LE(worst, 1e-4) << fixture_name(path);
+    const auto q = testing::count_ops(quantize(fused, QuantPlan{}).model);
+    EXPECT_EQ(count(q, "SkipLayerNormalization"), count(ops, "SkipLayerNormalization"));
+    EXPECT_GE(q.at("DynamicQuantizeMatMul"), 36);
+    std::cout << "[ measure  ] " << fixture_name(path) << ": " << n << " SkipLayerNormalization, max |diff| of "
+              << "last_hidden_state vs unfused " << worst << "\n";
   }
 }
 

@@ -1,0 +1,130 @@
+#include "skip_layer_norm_fusion.h"
+
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "graph_context.h"
+#include "quantizer.h"
+
+namespace docquant::quant {
+
+namespace {
+
+const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+bool is_onnx_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
+
+// A constant float vector, and its length.
+std::int64_t vector_width(const GraphView& view, const std::string& name) {
+  const onnx::TensorProto* t = view.constant(name);
+  if (!t || t->data_type() != onnx::TensorProto::FLOAT || t->dims_size() != 1) return -1;
+  return t->dims(0);
+}
+
+// Output 0 of a normalisation: the residual stream of a transformer block.
+bool is_residual_stream(const onnx::NodeProto* producer, const std::string& tensor) {
+  if (!producer || producer->output_size() == 0 || producer->output(0) != tensor) return false;
+  const std::string& op = producer->op_type();
+  if (op == "LayerNormalization") return is_onnx_domain(*producer);
+  return (op == "SkipLayerNormalization" || op == "EmbedLayerNormalization") && producer->domain() == kMsDomain;
+}
+
+}  // namespace
+
+std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
+  const GraphView view(model);
+  const onnx::GraphProto& graph = model.graph();
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < graph.node_size(); ++i)
+    for (const auto& out : graph.node(i).output())
+      if (!out.empty()) producer[out] = i;
+  const auto produced_by = [&](const std::string& tensor) -> const onnx::NodeProto* {
+    auto it = producer.find(tensor);
+    return it == producer.end() ? nullptr : &graph.node(it->second);
+  };
+  const auto only_consumer = [&](const std::string& tensor, int node) {
+    const auto& c = view.consumers(tensor);
+    return c.size() == 1 && c[0] == node && !view.is_graph_output(tensor);
+  };
+
+  std::set<int> removed;
+  std::unordered_map<int, onnx::NodeProto> replaced;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& ln = graph.node(i);
+    if (ln.op_type() != "LayerNormalization" || !is_onnx_domain(ln) || ln.input_size() < 2) continue;
+    const auto* axis = attribute(ln, "axis");
+    if (axis && axis->i() != -1) continue;
+    const auto* stash = attribute(ln, "stash_type");
+    if (stash && stash->i() != 1) continue;
+    bool extra_outputs = false;
+    for (int k = 1; k < ln.output_size(); ++k)
+      extra_outputs |= !ln.output(k).empty() && (!view.consumers(ln.output(k)).empty() || view.is_graph_output(ln.output(k)));
+    if (extra_outputs) continue;
+    const std::int64_t width = vector_width(view, ln.input(1));
+    if (width <= 0) continue;
+    const bool has_beta = ln.input_size() > 2 && !ln.input(2).empty();
+    if (has_beta && vector_width(view, ln.input(2)) != width) continue;
+
+    auto add_it = producer.find(ln.input(0));
+    if (add_it == producer.end() || removed.count(add_it->second)) continue;
+    const int add_index = add_it->second;
+    const onnx::NodeProto& add = graph.node(add_index);
+    if (add.op_type() != "Add" || !is_onnx_domain(add) || add.input_size() != 2 || !only_consumer(add.output(0), i)) continue;
+    std::string x = add.input(0), residual = add.input(1);
+    if (!is_residual_stream(produced_by(residual), residual)) std::swap(x, residual);
+    if (!is_residual_stream(produced_by(residual), residual) || view.constant(x) || x == residual) continue;
+
+    std::string bias;
+    const onnx::NodeProto* bias_add = produced_by(x);
+    const int bias_index = bias_add ? producer.at(x) : -1;
+    if (bias_add && bias_add->op_type() == "Add" && is_onnx_domain(*bias_add) && bias_add->input_size() == 2 &&
+        !removed.count(bias_index) && only_consumer(x, add_index)) {
+      for (int side = 0; side < 2; ++side) {
+        const std::string& b = bias_add->input(side);
+        const std::string& other = bias_add->input(1 - side);
+        if (vector_width(view, b) == width && !view.constant(other)) {
+          bias = b;
+          x = other;
+          removed.insert(bias_index);
+          break;
+        }
+      }
+    }
+
+    std::vector<std::string> inputs = {x, residual, ln.input(1), has_beta ? ln.input(2) : std::string()};
+    if (!bias.empty()) inputs.push_back(bias);
+    while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
+    onnx::NodeProto fused = make_node("SkipLayerNormalization", inputs, {ln.output(0)}, ln.name(), kMsDomain);
+    auto* eps = fused.add_attribute();
+    eps->set_name("epsilon");
+    eps->set_type(onnx::AttributeProto::FLOAT);
+    const auto* ln_eps = attribute(ln, "epsilon");
+    eps->set_f(ln_eps ? ln_eps->f() : 1e-5f);
+    removed.insert(add_index);
+    replaced.emplace(i, std::move(fused));
+  }
+  if (replaced.empty()) return 0;
+
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (removed.count(i)) continue;
+    auto it = replaced.find(i);
+    *nodes.Add() = it == replaced.end() ? graph.node(i) : std::move(it->second);
+  }
+  model.mutable_graph()->mutable_node()->Swap(&nodes);
+  bool has_ms = false;
+  for (const auto& op : model.opset_import()) has_ms |= op.domain() == kMsDomain;
+  if (!has_ms) {
+    auto* op = model.add_opset_import();
+    op->set_domain(kMsDomain);
+    op->set_version(1);
+  }
+  return replaced.size();
+}
+
+}  // namespace docquant::quant

@@ -20,7 +20,7 @@ SetFit folder + onnx/model.onnx) and a docquant int8 output folder:
 The rounds are interleaved (docquant, Python fp32, Python int8, CLIs, then again), so load
 from elsewhere on the machine hits every side alike; every figure is the median over rounds.
 The results are rewritten after every round, so an interrupted run keeps the rounds it finished.
-Writes bench/results/classify-<fixture>.json and .md.
+Writes bench/results/classify-<fixture>.json and .md (classify-<fixture>-<data stem>.* with --data).
 
   $DOCQUANT_CACHE/venvs/setfit/bin/python bench/classify/compare.py \\
       --docquant build/src/cli/docquant --fixture minilm-sst2
@@ -149,8 +149,13 @@ def main():
             raw.append(round_raw)
             # Written after every round: an interrupted run still leaves the rounds it finished.
             write_results(args, data, rows_total, fp32, q8, batchings, samples, raw, r + 1)
-    print(markdown(json.loads((Path(args.results) / f"classify-{args.fixture}.json").read_text())))
+    print(markdown(json.loads((Path(args.results) / f"{result_stem(args)}.json").read_text())))
     return 0
+
+
+def result_stem(args):
+    """classify-<fixture>, or classify-<fixture>-<data file stem> when --data names other texts."""
+    return f"classify-{args.fixture}" + (f"-{Path(args.data).stem}" if args.data else "")
 
 
 def write_results(args, data, rows_total, fp32, q8, batchings, samples, raw, rounds_done):
@@ -185,8 +190,8 @@ def write_results(args, data, rows_total, fp32, q8, batchings, samples, raw, rou
     }
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"classify-{args.fixture}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / f"classify-{args.fixture}.md").write_text(markdown(result))
+    (out / f"{result_stem(args)}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{result_stem(args)}.md").write_text(markdown(result))
 
 
 BATCHING_LABELS = {

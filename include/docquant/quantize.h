@@ -42,7 +42,10 @@ struct QuantizeOptions {
   bool reduce_range = true;
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
-  bool optimize_graph = false;  // ONNX Runtime's extended graph optimisations before quantizing
+  // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,
+  // Gelu, … fusions), then residual Add + LayerNormalization -> SkipLayerNormalization.
+  // The output then needs ONNX Runtime (com.microsoft ops) and runs faster there.
+  bool optimize_graph = true;
 
   // Evaluation.
   std::size_t batch_size = 32;
@@ -97,6 +100,7 @@ struct QuantizeReport {
   std::vector<std::pair<std::string, double>> phase_seconds;
   double probe_seconds = 0;      // sensitivity probes
   std::string probe;             // which probe ranked the nodes ("" when none ran)
+  std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
 };
 
 // Runs the job. Throws docquant::Error: InputError/OutputError for bad inputs or output,

@@ -130,7 +130,10 @@ void add_quantize_command(CLI::App& root) {
                 "u8*s8 products may saturate on CPUs without VNNI, so accuracy may differ between CPUs");
   cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
-  cmd->add_flag("--optimize_graph", o->optimize_graph, "Apply ONNX Runtime's extended graph optimisations first");
+  cmd->add_flag("--optimize_graph,!--no_optimize_graph", o->optimize_graph,
+                "Before quantizing (default: on): ONNX Runtime's extended graph optimisations, then residual\n"
+                "Add + LayerNormalization fused into SkipLayerNormalization (faster in ONNX Runtime).\n"
+                "--no_optimize_graph keeps the exported graph's ops (plain ai.onnx where possible)");
   cmd->add_option("--batch_size", o->batch_size, "Texts per model call while evaluating")->capture_default_str();
   cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--overwrite", o->overwrite, "Replace an existing non-empty output folder");

@@ -25,6 +25,7 @@
 #include "predictor.h"
 #include "probe.h"
 #include "quantize_pass.h"
+#include "skip_layer_norm_fusion.h"
 #include "staged_folder.h"
 #include "strategy.h"
 
@@ -136,6 +137,32 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
   return t;
 }
 
+// The graph after ONNX Runtime's extended-level optimisations (what INC quantizes too).
+// ORT can only hand them over as a file: it writes `scratch` (in the staged output
+// folder, so a full disk shows as one) and the graph is read back from it. The session
+// reads the model from its file, as loaded, so no serialized copy of the weights is made.
+onnx::ModelProto ort_optimized(const fs::path& model_file, const fs::path& scratch, runtime::SessionConfig config,
+                               const std::string& model_name) {
+  config.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
+  config.optimized_model_file = scratch;
+  try {
+    runtime::make_session_from_file(model_file, config, model_name);
+  } catch (const InputError&) {
+    // Either ONNX Runtime refuses the model, or it could not write `scratch`: without the
+    // file it loads, so the write failed.
+    std::error_code ec;
+    fs::remove(scratch, ec);
+    config.optimized_model_file.clear();
+    runtime::make_session_from_file(model_file, config, model_name);
+    throw OutputError(fmt::format("{}: write failed (disk full?) while ONNX Runtime saved its optimised graph "
+                                  "(--no_optimize_graph skips that step)",
+                                  scratch.string()));
+  }
+  onnx::ModelProto optimized = model::load_model(scratch, /*run_checker=*/false).model;
+  fs::remove(scratch);
+  return optimized;
+}
+
 // Files of the SetFit folder that travel with the model: everything but body weights.
 bool is_body_weight(const fs::path& p) {
   static const char* kWeights[] = {".bin", ".safetensors", ".h5", ".msgpack", ".onnx", ".ot", ".pt", ".pth"};
@@ -218,16 +245,13 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   runtime::SessionConfig session;
   session.intra_op_threads = o.threads;
 
-  onnx::ModelProto fp32 = loaded.model;
+  onnx::ModelProto fp32 = std::move(loaded.model);  // not read again: one copy of the weights, not two
   if (o.optimize_graph) {
-    session.optimized_model_file = out.dir() / "fp32_optimized.onnx";
-    session.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
-    runtime::make_session(model::serialize_model(fp32), session, model_name);
-    fp32 = model::load_model(session.optimized_model_file, /*run_checker=*/false).model;
-    fs::remove(session.optimized_model_file);
-    session.optimized_model_file.clear();
-    session.optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
-    progress("graph optimised by ONNX Runtime (extended level) before quantizing");
+    fp32 = ort_optimized(loaded.file, out.dir() / "fp32_ort_optimized.onnx", session, model_name);
+    report.skip_layer_norms_fused = quant::fuse_skip_layer_norm(fp32);
+    progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} residual "
+                         "Add + LayerNormalization fused into SkipLayerNormalization",
+                         report.skip_layer_norms_fused));
   }
   report.size_before = static_cast<std::int64_t>(fs::file_size(loaded.file));
   since = phases.add("check output, optimise graph", since);
@@ -465,7 +489,8 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                  {"reduce_range", o.reduce_range},
                  {"quantize_embeddings", o.quantize_embeddings},
                  {"fused_matmul", o.fused_matmul},
-                 {"optimize_graph", o.optimize_graph}};
+                 {"optimize_graph", o.optimize_graph},
+                 {"skip_layer_normalization_fused", report.skip_layer_norms_fused}};
   j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
                    {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};
   j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},

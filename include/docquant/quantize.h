@@ -43,7 +43,8 @@ struct QuantizeOptions {
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
   // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,
-  // Gelu, … fusions), then residual Add + LayerNormalization -> SkipLayerNormalization.
+  // Gelu, … fusions), then self-attention -> Attention (quantized to QAttention) and
+  // residual Add + LayerNormalization -> SkipLayerNormalization.
   // The output then needs ONNX Runtime (com.microsoft ops) and runs faster there.
   bool optimize_graph = true;
 
@@ -100,6 +101,7 @@ struct QuantizeReport {
   std::vector<std::pair<std::string, double>> phase_seconds;
   double probe_seconds = 0;      // sensitivity probes
   std::string probe;             // which probe ranked the nodes ("" when none ran)
+  std::size_t attentions_fused = 0;        // by optimize_graph
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
 };
 

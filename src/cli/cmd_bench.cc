@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "model_options.h"
 #include "report_file.h"
 #include "csv.h"
 #include "docquant/classifier.h"
@@ -28,8 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct BenchArgs {
-  std::string model_folder, onnx_model, compare, compare_onnx, data, json;
+struct BenchArgs : ModelOptions {
+  std::string data, json;
   std::string text_column = "text";
   std::string batch_sizes = "1,8,32";
   std::size_t warmup = 3, repetitions = 10, max_rows = 512;
@@ -164,7 +165,7 @@ void run_bench(const BenchArgs& a) {
   if (a.repetitions == 0) throw UsageError("--repetitions must be at least 1");
   if (a.max_rows == 0) throw UsageError("--max_rows must be at least 1");
   if (a.threads < 0) throw UsageError("--threads must be 0 (one per core) or more");
-  if (!a.compare_onnx.empty() && a.compare.empty()) throw UsageError("--compare_onnx needs --compare");
+  a.check();
   const auto texts = read_texts(a.data, a.text_column, a.max_rows);
 
   std::vector<ModelSpec> specs{{"model", a.model_folder, a.onnx_model}};
@@ -297,10 +298,7 @@ void add_bench_command(CLI::App& root) {
       "                 --data test.csv --threads 2 --json bench.json\n"
       "  docquant bench --model_folder out/ --data texts.txt --batch_sizes 1,64 --warmup 1 --repetitions 3");
   auto a = std::make_shared<BenchArgs>();
-  cmd->add_option("--model_folder", a->model_folder, "Model folder (model.onnx + SetFit files)")->required();
-  cmd->add_option("--onnx_model", a->onnx_model, "ONNX model to use instead of MODEL_FOLDER/model.onnx");
-  cmd->add_option("--compare", a->compare, "A second model folder measured in the same run (e.g. fp32)");
-  cmd->add_option("--compare_onnx", a->compare_onnx, "ONNX model of the second folder, if not COMPARE/model.onnx");
+  add_model_options(cmd, *a, "A second model folder measured in the same run (e.g. fp32)");
   cmd->add_option("--data", a->data, "Texts to measure on: CSV (see --text_column) or .txt")->required();
   cmd->add_option("--text_column", a->text_column, "CSV column holding the text")->capture_default_str();
   cmd->add_option("--batch_sizes", a->batch_sizes, "Comma-separated batch sizes; 1 gives latency")

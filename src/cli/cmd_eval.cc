@@ -14,6 +14,7 @@
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
+#include "model_options.h"
 #include "report_file.h"
 
 namespace docquant::cli {
@@ -22,8 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct EvalArgs {
-  std::string model_folder, onnx_model, data, compare, compare_onnx, json;
+struct EvalArgs : ModelOptions {
+  std::string data, json;
   std::string text_column = "text", label_column = "label";
   std::size_t batch_size = 32;
   int threads = 0;
@@ -103,17 +104,15 @@ void add_eval_command(CLI::App& root) {
       "  docquant eval --model_folder out/ --data test.csv\n"
       "  docquant eval --model_folder out/ --data test.csv --compare fp32/setfit --compare_onnx fp32/onnx/model.onnx");
   auto a = std::make_shared<EvalArgs>();
-  cmd->add_option("--model_folder", a->model_folder, "Model folder (model.onnx + SetFit files)")->required();
-  cmd->add_option("--onnx_model", a->onnx_model, "ONNX model to use instead of MODEL_FOLDER/model.onnx");
+  add_model_options(cmd, *a, "A second model folder to evaluate beside the first (e.g. fp32)");
   cmd->add_option("--data", a->data, "CSV with text and label columns")->required();
-  cmd->add_option("--compare", a->compare, "A second model folder to evaluate beside the first (e.g. fp32)");
-  cmd->add_option("--compare_onnx", a->compare_onnx, "ONNX model of the second folder, if not COMPARE/model.onnx");
   cmd->add_option("--text_column", a->text_column, "CSV column holding the text")->capture_default_str();
   cmd->add_option("--label_column", a->label_column, "CSV column holding the label")->capture_default_str();
   cmd->add_option("--batch_size", a->batch_size, "Texts per model call")->capture_default_str();
   cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
   cmd->callback([a] {
+    a->check();
     if (!a->json.empty()) check_report_target(a->json, {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
     std::vector<std::string> names;
     std::vector<std::size_t> labels;

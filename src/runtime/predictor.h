@@ -3,6 +3,7 @@
 // model in ONNX Runtime and applies whatever of pooling, normalisation and head
 // lies outside the graph (see ModelForm).
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,10 @@ class Predictor {
 
   // Predictions for `rows` texts given as batches (each row in exactly one batch).
   // Thread-safe: ONNX Runtime allows concurrent Run calls on one session, and nothing
-  // else here changes after construction.
-  Predictions predict(const std::vector<Batch>& batches, std::size_t rows) const;
+  // else here changes after construction. `before_each_batch`, when set, runs before every
+  // batch; an exception from it (e.g. a cancelled job) stops the prediction.
+  Predictions predict(const std::vector<Batch>& batches, std::size_t rows,
+                      const std::function<void()>& before_each_batch = {}) const;
 
   const ModelSignature& signature() const { return signature_; }
 

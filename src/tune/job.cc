@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "attention_fusion.h"
 #include "batching.h"
 #include "dataset.h"
 #include "docquant/error.h"
@@ -248,10 +249,12 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   onnx::ModelProto fp32 = std::move(loaded.model);  // not read again: one copy of the weights, not two
   if (o.optimize_graph) {
     fp32 = ort_optimized(loaded.file, out.dir() / "fp32_ort_optimized.onnx", session, model_name);
+    report.attentions_fused = quant::fuse_attention(fp32);
     report.skip_layer_norms_fused = quant::fuse_skip_layer_norm(fp32);
-    progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} residual "
-                         "Add + LayerNormalization fused into SkipLayerNormalization",
-                         report.skip_layer_norms_fused));
+    progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} self-attention "
+                         "subgraphs fused into Attention and {} residual Add + LayerNormalization into "
+                         "SkipLayerNormalization",
+                         report.attentions_fused, report.skip_layer_norms_fused));
   }
   report.size_before = static_cast<std::int64_t>(fs::file_size(loaded.file));
   since = phases.add("check output, optimise graph", since);
@@ -293,7 +296,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
     const auto t_base = since = phases.add("baseline: session", since);
-    report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size()), cal.labels);
+    report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size(), check_cancel), cal.labels);
     since = phases.add("baseline: evaluate", since);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
                          report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
@@ -304,7 +307,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                               std::size_t rows, const runtime::SessionConfig& config_of_session) {
       check_cancel();
       auto p = prepare_trial(config, fp32, o, signature, folder, config_of_session, model_name);
-      return p.predictor->predict(batches, rows);
+      return p.predictor->predict(batches, rows, check_cancel);
     };
     objective.accuracy = [&](const tune::Config& config) {
       check_cancel();
@@ -321,7 +324,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
         phases.add_seconds("trials: session", trial.session_seconds);
       }
       t_trial = Clock::now();
-      const double acc = runtime::accuracy(trial.predictor->predict(cal.batches, cal.labels.size()), cal.labels);
+      const double acc = runtime::accuracy(trial.predictor->predict(cal.batches, cal.labels.size(), check_cancel), cal.labels);
       phases.add("trials: evaluate", t_trial);
       if (criterion.met(report.baseline_accuracy, acc)) {
         trial.predictor.reset();
@@ -360,7 +363,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
         runtime::SessionConfig probe_session = session;
         probe_session.optimization = GraphOptimizationLevel::ORT_ENABLE_BASIC;
         runtime::Predictor probe_reference(fp32_bytes, signature, folder, probe_session, model_name);
-        const auto reference = probe_reference.predict(cal.sample_batches, cal.sample_rows);
+        const auto reference = probe_reference.predict(cal.sample_batches, cal.sample_rows, check_cancel);
         std::vector<double> error;
         for (std::size_t i = 0; i < objective.nodes.size(); ++i) {
           tune::Config only;
@@ -490,6 +493,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                  {"quantize_embeddings", o.quantize_embeddings},
                  {"fused_matmul", o.fused_matmul},
                  {"optimize_graph", o.optimize_graph},
+                 {"attention_fused", report.attentions_fused},
                  {"skip_layer_normalization_fused", report.skip_layer_norms_fused}};
   j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
                    {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};

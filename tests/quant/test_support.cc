@@ -59,6 +59,15 @@ GraphBuilder& GraphBuilder::initializer(const std::string& name, const std::vect
   return *this;
 }
 
+GraphBuilder& GraphBuilder::int64_initializer(const std::string& name, const std::vector<std::int64_t>& values) {
+  auto* t = model_.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(static_cast<std::int64_t>(values.size()));
+  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(std::int64_t)));
+  return *this;
+}
+
 onnx::NodeProto& GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,
                                     const std::vector<std::string>& outputs, const std::string& name,
                                     const std::string& domain) {

@@ -20,6 +20,8 @@ class GraphBuilder {
   GraphBuilder& output(const std::string& name, std::int32_t elem_type = onnx::TensorProto::FLOAT);
   GraphBuilder& initializer(const std::string& name, const std::vector<std::int64_t>& dims,
                             const std::vector<float>& values);
+  // A 1-D int64 constant (shapes, axes).
+  GraphBuilder& int64_initializer(const std::string& name, const std::vector<std::int64_t>& values);
   onnx::NodeProto& node(const std::string& op_type, const std::vector<std::string>& inputs,
                         const std::vector<std::string>& outputs, const std::string& name,
                         const std::string& domain = "");

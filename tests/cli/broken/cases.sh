@@ -114,5 +114,6 @@ rmdir "$full" "$ro" 2>/dev/null
 # --- usage ---------------------------------------------------------------------------
 check usage.missing_option 2 "$O/q" "--onnx_model_folder is required" -- "$bin" quantize --setfit_model_folder "$S" --output_folder "$O/q"
 check usage.exclusive_criteria 2 "$O/q" "excludes" -- "${QS[@]}" --output_folder "$O/q" --relative 0.01 --absolute 0.01
+check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E[@]}" --data "$I/ok.csv" --compare_onnx "$M/model.onnx"
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"

@@ -1,0 +1,21 @@
+#pragma once
+// The model options eval and bench share: the model to measure and, optionally, a second
+// one measured beside it.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace docquant::cli {
+
+struct ModelOptions {
+  std::string model_folder, onnx_model, compare, compare_onnx;
+
+  // Throws UsageError for --compare_onnx without --compare (it would be ignored).
+  void check() const;
+};
+
+// Registers --model_folder (required), --onnx_model, --compare (`compare_help` says what the
+// command does with it) and --compare_onnx on `cmd`.
+void add_model_options(CLI::App* cmd, ModelOptions& m, const std::string& compare_help);
+
+}  // namespace docquant::cli

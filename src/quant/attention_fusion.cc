@@ -1,0 +1,412 @@
+#include "attention_fusion.h"
+
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "graph_context.h"
+#include "quantizer.h"
+
+namespace docquant::quant {
+
+namespace {
+
+const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, std::int64_t fallback) {
+  const auto* a = attribute(node, name);
+  return a ? a->i() : fallback;
+}
+
+bool is_op(const onnx::NodeProto* node, const char* op_type) {
+  return node && node->op_type() == op_type && (node->domain().empty() || node->domain() == "ai.onnx");
+}
+
+// The values of a constant int64 tensor (raw or typed storage).
+std::optional<std::vector<std::int64_t>> int64_values(const GraphView& view, const std::string& name) {
+  const onnx::TensorProto* t = view.constant(name);
+  if (!t || t->data_type() != onnx::TensorProto::INT64 || t->has_data_location()) return std::nullopt;
+  std::vector<std::int64_t> v;
+  if (!t->raw_data().empty()) {
+    if (t->raw_data().size() % sizeof(std::int64_t)) return std::nullopt;
+    v.resize(t->raw_data().size() / sizeof(std::int64_t));
+    std::memcpy(v.data(), t->raw_data().data(), t->raw_data().size());
+  } else {
+    v.assign(t->int64_data().begin(), t->int64_data().end());
+  }
+  if (static_cast<std::int64_t>(v.size()) != element_count(*t)) return std::nullopt;
+  return v;
+}
+
+// A constant float holding one value (scalar or [1]).
+std::optional<float> float_scalar(const GraphView& view, const std::string& name) {
+  const onnx::TensorProto* t = view.constant(name);
+  if (!t || t->data_type() != onnx::TensorProto::FLOAT || element_count(*t) != 1) return std::nullopt;
+  return float_values(*t).at(0);
+}
+
+// Unsqueeze's axes, from the attribute (opset < 13) or the constant second input.
+std::optional<std::vector<std::int64_t>> unsqueeze_axes(const GraphView& view, const onnx::NodeProto& node) {
+  if (const auto* a = attribute(node, "axes")) return std::vector<std::int64_t>(a->ints().begin(), a->ints().end());
+  if (node.input_size() == 2) return int64_values(view, node.input(1));
+  return std::nullopt;
+}
+
+class Matcher {
+ public:
+  explicit Matcher(const onnx::ModelProto& model) : view(model), graph(model.graph()) {
+    for (int i = 0; i < graph.node_size(); ++i)
+      for (const auto& out : graph.node(i).output())
+        if (!out.empty()) producer_[out] = i;
+    for (const auto& in : graph.input()) inputs_.insert(in.name());
+  }
+
+  int producer(const std::string& tensor) const {
+    auto it = producer_.find(tensor);
+    return it == producer_.end() ? -1 : it->second;
+  }
+  const onnx::NodeProto* node(int index) const { return index < 0 ? nullptr : &graph.node(index); }
+  const onnx::NodeProto* produced_by(const std::string& tensor) const { return node(producer(tensor)); }
+  // `tensor` is read by node `reader` alone and is no graph output.
+  bool read_only_by(const std::string& tensor, int reader) const {
+    const auto& c = view.consumers(tensor);
+    return c.size() == 1 && c[0] == reader && !view.is_graph_output(tensor);
+  }
+  bool is_graph_input(const std::string& name) const { return inputs_.count(name) != 0; }
+
+  const GraphView view;
+  const onnx::GraphProto& graph;
+
+ private:
+  std::unordered_map<std::string, int> producer_;
+  std::set<std::string> inputs_;
+};
+
+// One of the Q, K, V branches: Transpose(Reshape(Add(MatMul(x, W), b), [0, 0, N, h]), perm).
+struct Projection {
+  std::string x, weight, bias;
+  std::int64_t heads = 0, head_size = 0;
+  std::vector<int> nodes;
+};
+
+std::optional<Projection> projection(const Matcher& m, const std::string& transposed, int reader,
+                                     const std::vector<std::int64_t>& perm) {
+  if (!m.read_only_by(transposed, reader)) return std::nullopt;
+  const int t = m.producer(transposed);
+  const onnx::NodeProto* transpose = m.node(t);
+  if (!is_op(transpose, "Transpose")) return std::nullopt;
+  const auto* p = attribute(*transpose, "perm");
+  if (!p || std::vector<std::int64_t>(p->ints().begin(), p->ints().end()) != perm) return std::nullopt;
+  const int r = m.producer(transpose->input(0));
+  const onnx::NodeProto* reshape = m.node(r);
+  if (!is_op(reshape, "Reshape") || !m.read_only_by(transpose->input(0), t) || reshape->input_size() < 2 ||
+      int_attribute(*reshape, "allowzero", 0) != 0)
+    return std::nullopt;
+  const auto shape = int64_values(m.view, reshape->input(1));
+  if (!shape || shape->size() != 4 || (*shape)[0] != 0 || (*shape)[1] != 0 || (*shape)[2] <= 0 || (*shape)[3] <= 0)
+    return std::nullopt;
+  const int a = m.producer(reshape->input(0));
+  const onnx::NodeProto* add = m.node(a);
+  if (!is_op(add, "Add") || !m.read_only_by(reshape->input(0), r) || add->input_size() != 2) return std::nullopt;
+  Projection out;
+  out.heads = (*shape)[2];
+  out.head_size = (*shape)[3];
+  const std::int64_t width = out.heads * out.head_size;
+  for (int side = 0; side < 2; ++side) {
+    const onnx::TensorProto* b = m.view.constant(add->input(side));
+    if (!b || b->data_type() != onnx::TensorProto::FLOAT || b->dims_size() != 1 || b->dims(0) != width) continue;
+    const int mm = m.producer(add->input(1 - side));
+    const onnx::NodeProto* matmul = m.node(mm);
+    if (!is_op(matmul, "MatMul") || !m.read_only_by(add->input(1 - side), a)) return std::nullopt;
+    const onnx::TensorProto* w = m.view.constant(matmul->input(1));
+    if (!w || w->data_type() != onnx::TensorProto::FLOAT || w->dims_size() != 2 || w->dims(1) != width ||
+        m.view.constant(matmul->input(0)))
+      return std::nullopt;
+    out.x = matmul->input(0);
+    out.weight = matmul->input(1);
+    out.bias = add->input(side);
+    out.nodes = {mm, a, r, t};
+    return out;
+  }
+  return std::nullopt;
+}
+
+// M = Mul(Sub(1, Cast(Unsqueeze(Unsqueeze(mask, 1), 2), float)), c): the mask's graph input and c.
+struct Mask {
+  std::string input;
+  float filter = 0.0f;
+  std::vector<int> nodes;
+};
+
+std::optional<Mask> attention_mask(const Matcher& m, const std::string& tensor) {
+  const int mul_index = m.producer(tensor);
+  const onnx::NodeProto* mul = m.node(mul_index);
+  if (!is_op(mul, "Mul") || mul->input_size() != 2) return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    const auto c = float_scalar(m.view, mul->input(side));
+    if (!c || !(*c < 0.0f) || !std::isfinite(*c)) continue;
+    const int sub_index = m.producer(mul->input(1 - side));
+    const onnx::NodeProto* sub = m.node(sub_index);
+    if (!is_op(sub, "Sub") || sub->input_size() != 2) return std::nullopt;
+    const auto one = float_scalar(m.view, sub->input(0));
+    if (!one || *one != 1.0f) return std::nullopt;
+    const int cast_index = m.producer(sub->input(1));
+    const onnx::NodeProto* cast = m.node(cast_index);
+    if (!is_op(cast, "Cast") || int_attribute(*cast, "to", 0) != onnx::TensorProto::FLOAT) return std::nullopt;
+    const int u2_index = m.producer(cast->input(0));
+    const onnx::NodeProto* u2 = m.node(u2_index);
+    if (!is_op(u2, "Unsqueeze") || unsqueeze_axes(m.view, *u2) != std::vector<std::int64_t>{2}) return std::nullopt;
+    const int u1_index = m.producer(u2->input(0));
+    const onnx::NodeProto* u1 = m.node(u1_index);
+    if (!is_op(u1, "Unsqueeze") || unsqueeze_axes(m.view, *u1) != std::vector<std::int64_t>{1}) return std::nullopt;
+    if (!m.is_graph_input(u1->input(0))) return std::nullopt;
+    return Mask{u1->input(0), *c, {mul_index, sub_index, cast_index, u2_index, u1_index}};
+  }
+  return std::nullopt;
+}
+
+struct Match {
+  Projection q, k, v;
+  Mask mask;
+  float scale = 0.0f;
+  std::string output;
+  int anchor = -1;  // the final Reshape: the fused node takes its place
+  std::vector<int> nodes;
+  std::string name;
+};
+
+std::optional<Match> match_at_softmax(const Matcher& m, int s) {
+  const onnx::NodeProto& softmax = m.graph.node(s);
+  const std::int64_t axis = int_attribute(softmax, "axis", m.view.opset("") >= 13 ? -1 : 1);
+  if (axis != -1 && axis != 3) return std::nullopt;
+  const int add_index = m.producer(softmax.input(0));
+  const onnx::NodeProto* add = m.node(add_index);
+  if (!is_op(add, "Add") || add->input_size() != 2 || !m.read_only_by(softmax.input(0), s)) return std::nullopt;
+
+  Match out;
+  for (int side = 0; side < 2; ++side) {
+    auto mask = attention_mask(m, add->input(1 - side));
+    if (!mask) continue;
+    const int scores_index = m.producer(add->input(side));
+    const onnx::NodeProto* scores = m.node(scores_index);
+    if (!scores || !m.read_only_by(add->input(side), add_index)) return std::nullopt;
+    int qk_reader = scores_index;
+    std::vector<int> scores_nodes = {scores_index};
+    const onnx::NodeProto* qk = scores;
+    if (scores->op_type() == "FusedMatMul" && scores->domain() == kMsDomain) {
+      for (const char* a : {"transA", "transB", "transBatchA", "transBatchB"})
+        if (int_attribute(*scores, a, 0) != 0) return std::nullopt;
+      const auto* alpha = attribute(*scores, "alpha");
+      out.scale = alpha ? alpha->f() : 1.0f;
+    } else if (is_op(scores, "Div")) {
+      const auto d = float_scalar(m.view, scores->input(1));
+      const int mm = m.producer(scores->input(0));
+      if (!d || *d == 0.0f || !is_op(m.node(mm), "MatMul") || !m.read_only_by(scores->input(0), scores_index))
+        return std::nullopt;
+      out.scale = 1.0f / *d;
+      qk = m.node(mm);
+      qk_reader = mm;
+      scores_nodes.push_back(mm);
+    } else {
+      return std::nullopt;
+    }
+    if (qk->input_size() != 2) return std::nullopt;
+    auto q = projection(m, qk->input(0), qk_reader, {0, 2, 1, 3});
+    auto k = projection(m, qk->input(1), qk_reader, {0, 2, 3, 1});
+    if (!q || !k) return std::nullopt;
+
+    // Context: Reshape(Transpose(MatMul(P, V), 0 2 1 3), [0, 0, N*h]).
+    const auto& readers = m.view.consumers(softmax.output(0));
+    if (readers.size() != 1 || m.view.is_graph_output(softmax.output(0))) return std::nullopt;
+    const int ctx_index = readers[0];
+    const onnx::NodeProto* ctx = m.node(ctx_index);
+    if (!is_op(ctx, "MatMul") || ctx->input(0) != softmax.output(0)) return std::nullopt;
+    auto v = projection(m, ctx->input(1), ctx_index, {0, 2, 1, 3});
+    if (!v) return std::nullopt;
+    const auto& t_readers = m.view.consumers(ctx->output(0));
+    if (t_readers.size() != 1 || m.view.is_graph_output(ctx->output(0))) return std::nullopt;
+    const onnx::NodeProto* transpose = m.node(t_readers[0]);
+    const auto* perm = transpose && is_op(transpose, "Transpose") ? attribute(*transpose, "perm") : nullptr;
+    if (!perm || std::vector<std::int64_t>(perm->ints().begin(), perm->ints().end()) != std::vector<std::int64_t>{0, 2, 1, 3})
+      return std::nullopt;
+    const auto& r_readers = m.view.consumers(transpose->output(0));
+    if (r_readers.size() != 1 || m.view.is_graph_output(transpose->output(0))) return std::nullopt;
+    const onnx::NodeProto* reshape = m.node(r_readers[0]);
+    if (!is_op(reshape, "Reshape") || reshape->input_size() < 2) return std::nullopt;
+    const auto shape = int64_values(m.view, reshape->input(1));
+    const std::int64_t width = q->heads * q->head_size;
+    if (!shape || *shape != std::vector<std::int64_t>{0, 0, width}) return std::nullopt;
+
+    // One input, one head layout, one width for all three.
+    if (q->x != k->x || q->x != v->x || k->heads != q->heads || v->heads != q->heads ||
+        k->head_size != q->head_size || v->head_size != q->head_size)
+      return std::nullopt;
+    const std::int64_t rows = m.view.constant(q->weight)->dims(0);
+    if (m.view.constant(k->weight)->dims(0) != rows || m.view.constant(v->weight)->dims(0) != rows) return std::nullopt;
+
+    out.q = std::move(*q);
+    out.k = std::move(*k);
+    out.v = std::move(*v);
+    out.mask = std::move(*mask);
+    out.output = reshape->output(0);
+    out.anchor = r_readers[0];
+    out.nodes = scores_nodes;
+    for (const auto* p : {&out.q, &out.k, &out.v}) out.nodes.insert(out.nodes.end(), p->nodes.begin(), p->nodes.end());
+    out.nodes.insert(out.nodes.end(), {add_index, s, ctx_index, t_readers[0], r_readers[0]});
+    const std::string& base = softmax.name();
+    const auto slash = base.rfind('/');
+    out.name = slash == std::string::npos ? "Attention" : base.substr(0, slash) + "/Attention";
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::size_t fuse_attention(onnx::ModelProto& model) {
+  std::vector<Match> matches;
+  std::set<int> taken;
+  {
+    const Matcher m(model);
+    for (int i = 0; i < m.graph.node_size(); ++i) {
+      if (!is_op(&m.graph.node(i), "Softmax")) continue;
+      auto match = match_at_softmax(m, i);
+      if (!match) continue;
+      bool overlaps = false;
+      for (int n : match->nodes) overlaps |= taken.count(n) != 0;
+      if (overlaps) continue;
+      taken.insert(match->nodes.begin(), match->nodes.end());
+      matches.push_back(std::move(*match));
+    }
+  }
+  if (matches.empty()) return 0;
+
+  NameAllocator names(model);
+  onnx::GraphProto& graph = *model.mutable_graph();
+  std::map<std::string, const onnx::TensorProto*> inits;
+  for (const auto& t : graph.initializer()) inits[t.name()] = &t;
+
+  // One int32 copy of each attention mask input, first in the graph.
+  std::map<std::string, std::string> mask_int32;
+  std::vector<onnx::NodeProto> casts;
+  std::unordered_map<int, onnx::NodeProto> fused;
+  std::vector<onnx::TensorProto> new_inits;
+  for (const Match& match : matches) {
+    auto [it, added] = mask_int32.emplace(match.mask.input, std::string());
+    if (added) {
+      it->second = names.unique(match.mask.input + "_int32");
+      onnx::NodeProto cast = make_node("Cast", {match.mask.input}, {it->second}, names.unique(it->second + "_Cast"));
+      auto* to = cast.add_attribute();
+      to->set_name("to");
+      to->set_type(onnx::AttributeProto::INT);
+      to->set_i(onnx::TensorProto::INT32);
+      casts.push_back(std::move(cast));
+    }
+    // [Wq | Wk | Wv] row by row, [bq | bk | bv].
+    const std::vector<float> wq = float_values(*inits.at(match.q.weight)), wk = float_values(*inits.at(match.k.weight)),
+                             wv = float_values(*inits.at(match.v.weight));
+    const std::int64_t rows = inits.at(match.q.weight)->dims(0);
+    const std::int64_t width = match.q.heads * match.q.head_size;
+    std::vector<float> w;
+    w.reserve(static_cast<std::size_t>(rows * 3 * width));
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (const auto* part : {&wq, &wk, &wv})
+        w.insert(w.end(), part->begin() + r * width, part->begin() + (r + 1) * width);
+    std::vector<float> b;
+    for (const auto* name : {&match.q.bias, &match.k.bias, &match.v.bias}) {
+      const auto part = float_values(*inits.at(*name));
+      b.insert(b.end(), part.begin(), part.end());
+    }
+    const std::string w_name = names.unique(match.name + "_qkv_weight");
+    const std::string b_name = names.unique(match.name + "_qkv_bias");
+    new_inits.push_back(make_float_tensor(w_name, {rows, 3 * width}, w));
+    new_inits.push_back(make_float_tensor(b_name, {3 * width}, b));
+    onnx::NodeProto node = make_node("Attention", {match.q.x, w_name, b_name, it->second}, {match.output},
+                                     names.unique(match.name), kMsDomain);
+    auto* heads = node.add_attribute();
+    heads->set_name("num_heads");
+    heads->set_type(onnx::AttributeProto::INT);
+    heads->set_i(match.q.heads);
+    // Attention's default scale is 1/sqrt(head size); written only when the graph's differs
+    // (QAttention, which the quantize pass makes of it, copies the attributes).
+    const double default_scale = 1.0 / std::sqrt(static_cast<double>(match.q.head_size));
+    if (std::fabs(match.scale - default_scale) > 1e-6 * default_scale) {
+      auto* scale = node.add_attribute();
+      scale->set_name("scale");
+      scale->set_type(onnx::AttributeProto::FLOAT);
+      scale->set_f(match.scale);
+    }
+    auto* filter = node.add_attribute();
+    filter->set_name("mask_filter_value");
+    filter->set_type(onnx::AttributeProto::FLOAT);
+    filter->set_f(match.mask.filter);
+    fused.emplace(match.anchor, std::move(node));
+  }
+
+  // The new node list: casts first, each fused node in its final Reshape's place.
+  std::set<std::string> dropped_inputs;
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (auto& c : casts) *nodes.Add() = std::move(c);
+  for (int i = 0; i < graph.node_size(); ++i) {
+    auto it = fused.find(i);
+    if (it != fused.end()) {
+      *nodes.Add() = std::move(it->second);
+    } else if (!taken.count(i)) {
+      *nodes.Add() = graph.node(i);
+    }
+    if (taken.count(i))
+      for (const auto& in : graph.node(i).input()) dropped_inputs.insert(in);
+  }
+  // The mask chains (shared by all layers) once nothing reads them any more, then
+  // initializers only removed nodes read.
+  std::set<std::string> mask_outputs;
+  for (const Match& match : matches)
+    for (int idx : match.mask.nodes) mask_outputs.insert(graph.node(idx).output(0));
+  std::set<std::string> read;
+  const auto collect_reads = [&] {
+    read.clear();
+    for (const auto& n : nodes)
+      for (const auto& in : n.input()) read.insert(in);
+    for (const auto& out : graph.output()) read.insert(out.name());
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    collect_reads();
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+    for (auto& n : nodes) {
+      if (n.output_size() == 1 && mask_outputs.count(n.output(0)) && !read.count(n.output(0))) {
+        for (const auto& in : n.input()) dropped_inputs.insert(in);
+        changed = true;
+        continue;
+      }
+      *kept.Add() = std::move(n);
+    }
+    nodes.Swap(&kept);
+  }
+  collect_reads();
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+  for (auto& t : *graph.mutable_initializer())
+    if (read.count(t.name()) || !dropped_inputs.count(t.name())) *initializers.Add() = std::move(t);
+  for (auto& t : new_inits) *initializers.Add() = std::move(t);
+  graph.mutable_initializer()->Swap(&initializers);
+  graph.mutable_node()->Swap(&nodes);
+
+  bool has_ms = false;
+  for (const auto& op : model.opset_import()) has_ms |= op.domain() == kMsDomain;
+  if (!has_ms) {
+    auto* op = model.add_opset_import();
+    op->set_domain(kMsDomain);
+    op->set_version(1);
+  }
+  return matches.size();
+}
+
+}  // namespace docquant::quant

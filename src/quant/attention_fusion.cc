@@ -15,14 +15,8 @@ namespace docquant::quant {
 
 namespace {
 
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
-}
-
 std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name, std::int64_t fallback) {
-  const auto* a = attribute(node, name);
+  const auto* a = find_attribute(node, name);
   return a ? a->i() : fallback;
 }
 
@@ -55,7 +49,7 @@ std::optional<float> float_scalar(const GraphView& view, const std::string& name
 
 // Unsqueeze's axes, from the attribute (opset < 13) or the constant second input.
 std::optional<std::vector<std::int64_t>> unsqueeze_axes(const GraphView& view, const onnx::NodeProto& node) {
-  if (const auto* a = attribute(node, "axes")) return std::vector<std::int64_t>(a->ints().begin(), a->ints().end());
+  if (const auto* a = find_attribute(node, "axes")) return std::vector<std::int64_t>(a->ints().begin(), a->ints().end());
   if (node.input_size() == 2) return int64_values(view, node.input(1));
   return std::nullopt;
 }
@@ -103,7 +97,7 @@ std::optional<Projection> projection(const Matcher& m, const std::string& transp
   const int t = m.producer(transposed);
   const onnx::NodeProto* transpose = m.node(t);
   if (!is_op(transpose, "Transpose")) return std::nullopt;
-  const auto* p = attribute(*transpose, "perm");
+  const auto* p = find_attribute(*transpose, "perm");
   if (!p || std::vector<std::int64_t>(p->ints().begin(), p->ints().end()) != perm) return std::nullopt;
   const int r = m.producer(transpose->input(0));
   const onnx::NodeProto* reshape = m.node(r);
@@ -204,7 +198,7 @@ std::optional<Match> match_at_softmax(const Matcher& m, int s) {
     if (scores->op_type() == "FusedMatMul" && scores->domain() == kMsDomain) {
       for (const char* a : {"transA", "transB", "transBatchA", "transBatchB"})
         if (int_attribute(*scores, a, 0) != 0) return std::nullopt;
-      const auto* alpha = attribute(*scores, "alpha");
+      const auto* alpha = find_attribute(*scores, "alpha");
       out.scale = alpha ? alpha->f() : 1.0f;
     } else if (is_op(scores, "Div")) {
       const auto d = float_scalar(m.view, scores->input(1));
@@ -234,7 +228,7 @@ std::optional<Match> match_at_softmax(const Matcher& m, int s) {
     const auto& t_readers = m.view.consumers(ctx->output(0));
     if (t_readers.size() != 1 || m.view.is_graph_output(ctx->output(0))) return std::nullopt;
     const onnx::NodeProto* transpose = m.node(t_readers[0]);
-    const auto* perm = transpose && is_op(transpose, "Transpose") ? attribute(*transpose, "perm") : nullptr;
+    const auto* perm = transpose && is_op(transpose, "Transpose") ? find_attribute(*transpose, "perm") : nullptr;
     if (!perm || std::vector<std::int64_t>(perm->ints().begin(), perm->ints().end()) != std::vector<std::int64_t>{0, 2, 1, 3})
       return std::nullopt;
     const auto& r_readers = m.view.consumers(transpose->output(0));
@@ -304,10 +298,7 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
     if (added) {
       it->second = names.unique(match.mask.input + "_int32");
       onnx::NodeProto cast = make_node("Cast", {match.mask.input}, {it->second}, names.unique(it->second + "_Cast"));
-      auto* to = cast.add_attribute();
-      to->set_name("to");
-      to->set_type(onnx::AttributeProto::INT);
-      to->set_i(onnx::TensorProto::INT32);
+      add_int_attribute(cast, "to", onnx::TensorProto::INT32);
       casts.push_back(std::move(cast));
     }
     // [Wq | Wk | Wv] row by row, [bq | bk | bv].
@@ -331,23 +322,14 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
     new_inits.push_back(make_float_tensor(b_name, {3 * width}, b));
     onnx::NodeProto node = make_node("Attention", {match.q.x, w_name, b_name, it->second}, {match.output},
                                      names.unique(match.name), kMsDomain);
-    auto* heads = node.add_attribute();
-    heads->set_name("num_heads");
-    heads->set_type(onnx::AttributeProto::INT);
-    heads->set_i(match.q.heads);
+    add_int_attribute(node, "num_heads", match.q.heads);
     // Attention's default scale is 1/sqrt(head size); written only when the graph's differs
     // (QAttention, which the quantize pass makes of it, copies the attributes).
     const double default_scale = 1.0 / std::sqrt(static_cast<double>(match.q.head_size));
     if (std::fabs(match.scale - default_scale) > 1e-6 * default_scale) {
-      auto* scale = node.add_attribute();
-      scale->set_name("scale");
-      scale->set_type(onnx::AttributeProto::FLOAT);
-      scale->set_f(match.scale);
+      add_float_attribute(node, "scale", match.scale);
     }
-    auto* filter = node.add_attribute();
-    filter->set_name("mask_filter_value");
-    filter->set_type(onnx::AttributeProto::FLOAT);
-    filter->set_f(match.mask.filter);
+    add_float_attribute(node, "mask_filter_value", match.mask.filter);
     fused.emplace(match.anchor, std::move(node));
   }
 
@@ -399,13 +381,7 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
   graph.mutable_initializer()->Swap(&initializers);
   graph.mutable_node()->Swap(&nodes);
 
-  bool has_ms = false;
-  for (const auto& op : model.opset_import()) has_ms |= op.domain() == kMsDomain;
-  if (!has_ms) {
-    auto* op = model.add_opset_import();
-    op->set_domain(kMsDomain);
-    op->set_version(1);
-  }
+  import_ms_domain_if_used(model);
   return matches.size();
 }
 

@@ -160,6 +160,39 @@ onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::str
   return n;
 }
 
+void add_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+void add_float_attribute(onnx::NodeProto& node, const std::string& name, float value) {
+  auto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
+}
+
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+void import_ms_domain_if_used(onnx::ModelProto& model) {
+  constexpr const char* ms = "com.microsoft";
+  bool used = false;
+  for (const auto& n : model.graph().node()) used = used || n.domain() == ms;
+  if (!used) return;
+  for (const auto& op : model.opset_import()) {
+    if (op.domain() == ms) return;
+  }
+  auto* op = model.add_opset_import();
+  op->set_domain(ms);
+  op->set_version(1);
+}
+
 QuantizedWeightNames WeightStore::quantize(const std::string& weight, const WeightLayout& layout) {
   const auto key = std::make_tuple(weight, layout.axis.value_or(-1), layout.reduce_range, layout.transpose,
                                    layout.column_scale);

@@ -66,6 +66,13 @@ onnx::TensorProto make_int8_tensor(const std::string& name, const std::vector<st
 onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::string>& inputs,
                           const std::vector<std::string>& outputs, const std::string& name,
                           const std::string& domain = "");
+void add_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value);
+void add_float_attribute(onnx::NodeProto& node, const std::string& name, float value);
+// The attribute `name` of `node`, or nullptr.
+const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name);
+// Adds the com.microsoft opset import (version 1) when a node uses that domain and the
+// model does not import it yet.
+void import_ms_domain_if_used(onnx::ModelProto& model);
 
 // Names of a quantized weight's initializers.
 struct QuantizedWeightNames {

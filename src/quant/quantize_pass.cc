@@ -61,18 +61,6 @@ void drop_stale_value_info(onnx::GraphProto& g) {
   }
 }
 
-void import_ms_domain_if_used(onnx::ModelProto& model) {
-  bool used = false;
-  for (const auto& n : model.graph().node()) used = used || n.domain() == kMsDomain;
-  if (!used) return;
-  for (const auto& op : model.opset_import()) {
-    if (op.domain() == kMsDomain) return;
-  }
-  auto* op = model.add_opset_import();
-  op->set_domain(kMsDomain);
-  op->set_version(1);
-}
-
 std::string kept(const std::string& why) { return fmt::format("kept fp32 ({})", why); }
 
 }  // namespace

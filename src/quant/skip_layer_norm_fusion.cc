@@ -11,12 +11,6 @@ namespace docquant::quant {
 
 namespace {
 
-const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::string& name) {
-  for (const auto& a : node.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
-}
-
 bool is_onnx_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
 
 // A constant float vector, and its length.
@@ -57,9 +51,9 @@ std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto& ln = graph.node(i);
     if (ln.op_type() != "LayerNormalization" || !is_onnx_domain(ln) || ln.input_size() < 2) continue;
-    const auto* axis = attribute(ln, "axis");
+    const auto* axis = find_attribute(ln, "axis");
     if (axis && axis->i() != -1) continue;
-    const auto* stash = attribute(ln, "stash_type");
+    const auto* stash = find_attribute(ln, "stash_type");
     if (stash && stash->i() != 1) continue;
     bool extra_outputs = false;
     for (int k = 1; k < ln.output_size(); ++k)
@@ -100,11 +94,8 @@ std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
     if (!bias.empty()) inputs.push_back(bias);
     while (!inputs.empty() && inputs.back().empty()) inputs.pop_back();
     onnx::NodeProto fused = make_node("SkipLayerNormalization", inputs, {ln.output(0)}, ln.name(), kMsDomain);
-    auto* eps = fused.add_attribute();
-    eps->set_name("epsilon");
-    eps->set_type(onnx::AttributeProto::FLOAT);
-    const auto* ln_eps = attribute(ln, "epsilon");
-    eps->set_f(ln_eps ? ln_eps->f() : 1e-5f);
+    const auto* ln_eps = find_attribute(ln, "epsilon");
+    add_float_attribute(fused, "epsilon", ln_eps ? ln_eps->f() : 1e-5f);
     removed.insert(add_index);
     replaced.emplace(i, std::move(fused));
   }
@@ -117,13 +108,7 @@ std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
     *nodes.Add() = it == replaced.end() ? graph.node(i) : std::move(it->second);
   }
   model.mutable_graph()->mutable_node()->Swap(&nodes);
-  bool has_ms = false;
-  for (const auto& op : model.opset_import()) has_ms |= op.domain() == kMsDomain;
-  if (!has_ms) {
-    auto* op = model.add_opset_import();
-    op->set_domain(kMsDomain);
-    op->set_version(1);
-  }
+  import_ms_domain_if_used(model);
   return replaced.size();
 }
 

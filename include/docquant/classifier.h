@@ -36,6 +36,11 @@ struct ClassifierOptions {
   std::size_t batch_size = 32;       // texts per model call
   std::size_t max_length = 0;        // tokens per text incl. special tokens; 0: the folder's own
   std::size_t chunk_size = 4096;     // texts tokenized and length-sorted together (bounds memory)
+  // A float model without docquant's graph fusions (an fp32 SetFit export) gets them when
+  // opened, as `docquant quantize` gives them to the graph it measures and writes: ONNX
+  // Runtime's extended optimisations, Attention and SkipLayerNormalization (faster; outputs
+  // within ~1e-5). Costs about a second when opening MiniLM. Quantized models run as they are.
+  bool optimize_graph = true;
 };
 
 // Predictions for a list of texts, in input order.

@@ -180,6 +180,7 @@ void run_bench(const BenchArgs& a) {
       ClassifierOptions options;
       options.onnx_model = spec.onnx_model;
       options.threads = a.threads;
+      options.optimize_graph = a.optimize_graph;
       options.batch_size = batch_sizes[b];
       classifiers.push_back(std::make_unique<Classifier>(spec.folder, options));
       if (classes.empty()) classes = classifiers.back()->classes();

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "model_options.h"
 #include "csv.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
@@ -44,6 +45,7 @@ struct ClassifyArgs {
   std::size_t batch_size = 32, max_length = 0;
   int threads = 0;
   bool quiet = false;
+  bool optimize_graph = true;
 };
 
 // ---- input ----------------------------------------------------------------------------
@@ -277,6 +279,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   ClassifierOptions options;
   if (!a.onnx_model.empty()) options.onnx_model = a.onnx_model;
   options.threads = a.threads;
+  options.optimize_graph = a.optimize_graph;
   options.batch_size = a.batch_size;
   options.max_length = a.max_length;
   options.chunk_size = kChunkTexts;
@@ -357,6 +360,7 @@ void add_classify_command(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max_length", a->max_length, "Tokens per text incl. special tokens (0: the folder's own)")
       ->capture_default_str();
+  cmd->add_flag("!--no_optimize_graph", a->optimize_graph, kNoOptimizeGraphHelp);
   cmd->add_flag("--quiet", a->quiet, "No progress or summary on stderr");
   cmd->callback([a, text_column] { run_classify(*a, text_column->count() > 0); });
 }

@@ -11,6 +11,7 @@
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 #include "metrics.h"
+#include "graph_optimizer.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -55,7 +56,9 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   labels = data.labels;
   runtime::SessionConfig session;
   session.intra_op_threads = a.threads;
-  runtime::Predictor predictor(model::serialize_model(loaded.model), signature, folder, session, loaded.file.string());
+  const std::string bytes =
+      runtime::model_to_run(loaded.model, loaded.file, a.optimize_graph, session, loaded.file.string());
+  runtime::Predictor predictor(bytes, signature, folder, session, loaded.file.string());
   Evaluated e;
   e.name = loaded.file.string();
   e.predicted = predictor.predict(data.batches, data.labels.size()).predicted;

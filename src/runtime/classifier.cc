@@ -13,6 +13,7 @@
 #include "docquant/error.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
+#include "graph_optimizer.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -35,12 +36,12 @@ struct LoadedModel {
   std::string name;
 };
 
-LoadedModel load(const std::filesystem::path& model) {
+LoadedModel load(const std::filesystem::path& model, bool optimize, const runtime::SessionConfig& session) {
   auto loaded = model::load_model(model);
   LoadedModel m;
   m.name = loaded.file.string();
   m.signature = runtime::detect_signature(loaded.model, m.name);
-  m.bytes = model::serialize_model(loaded.model);
+  m.bytes = runtime::model_to_run(loaded.model, loaded.file, optimize, session, m.name);
   return m;
 }
 
@@ -73,9 +74,9 @@ struct Classifier::Impl {
 
   std::optional<runtime::Predictor> make_predictor(const std::filesystem::path& model_folder) {
     check_single_label(folder);
-    LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model);
     runtime::SessionConfig session;
     session.intra_op_threads = options.threads;
+    LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model, options.optimize_graph, session);
     std::optional<runtime::Predictor> p;
     p.emplace(m.bytes, m.signature, folder, session, m.name);
     return p;

@@ -12,7 +12,6 @@
 #include <random>
 #include <thread>
 
-#include "attention_fusion.h"
 #include "batching.h"
 #include "dataset.h"
 #include "docquant/error.h"
@@ -21,12 +20,12 @@
 #include "docquant/tokenizer.h"
 #include "docquant/version.h"
 #include "file_util.h"
+#include "graph_optimizer.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
 #include "probe.h"
 #include "quantize_pass.h"
-#include "skip_layer_norm_fusion.h"
 #include "staged_folder.h"
 #include "strategy.h"
 
@@ -138,32 +137,6 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
   return t;
 }
 
-// The graph after ONNX Runtime's extended-level optimisations (what INC quantizes too).
-// ORT can only hand them over as a file: it writes `scratch` (in the staged output
-// folder, so a full disk shows as one) and the graph is read back from it. The session
-// reads the model from its file, as loaded, so no serialized copy of the weights is made.
-onnx::ModelProto ort_optimized(const fs::path& model_file, const fs::path& scratch, runtime::SessionConfig config,
-                               const std::string& model_name) {
-  config.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
-  config.optimized_model_file = scratch;
-  try {
-    runtime::make_session_from_file(model_file, config, model_name);
-  } catch (const InputError&) {
-    // Either ONNX Runtime refuses the model, or it could not write `scratch`: without the
-    // file it loads, so the write failed.
-    std::error_code ec;
-    fs::remove(scratch, ec);
-    config.optimized_model_file.clear();
-    runtime::make_session_from_file(model_file, config, model_name);
-    throw OutputError(fmt::format("{}: write failed (disk full?) while ONNX Runtime saved its optimised graph "
-                                  "(--no_optimize_graph skips that step)",
-                                  scratch.string()));
-  }
-  onnx::ModelProto optimized = model::load_model(scratch, /*run_checker=*/false).model;
-  fs::remove(scratch);
-  return optimized;
-}
-
 // Files of the SetFit folder that travel with the model: everything but body weights.
 bool is_body_weight(const fs::path& p) {
   static const char* kWeights[] = {".bin", ".safetensors", ".h5", ".msgpack", ".onnx", ".ot", ".pt", ".pth"};
@@ -248,9 +221,12 @@ QuantizeReport quantize(const QuantizeOptions& o) {
 
   onnx::ModelProto fp32 = std::move(loaded.model);  // not read again: one copy of the weights, not two
   if (o.optimize_graph) {
-    fp32 = ort_optimized(loaded.file, out.dir() / "fp32_ort_optimized.onnx", session, model_name);
-    report.attentions_fused = quant::fuse_attention(fp32);
-    report.skip_layer_norms_fused = quant::fuse_skip_layer_norm(fp32);
+    // What INC quantizes too (ORT's extended level), plus docquant's fusions. The scratch
+    // file sits in the staged output folder, so a full disk shows as one.
+    const auto fused = runtime::optimize_graph(fp32, loaded.file, out.dir() / "fp32_ort_optimized.onnx", session,
+                                               model_name);
+    report.attentions_fused = fused.attentions;
+    report.skip_layer_norms_fused = fused.skip_layer_norms;
     progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} self-attention "
                          "subgraphs fused into Attention and {} residual Add + LayerNormalization into "
                          "SkipLayerNormalization",

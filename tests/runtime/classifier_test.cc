@@ -2,12 +2,17 @@
 // the quantized example folder (scripts/setup.sh). Skips only when they are not built.
 #include "docquant/classifier.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -17,6 +22,7 @@
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 #include "file_util.h"
+#include "graph_optimizer.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -109,11 +115,52 @@ TEST_F(ClassifierTest, EqualsEvalPathOnTheTestSet) {
   runtime::BatchPolicy policy;
   const auto data = runtime::load_labelled_dataset(shared_data() / "sst2_test.csv", "text", "label", folder, tokenizer,
                                                    policy, 0);
-  const runtime::Predictor predictor(model::serialize_model(loaded.model), signature, folder, {}, "model.onnx");
+  // The eval path runs the graph optimised on opening, as the Classifier does.
+  const std::string bytes = runtime::model_to_run(loaded.model, loaded.file, true, {}, "model.onnx");
+  const runtime::Predictor predictor(bytes, signature, folder, {}, "model.onnx");
   const auto want = predictor.predict(data.batches, data.labels.size());
   EXPECT_EQ(got.label, want.predicted);
   EXPECT_EQ(got.proba, want.proba);  // bit for bit: same batches, same session settings
   EXPECT_DOUBLE_EQ(accuracy(*fp32_, got, test_->labels), manifest_accuracy("onnx_body_ort"));
+}
+
+// Opening an fp32 export applies quantize's graph optimisation (Attention and
+// SkipLayerNormalization fused, no scratch file left); --no_optimize_graph runs it as
+// exported; both give the same labels on the whole test set and probabilities within 1e-5.
+// A quantized graph is never re-optimised.
+TEST_F(ClassifierTest, FloatGraphIsOptimisedOnOpening) {
+  auto loaded = model::load_model(fixture_dir() / "onnx" / "model.onnx");
+  const std::string plain = model::serialize_model(loaded.model);
+  onnx::ModelProto copy = loaded.model;
+  EXPECT_EQ(runtime::model_to_run(copy, loaded.file, false, {}, "model.onnx"), plain);
+  const std::string optimised = runtime::model_to_run(copy, loaded.file, true, {}, "model.onnx");
+  onnx::ModelProto parsed;
+  ASSERT_TRUE(parsed.ParseFromString(optimised));
+  std::map<std::string, int> ops;
+  for (const auto& n : parsed.graph().node()) ++ops[n.op_type()];
+  EXPECT_EQ(ops["Attention"], 6);
+  EXPECT_EQ(ops["SkipLayerNormalization"], 12);
+  EXPECT_FALSE(runtime::wants_graph_optimization(parsed));
+  EXPECT_TRUE(runtime::wants_graph_optimization(loaded.model));
+  onnx::ModelProto quantized = loaded.model;
+  quantized.mutable_graph()->add_node()->set_op_type("DynamicQuantizeLinear");
+  EXPECT_FALSE(runtime::wants_graph_optimization(quantized));
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with(fmt::format("docquant-{}-", ::getpid())))
+        << "scratch file left: " << entry.path();
+  }
+
+  ClassifierOptions o;
+  o.onnx_model = fixture_dir() / "onnx" / "model.onnx";
+  o.optimize_graph = false;
+  const Classifier as_exported(fixture_dir() / "setfit", o);
+  const Classification a = as_exported.classify(test_->texts);
+  const Classification b = fp32_->classify(test_->texts);
+  EXPECT_EQ(a.label, b.label);
+  double worst = 0;
+  for (std::size_t i = 0; i < a.proba.size(); ++i) worst = std::max(worst, std::fabs(a.proba[i] - b.proba[i]));
+  EXPECT_LE(worst, 1e-5);
+  std::cout << "[ measure  ] fp32 optimised vs as exported on sst2_test: max |dp| " << worst << "\n";
 }
 
 TEST_F(ClassifierTest, PredictAndPredictProbaAgreeWithClassify) {

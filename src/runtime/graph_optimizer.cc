@@ -1,0 +1,74 @@
+#include "graph_optimizer.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "attention_fusion.h"
+#include "docquant/error.h"
+#include "onnx_io.h"
+#include "skip_layer_norm_fusion.h"
+
+namespace docquant::runtime {
+
+namespace fs = std::filesystem;
+
+GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file, const fs::path& scratch,
+                            const SessionConfig& config, const std::string& name) {
+  SessionConfig extended = config;
+  extended.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
+  extended.optimized_model_file = scratch;
+  try {
+    make_session_from_file(model_file, extended, name);
+  } catch (const InputError&) {
+    // Either ONNX Runtime refuses the model, or it could not write `scratch`: when it loads
+    // without the file, the write failed.
+    std::error_code ec;
+    fs::remove(scratch, ec);
+    extended.optimized_model_file.clear();
+    make_session_from_file(model_file, extended, name);
+    throw OutputError(fmt::format("{}: write failed (disk full?) while ONNX Runtime saved its optimised graph "
+                                  "(--no_optimize_graph skips that step)",
+                                  scratch.string()));
+  }
+  model = model::load_model(scratch, /*run_checker=*/false).model;
+  std::error_code ec;
+  fs::remove(scratch, ec);
+  GraphFusions f;
+  f.attentions = quant::fuse_attention(model);
+  f.skip_layer_norms = quant::fuse_skip_layer_norm(model);
+  return f;
+}
+
+bool wants_graph_optimization(const onnx::ModelProto& model) {
+  for (const auto& n : model.graph().node()) {
+    const std::string& op = n.op_type();
+    if (op == "Attention" || op == "QAttention" || op == "SkipLayerNormalization" || op == "DynamicQuantizeLinear" ||
+        op == "DynamicQuantizeMatMul" || op == "MatMulInteger" || op == "MatMulIntegerToFloat" ||
+        op == "QuantizeLinear" || op == "DequantizeLinear" || op == "QEmbedLayerNormalization" ||
+        op == "QLinearMatMul" || op == "ConvInteger")
+      return false;
+  }
+  return true;
+}
+
+std::string model_to_run(onnx::ModelProto& model, const fs::path& model_file, bool optimize,
+                         const SessionConfig& config, const std::string& name) {
+  if (optimize && wants_graph_optimization(model)) {
+    static std::atomic<unsigned> counter{0};
+    std::error_code ec;
+    const fs::path scratch = fs::temp_directory_path(ec) /
+                             fmt::format("docquant-{}-{}-optimized.onnx", ::getpid(), counter.fetch_add(1));
+    if (!ec) {
+      try {
+        optimize_graph(model, model_file, scratch, config, name);
+      } catch (const OutputError&) {
+        // Only a speed-up: without a writable temporary folder the model runs as exported.
+      }
+    }
+  }
+  return model::serialize_model(model);
+}
+
+}  // namespace docquant::runtime

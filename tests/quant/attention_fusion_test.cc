@@ -50,13 +50,13 @@ GraphBuilder attention_graph(bool q_read_twice = false) {
   }
   g.node("Unsqueeze", {"attention_mask", "axis1"}, {"m1"}, "/Unsqueeze");
   g.node("Unsqueeze", {"m1", "axis2"}, {"m2"}, "/Unsqueeze_1");
-  testing::set_int_attribute(g.node("Cast", {"m2"}, {"m3"}, "/Cast"), "to", onnx::TensorProto::FLOAT);
+  add_int_attribute(g.node("Cast", {"m2"}, {"m3"}, "/Cast"), "to", onnx::TensorProto::FLOAT);
   g.node("Sub", {"one", "m3"}, {"m4"}, "/Sub");
   g.node("Mul", {"m4", "filter"}, {"mask_add"}, "/Mul");
   g.node("MatMul", {"q_t", "k_t"}, {"qk"}, "/layer/self/MatMul");
   g.node("Div", {"qk", "sqrt_d"}, {"scores"}, "/layer/self/Div");
   g.node("Add", {"scores", "mask_add"}, {"masked"}, "/layer/self/Add");
-  testing::set_int_attribute(g.node("Softmax", {"masked"}, {"probs"}, "/layer/self/Softmax"), "axis", -1);
+  add_int_attribute(g.node("Softmax", {"masked"}, {"probs"}, "/layer/self/Softmax"), "axis", -1);
   g.node("MatMul", {"probs", "v_t"}, {"ctx"}, "/layer/self/MatMul_1");
   auto& t = g.node("Transpose", {"ctx"}, {"ctx_t"}, "/layer/self/Transpose_3");
   auto* perm = t.add_attribute();

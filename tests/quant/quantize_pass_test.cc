@@ -9,6 +9,7 @@
 
 #include "docquant/error.h"
 #include "formulas.h"
+#include "graph_context.h"
 #include "onnx_io.h"
 #include "test_support.h"
 
@@ -349,7 +350,7 @@ TEST(QuantizePass, GemmWithTransposedWeightAndBias) {
   b.input("x", onnx::TensorProto::FLOAT, {4, 12}).output("y");
   b.initializer("W", {5, 12}, testing::uniform(60, -1.0f, 1.0f, 41u));  // [N, K], transB = 1
   b.initializer("C", {5}, {0.5f, -0.5f, 0.25f, 0.0f, 1.0f});
-  testing::set_int_attribute(b.node("Gemm", {"x", "W", "C"}, {"y"}, "classifier"), "transB", 1);
+  add_int_attribute(b.node("Gemm", {"x", "W", "C"}, {"y"}, "classifier"), "transB", 1);
   const auto feeds = std::map<std::string, Feed>{{"x", Feed{{4, 12}, testing::uniform(48, -1.0f, 1.0f, 42u), {}}}};
   const auto y32 = testing::run_model(b.model(), feeds);
   for (bool fused : {true, false}) {
@@ -369,7 +370,7 @@ TEST(QuantizePass, GemmWithAlphaIsRefused) {
   GraphBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {4, 12}).output("y");
   b.initializer("W", {12, 5}, testing::uniform(60, -1.0f, 1.0f, 41u));
-  testing::set_float_attribute(b.node("Gemm", {"x", "W"}, {"y"}, "g"), "alpha", 2.0f);
+  add_float_attribute(b.node("Gemm", {"x", "W"}, {"y"}, "g"), "alpha", 2.0f);
   const QuantizeResult r = quantize(b.model(), QuantPlan{});
   EXPECT_EQ(decision_for(r, "g").action, "kept fp32 (not quantizable: alpha != 1 is not implemented)");
 }
@@ -406,7 +407,7 @@ GraphBuilder attention_model() {
   for (std::size_t i = 0; i < w.size(); ++i) w[i] *= 0.5f + 0.05f * static_cast<float>(i % 48);
   b.initializer("qkv_w", {16, 48}, w);
   b.initializer("qkv_b", {48}, testing::uniform(48, -0.1f, 0.1f, 62u));
-  testing::set_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b"}, {"y"}, "attn", "com.microsoft"),
+  add_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b"}, {"y"}, "attn", "com.microsoft"),
                              "num_heads", 2);
   return b;
 }
@@ -482,14 +483,14 @@ GraphBuilder embed_layernorm_model(bool position_ids = false, bool sum_output = 
   b.initializer("gamma", {8}, testing::uniform(8, 0.5f, 1.5f, 67u));
   b.initializer("beta", {8}, testing::uniform(8, -0.5f, 0.5f, 68u));
   for (const char* in : {"ids", "segments", "mask"}) {
-    testing::set_int_attribute(b.node("Cast", {in}, {std::string(in) + "32"}, std::string(in) + "_cast"), "to",
+    add_int_attribute(b.node("Cast", {in}, {std::string(in) + "32"}, std::string(in) + "_cast"), "to",
                                onnx::TensorProto::INT32);
   }
   std::vector<std::string> inputs{"ids32", "segments32", "word", "pos", "seg", "gamma", "beta", "mask32"};
   if (position_ids) inputs.push_back("ids32");
   std::vector<std::string> outputs{"y", "mask_index"};
   if (sum_output) outputs.push_back("embedding_sum");
-  testing::set_float_attribute(b.node("EmbedLayerNormalization", inputs, outputs, "emb", "com.microsoft"), "epsilon",
+  add_float_attribute(b.node("EmbedLayerNormalization", inputs, outputs, "emb", "com.microsoft"), "epsilon",
                                1e-12f);
   return b;
 }

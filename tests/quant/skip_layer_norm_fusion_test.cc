@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "graph_context.h"
 #include "skip_layer_norm_fusion.h"
 #include "test_support.h"
 
@@ -26,12 +27,12 @@ GraphBuilder residual_block(bool bias_first = false, bool extra_consumer = false
   g.initializer("b", {kHidden}, testing::uniform(kHidden, -0.2f, 0.2f, 4));
   g.initializer("g1", {kHidden}, testing::uniform(kHidden, 0.5f, 1.5f, 5));
   g.initializer("b1", {kHidden}, testing::uniform(kHidden, -0.1f, 0.1f, 6));
-  testing::set_float_attribute(g.node("LayerNormalization", {"x", "g0", "b0"}, {"h"}, "ln0"), "epsilon", 1e-12f);
+  add_float_attribute(g.node("LayerNormalization", {"x", "g0", "b0"}, {"h"}, "ln0"), "epsilon", 1e-12f);
   g.node("MatMul", {"h", "W"}, {"m"}, "dense");
   g.node("Add", bias_first ? std::vector<std::string>{"b", "m"} : std::vector<std::string>{"m", "b"}, {"mb"},
          "dense_bias");
   g.node("Add", {"mb", "h"}, {"r"}, "residual");
-  testing::set_float_attribute(g.node("LayerNormalization", {"r", "g1", "b1"}, {"y"}, "ln1"), "epsilon", 1e-12f);
+  add_float_attribute(g.node("LayerNormalization", {"r", "g1", "b1"}, {"y"}, "ln1"), "epsilon", 1e-12f);
   g.output("y");
   if (extra_consumer) {
     g.node("Relu", {"r"}, {"r_relu"}, "also_reads_r");
@@ -103,7 +104,7 @@ TEST(SkipLayerNormFusion, LeavesAnAddWithoutAResidualStream) {
 TEST(SkipLayerNormFusion, LeavesANormalisationOverAnotherAxis) {
   onnx::ModelProto m = residual_block().model();
   for (auto& n : *m.mutable_graph()->mutable_node())
-    if (n.name() == "ln1") testing::set_int_attribute(n, "axis", 1);
+    if (n.name() == "ln1") add_int_attribute(n, "axis", 1);
   EXPECT_EQ(fuse_skip_layer_norm(m), 0u);
 }
 

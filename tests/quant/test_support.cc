@@ -80,20 +80,6 @@ onnx::NodeProto& GraphBuilder::node(const std::string& op_type, const std::vecto
   return *n;
 }
 
-void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
-}
-
-void set_float_attribute(onnx::NodeProto& node, const std::string& name, float value) {
-  auto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(value);
-}
-
 namespace {
 Ort::Env& ort_env() {
   static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "docquant-quant-tests");

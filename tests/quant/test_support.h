@@ -31,8 +31,6 @@ class GraphBuilder {
   onnx::ModelProto model_;
 };
 
-void set_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value);
-void set_float_attribute(onnx::NodeProto& node, const std::string& name, float value);
 
 // A named input tensor: float or int64 data.
 struct Feed {

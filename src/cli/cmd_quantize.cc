@@ -131,8 +131,9 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
   cmd->add_flag("--optimize_graph,!--no_optimize_graph", o->optimize_graph,
-                "Before quantizing (default: on): ONNX Runtime's extended graph optimisations, then residual\n"
-                "Add + LayerNormalization fused into SkipLayerNormalization (faster in ONNX Runtime).\n"
+                "Before quantizing (default: on): ONNX Runtime's extended graph optimisations, then\n"
+                "self-attention fused into Attention (quantized to QAttention) and residual Add +\n"
+                "LayerNormalization into SkipLayerNormalization: ~1.25x faster in ONNX Runtime on MiniLM.\n"
                 "--no_optimize_graph keeps the exported graph's ops (plain ai.onnx where possible)");
   cmd->add_option("--batch_size", o->batch_size, "Texts per model call while evaluating")->capture_default_str();
   cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();

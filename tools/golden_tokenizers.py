@@ -26,6 +26,7 @@ import tokenizers
 from tokenizers import Tokenizer
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import adversarial_texts  # noqa: E402
 import tokenizer_sources  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -42,19 +43,7 @@ def read_texts():
         with open(path, newline="", encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 texts.append(row["text"].encode("utf-8"))
-    with open(ADVERSARIAL, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("//"):
-                continue
-            item = json.loads(line)
-            if "hex" in item:
-                texts.append(bytes.fromhex(item["hex"]))
-            else:
-                text = item["text"]
-                if "repeat" in item:
-                    text = text * int(item["repeat"])
-                texts.append(text.encode("utf-8", "surrogatepass"))
+    texts += adversarial_texts.read(ADVERSARIAL)
     return texts
 
 

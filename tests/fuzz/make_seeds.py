@@ -31,6 +31,9 @@ CACHE = pathlib.Path(os.environ.get("DOCQUANT_CACHE", HOME / ".cache" / "docquan
 FIXTURES = pathlib.Path(os.environ.get("DOCQUANT_FIXTURES", CACHE / "fixtures"))
 SHARED = pathlib.Path(os.environ.get("DOCQUANT_SHARED", ROOT.parent / "shared"))
 GOLDENS = pathlib.Path(os.environ.get("DOCQUANT_GOLDENS", ROOT / "build" / "goldens"))
+sys.path.insert(0, str(ROOT / "tools"))
+import adversarial_texts  # noqa: E402
+
 FIXTURE_NAMES = ["minilm-sst2", "minilm-trec6", "mpnet-sst2"]
 # The same list, in the same order, as tokenizer_encode_fuzz.cc's defaults.
 TOKENIZER_CACHE_NAMES = ["claude-bpe", "xlmr-unigram-en", "metaspace-first", "wordpiece-variants",
@@ -105,16 +108,7 @@ def texts(limit=300):
                 found.append(row["text"].encode("utf-8"))
     adversarial = ROOT / "tests" / "tokenizer" / "data" / "adversarial.jsonl"
     if adversarial.exists():
-        for line in adversarial.read_text(encoding="utf-8").split("\n"):  # not splitlines: texts hold U+2028
-            line = line.strip()
-            if not line or line.startswith("//"):
-                continue
-            item = json.loads(line)
-            if "hex" in item:
-                found.append(bytes.fromhex(item["hex"]))
-            else:
-                text = item["text"] * min(int(item.get("repeat", 1)), 50)
-                found.append(text.encode("utf-8", "surrogatepass"))
+        found += adversarial_texts.read(adversarial, max_repeat=50)
     return found
 
 

@@ -10,12 +10,12 @@
 #include "docquant/error.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
-#include "metrics.h"
 #include "graph_optimizer.h"
+#include "metrics.h"
 #include "model_form.h"
+#include "model_options.h"
 #include "onnx_io.h"
 #include "predictor.h"
-#include "model_options.h"
 #include "report_file.h"
 
 namespace docquant::cli {

@@ -20,10 +20,6 @@ std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name,
   return a ? a->i() : fallback;
 }
 
-bool is_op(const onnx::NodeProto* node, const char* op_type) {
-  return node && node->op_type() == op_type && (node->domain().empty() || node->domain() == "ai.onnx");
-}
-
 // The values of a constant int64 tensor (raw or typed storage).
 std::optional<std::vector<std::int64_t>> int64_values(const GraphView& view, const std::string& name) {
   const onnx::TensorProto* t = view.constant(name);
@@ -54,35 +50,8 @@ std::optional<std::vector<std::int64_t>> unsqueeze_axes(const GraphView& view, c
   return std::nullopt;
 }
 
-class Matcher {
- public:
-  explicit Matcher(const onnx::ModelProto& model) : view(model), graph(model.graph()) {
-    for (int i = 0; i < graph.node_size(); ++i)
-      for (const auto& out : graph.node(i).output())
-        if (!out.empty()) producer_[out] = i;
-    for (const auto& in : graph.input()) inputs_.insert(in.name());
-  }
-
-  int producer(const std::string& tensor) const {
-    auto it = producer_.find(tensor);
-    return it == producer_.end() ? -1 : it->second;
-  }
-  const onnx::NodeProto* node(int index) const { return index < 0 ? nullptr : &graph.node(index); }
-  const onnx::NodeProto* produced_by(const std::string& tensor) const { return node(producer(tensor)); }
-  // `tensor` is read by node `reader` alone and is no graph output.
-  bool read_only_by(const std::string& tensor, int reader) const {
-    const auto& c = view.consumers(tensor);
-    return c.size() == 1 && c[0] == reader && !view.is_graph_output(tensor);
-  }
-  bool is_graph_input(const std::string& name) const { return inputs_.count(name) != 0; }
-
-  const GraphView view;
-  const onnx::GraphProto& graph;
-
- private:
-  std::unordered_map<std::string, int> producer_;
-  std::set<std::string> inputs_;
-};
+// The node at `index`, or nullptr for -1 (GraphView::producer of a graph input or constant).
+const onnx::NodeProto* node_at(const GraphView& g, int index) { return index < 0 ? nullptr : &g.node(index); }
 
 // One of the Q, K, V branches: Transpose(Reshape(Add(MatMul(x, W), b), [0, 0, N, h]), perm).
 struct Projection {
@@ -91,38 +60,38 @@ struct Projection {
   std::vector<int> nodes;
 };
 
-std::optional<Projection> projection(const Matcher& m, const std::string& transposed, int reader,
+std::optional<Projection> projection(const GraphView& m, const std::string& transposed, int reader,
                                      const std::vector<std::int64_t>& perm) {
   if (!m.read_only_by(transposed, reader)) return std::nullopt;
   const int t = m.producer(transposed);
-  const onnx::NodeProto* transpose = m.node(t);
-  if (!is_op(transpose, "Transpose")) return std::nullopt;
+  const onnx::NodeProto* transpose = node_at(m, t);
+  if (!is_onnx_op(transpose, "Transpose")) return std::nullopt;
   const auto* p = find_attribute(*transpose, "perm");
   if (!p || std::vector<std::int64_t>(p->ints().begin(), p->ints().end()) != perm) return std::nullopt;
   const int r = m.producer(transpose->input(0));
-  const onnx::NodeProto* reshape = m.node(r);
-  if (!is_op(reshape, "Reshape") || !m.read_only_by(transpose->input(0), t) || reshape->input_size() < 2 ||
+  const onnx::NodeProto* reshape = node_at(m, r);
+  if (!is_onnx_op(reshape, "Reshape") || !m.read_only_by(transpose->input(0), t) || reshape->input_size() < 2 ||
       int_attribute(*reshape, "allowzero", 0) != 0)
     return std::nullopt;
-  const auto shape = int64_values(m.view, reshape->input(1));
+  const auto shape = int64_values(m, reshape->input(1));
   if (!shape || shape->size() != 4 || (*shape)[0] != 0 || (*shape)[1] != 0 || (*shape)[2] <= 0 || (*shape)[3] <= 0)
     return std::nullopt;
   const int a = m.producer(reshape->input(0));
-  const onnx::NodeProto* add = m.node(a);
-  if (!is_op(add, "Add") || !m.read_only_by(reshape->input(0), r) || add->input_size() != 2) return std::nullopt;
+  const onnx::NodeProto* add = node_at(m, a);
+  if (!is_onnx_op(add, "Add") || !m.read_only_by(reshape->input(0), r) || add->input_size() != 2) return std::nullopt;
   Projection out;
   out.heads = (*shape)[2];
   out.head_size = (*shape)[3];
   const std::int64_t width = out.heads * out.head_size;
   for (int side = 0; side < 2; ++side) {
-    const onnx::TensorProto* b = m.view.constant(add->input(side));
+    const onnx::TensorProto* b = m.constant(add->input(side));
     if (!b || b->data_type() != onnx::TensorProto::FLOAT || b->dims_size() != 1 || b->dims(0) != width) continue;
     const int mm = m.producer(add->input(1 - side));
-    const onnx::NodeProto* matmul = m.node(mm);
-    if (!is_op(matmul, "MatMul") || !m.read_only_by(add->input(1 - side), a)) return std::nullopt;
-    const onnx::TensorProto* w = m.view.constant(matmul->input(1));
+    const onnx::NodeProto* matmul = node_at(m, mm);
+    if (!is_onnx_op(matmul, "MatMul") || !m.read_only_by(add->input(1 - side), a)) return std::nullopt;
+    const onnx::TensorProto* w = m.constant(matmul->input(1));
     if (!w || w->data_type() != onnx::TensorProto::FLOAT || w->dims_size() != 2 || w->dims(1) != width ||
-        m.view.constant(matmul->input(0)))
+        m.constant(matmul->input(0)))
       return std::nullopt;
     out.x = matmul->input(0);
     out.weight = matmul->input(1);
@@ -140,27 +109,27 @@ struct Mask {
   std::vector<int> nodes;
 };
 
-std::optional<Mask> attention_mask(const Matcher& m, const std::string& tensor) {
+std::optional<Mask> attention_mask(const GraphView& m, const std::string& tensor) {
   const int mul_index = m.producer(tensor);
-  const onnx::NodeProto* mul = m.node(mul_index);
-  if (!is_op(mul, "Mul") || mul->input_size() != 2) return std::nullopt;
+  const onnx::NodeProto* mul = node_at(m, mul_index);
+  if (!is_onnx_op(mul, "Mul") || mul->input_size() != 2) return std::nullopt;
   for (int side = 0; side < 2; ++side) {
-    const auto c = float_scalar(m.view, mul->input(side));
+    const auto c = float_scalar(m, mul->input(side));
     if (!c || !(*c < 0.0f) || !std::isfinite(*c)) continue;
     const int sub_index = m.producer(mul->input(1 - side));
-    const onnx::NodeProto* sub = m.node(sub_index);
-    if (!is_op(sub, "Sub") || sub->input_size() != 2) return std::nullopt;
-    const auto one = float_scalar(m.view, sub->input(0));
+    const onnx::NodeProto* sub = node_at(m, sub_index);
+    if (!is_onnx_op(sub, "Sub") || sub->input_size() != 2) return std::nullopt;
+    const auto one = float_scalar(m, sub->input(0));
     if (!one || *one != 1.0f) return std::nullopt;
     const int cast_index = m.producer(sub->input(1));
-    const onnx::NodeProto* cast = m.node(cast_index);
-    if (!is_op(cast, "Cast") || int_attribute(*cast, "to", 0) != onnx::TensorProto::FLOAT) return std::nullopt;
+    const onnx::NodeProto* cast = node_at(m, cast_index);
+    if (!is_onnx_op(cast, "Cast") || int_attribute(*cast, "to", 0) != onnx::TensorProto::FLOAT) return std::nullopt;
     const int u2_index = m.producer(cast->input(0));
-    const onnx::NodeProto* u2 = m.node(u2_index);
-    if (!is_op(u2, "Unsqueeze") || unsqueeze_axes(m.view, *u2) != std::vector<std::int64_t>{2}) return std::nullopt;
+    const onnx::NodeProto* u2 = node_at(m, u2_index);
+    if (!is_onnx_op(u2, "Unsqueeze") || unsqueeze_axes(m, *u2) != std::vector<std::int64_t>{2}) return std::nullopt;
     const int u1_index = m.producer(u2->input(0));
-    const onnx::NodeProto* u1 = m.node(u1_index);
-    if (!is_op(u1, "Unsqueeze") || unsqueeze_axes(m.view, *u1) != std::vector<std::int64_t>{1}) return std::nullopt;
+    const onnx::NodeProto* u1 = node_at(m, u1_index);
+    if (!is_onnx_op(u1, "Unsqueeze") || unsqueeze_axes(m, *u1) != std::vector<std::int64_t>{1}) return std::nullopt;
     if (!m.is_graph_input(u1->input(0))) return std::nullopt;
     return Mask{u1->input(0), *c, {mul_index, sub_index, cast_index, u2_index, u1_index}};
   }
@@ -177,20 +146,20 @@ struct Match {
   std::string name;
 };
 
-std::optional<Match> match_at_softmax(const Matcher& m, int s) {
-  const onnx::NodeProto& softmax = m.graph.node(s);
-  const std::int64_t axis = int_attribute(softmax, "axis", m.view.opset("") >= 13 ? -1 : 1);
+std::optional<Match> match_at_softmax(const GraphView& m, int s) {
+  const onnx::NodeProto& softmax = m.graph().node(s);
+  const std::int64_t axis = int_attribute(softmax, "axis", m.opset("") >= 13 ? -1 : 1);
   if (axis != -1 && axis != 3) return std::nullopt;
   const int add_index = m.producer(softmax.input(0));
-  const onnx::NodeProto* add = m.node(add_index);
-  if (!is_op(add, "Add") || add->input_size() != 2 || !m.read_only_by(softmax.input(0), s)) return std::nullopt;
+  const onnx::NodeProto* add = node_at(m, add_index);
+  if (!is_onnx_op(add, "Add") || add->input_size() != 2 || !m.read_only_by(softmax.input(0), s)) return std::nullopt;
 
   Match out;
   for (int side = 0; side < 2; ++side) {
     auto mask = attention_mask(m, add->input(1 - side));
     if (!mask) continue;
     const int scores_index = m.producer(add->input(side));
-    const onnx::NodeProto* scores = m.node(scores_index);
+    const onnx::NodeProto* scores = node_at(m, scores_index);
     if (!scores || !m.read_only_by(add->input(side), add_index)) return std::nullopt;
     int qk_reader = scores_index;
     std::vector<int> scores_nodes = {scores_index};
@@ -200,13 +169,13 @@ std::optional<Match> match_at_softmax(const Matcher& m, int s) {
         if (int_attribute(*scores, a, 0) != 0) return std::nullopt;
       const auto* alpha = find_attribute(*scores, "alpha");
       out.scale = alpha ? alpha->f() : 1.0f;
-    } else if (is_op(scores, "Div")) {
-      const auto d = float_scalar(m.view, scores->input(1));
+    } else if (is_onnx_op(scores, "Div")) {
+      const auto d = float_scalar(m, scores->input(1));
       const int mm = m.producer(scores->input(0));
-      if (!d || *d == 0.0f || !is_op(m.node(mm), "MatMul") || !m.read_only_by(scores->input(0), scores_index))
+      if (!d || *d == 0.0f || !is_onnx_op(node_at(m, mm), "MatMul") || !m.read_only_by(scores->input(0), scores_index))
         return std::nullopt;
       out.scale = 1.0f / *d;
-      qk = m.node(mm);
+      qk = node_at(m, mm);
       qk_reader = mm;
       scores_nodes.push_back(mm);
     } else {
@@ -218,24 +187,24 @@ std::optional<Match> match_at_softmax(const Matcher& m, int s) {
     if (!q || !k) return std::nullopt;
 
     // Context: Reshape(Transpose(MatMul(P, V), 0 2 1 3), [0, 0, N*h]).
-    const auto& readers = m.view.consumers(softmax.output(0));
-    if (readers.size() != 1 || m.view.is_graph_output(softmax.output(0))) return std::nullopt;
+    const auto& readers = m.consumers(softmax.output(0));
+    if (readers.size() != 1 || m.is_graph_output(softmax.output(0))) return std::nullopt;
     const int ctx_index = readers[0];
-    const onnx::NodeProto* ctx = m.node(ctx_index);
-    if (!is_op(ctx, "MatMul") || ctx->input(0) != softmax.output(0)) return std::nullopt;
+    const onnx::NodeProto* ctx = node_at(m, ctx_index);
+    if (!is_onnx_op(ctx, "MatMul") || ctx->input(0) != softmax.output(0)) return std::nullopt;
     auto v = projection(m, ctx->input(1), ctx_index, {0, 2, 1, 3});
     if (!v) return std::nullopt;
-    const auto& t_readers = m.view.consumers(ctx->output(0));
-    if (t_readers.size() != 1 || m.view.is_graph_output(ctx->output(0))) return std::nullopt;
-    const onnx::NodeProto* transpose = m.node(t_readers[0]);
-    const auto* perm = transpose && is_op(transpose, "Transpose") ? find_attribute(*transpose, "perm") : nullptr;
+    const auto& t_readers = m.consumers(ctx->output(0));
+    if (t_readers.size() != 1 || m.is_graph_output(ctx->output(0))) return std::nullopt;
+    const onnx::NodeProto* transpose = node_at(m, t_readers[0]);
+    const auto* perm = transpose && is_onnx_op(transpose, "Transpose") ? find_attribute(*transpose, "perm") : nullptr;
     if (!perm || std::vector<std::int64_t>(perm->ints().begin(), perm->ints().end()) != std::vector<std::int64_t>{0, 2, 1, 3})
       return std::nullopt;
-    const auto& r_readers = m.view.consumers(transpose->output(0));
-    if (r_readers.size() != 1 || m.view.is_graph_output(transpose->output(0))) return std::nullopt;
-    const onnx::NodeProto* reshape = m.node(r_readers[0]);
-    if (!is_op(reshape, "Reshape") || reshape->input_size() < 2) return std::nullopt;
-    const auto shape = int64_values(m.view, reshape->input(1));
+    const auto& r_readers = m.consumers(transpose->output(0));
+    if (r_readers.size() != 1 || m.is_graph_output(transpose->output(0))) return std::nullopt;
+    const onnx::NodeProto* reshape = node_at(m, r_readers[0]);
+    if (!is_onnx_op(reshape, "Reshape") || reshape->input_size() < 2) return std::nullopt;
+    const auto shape = int64_values(m, reshape->input(1));
     const std::int64_t width = q->heads * q->head_size;
     if (!shape || *shape != std::vector<std::int64_t>{0, 0, width}) return std::nullopt;
 
@@ -243,8 +212,8 @@ std::optional<Match> match_at_softmax(const Matcher& m, int s) {
     if (q->x != k->x || q->x != v->x || k->heads != q->heads || v->heads != q->heads ||
         k->head_size != q->head_size || v->head_size != q->head_size)
       return std::nullopt;
-    const std::int64_t rows = m.view.constant(q->weight)->dims(0);
-    if (m.view.constant(k->weight)->dims(0) != rows || m.view.constant(v->weight)->dims(0) != rows) return std::nullopt;
+    const std::int64_t rows = m.constant(q->weight)->dims(0);
+    if (m.constant(k->weight)->dims(0) != rows || m.constant(v->weight)->dims(0) != rows) return std::nullopt;
 
     out.q = std::move(*q);
     out.k = std::move(*k);
@@ -269,9 +238,9 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
   std::vector<Match> matches;
   std::set<int> taken;
   {
-    const Matcher m(model);
-    for (int i = 0; i < m.graph.node_size(); ++i) {
-      if (!is_op(&m.graph.node(i), "Softmax")) continue;
+    const GraphView m(model);
+    for (int i = 0; i < m.graph().node_size(); ++i) {
+      if (!is_onnx_op(&m.graph().node(i), "Softmax")) continue;
       auto match = match_at_softmax(m, i);
       if (!match) continue;
       bool overlaps = false;

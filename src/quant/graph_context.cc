@@ -13,14 +13,16 @@
 namespace docquant::quant {
 
 GraphView::GraphView(const onnx::ModelProto& model) : graph_(&model.graph()) {
-  std::set<std::string> graph_inputs;
-  for (const auto& in : graph_->input()) graph_inputs.insert(in.name());
+  for (const auto& in : graph_->input()) inputs_.insert(in.name());
   for (const auto& init : graph_->initializer()) {
-    if (!graph_inputs.count(init.name())) constants_.emplace(init.name(), &init);
+    if (!inputs_.count(init.name())) constants_.emplace(init.name(), &init);
   }
   for (int i = 0; i < graph_->node_size(); ++i) {
     for (const auto& in : graph_->node(i).input()) {
       if (!in.empty()) consumers_[in].push_back(i);
+    }
+    for (const auto& out : graph_->node(i).output()) {
+      if (!out.empty()) producers_[out] = i;
     }
   }
   for (const auto& out : graph_->output()) outputs_.insert(out.name());
@@ -30,6 +32,16 @@ GraphView::GraphView(const onnx::ModelProto& model) : graph_(&model.graph()) {
 const onnx::TensorProto* GraphView::constant(const std::string& name) const {
   auto it = constants_.find(name);
   return it == constants_.end() ? nullptr : it->second;
+}
+
+int GraphView::producer(const std::string& name) const {
+  auto it = producers_.find(name);
+  return it == producers_.end() ? -1 : it->second;
+}
+
+bool GraphView::read_only_by(const std::string& name, int reader) const {
+  const auto& c = consumers(name);
+  return c.size() == 1 && c[0] == reader && !is_graph_output(name);
 }
 
 const std::vector<int>& GraphView::consumers(const std::string& name) const {
@@ -172,6 +184,10 @@ void add_float_attribute(onnx::NodeProto& node, const std::string& name, float v
   a->set_name(name);
   a->set_type(onnx::AttributeProto::FLOAT);
   a->set_f(value);
+}
+
+bool is_onnx_op(const onnx::NodeProto* node, const char* op_type) {
+  return node && node->op_type() == op_type && (node->domain().empty() || node->domain() == "ai.onnx");
 }
 
 const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name) {

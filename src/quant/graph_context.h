@@ -30,6 +30,11 @@ class GraphView {
   // Nodes (by index) reading `name`, in graph order.
   const std::vector<int>& consumers(const std::string& name) const;
   bool is_graph_output(const std::string& name) const { return outputs_.count(name) != 0; }
+  bool is_graph_input(const std::string& name) const { return inputs_.count(name) != 0; }
+  // The node writing `name` (by index); -1 for graph inputs, initializers and unknown names.
+  int producer(const std::string& name) const;
+  // `name` is read by node `reader` alone and is no graph output (a fusion may absorb it).
+  bool read_only_by(const std::string& name, int reader) const;
   // Opset version imported for `domain` ("" = ai.onnx); 0 when not imported.
   std::int64_t opset(const std::string& domain) const;
 
@@ -37,6 +42,8 @@ class GraphView {
   const onnx::GraphProto* graph_;
   std::unordered_map<std::string, const onnx::TensorProto*> constants_;
   std::unordered_map<std::string, std::vector<int>> consumers_;
+  std::unordered_map<std::string, int> producers_;
+  std::set<std::string> inputs_;
   std::set<std::string> outputs_;
   std::map<std::string, std::int64_t> opsets_;
 };
@@ -68,6 +75,8 @@ onnx::NodeProto make_node(const std::string& op_type, const std::vector<std::str
                           const std::string& domain = "");
 void add_int_attribute(onnx::NodeProto& node, const std::string& name, std::int64_t value);
 void add_float_attribute(onnx::NodeProto& node, const std::string& name, float value);
+// `node` is an ai.onnx op of type `op_type` (domain "" or "ai.onnx"); false for nullptr.
+bool is_onnx_op(const onnx::NodeProto* node, const char* op_type);
 // The attribute `name` of `node`, or nullptr.
 const onnx::AttributeProto* find_attribute(const onnx::NodeProto& node, const std::string& name);
 // Adds the com.microsoft opset import (version 1) when a node uses that domain and the

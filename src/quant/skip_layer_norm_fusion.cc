@@ -11,8 +11,6 @@ namespace docquant::quant {
 
 namespace {
 
-bool is_onnx_domain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
 // A constant float vector, and its length.
 std::int64_t vector_width(const GraphView& view, const std::string& name) {
   const onnx::TensorProto* t = view.constant(name);
@@ -24,7 +22,7 @@ std::int64_t vector_width(const GraphView& view, const std::string& name) {
 bool is_residual_stream(const onnx::NodeProto* producer, const std::string& tensor) {
   if (!producer || producer->output_size() == 0 || producer->output(0) != tensor) return false;
   const std::string& op = producer->op_type();
-  if (op == "LayerNormalization") return is_onnx_domain(*producer);
+  if (op == "LayerNormalization") return is_onnx_op(producer, "LayerNormalization");
   return (op == "SkipLayerNormalization" || op == "EmbedLayerNormalization") && producer->domain() == kMsDomain;
 }
 
@@ -33,24 +31,16 @@ bool is_residual_stream(const onnx::NodeProto* producer, const std::string& tens
 std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
   const GraphView view(model);
   const onnx::GraphProto& graph = model.graph();
-  std::unordered_map<std::string, int> producer;
-  for (int i = 0; i < graph.node_size(); ++i)
-    for (const auto& out : graph.node(i).output())
-      if (!out.empty()) producer[out] = i;
   const auto produced_by = [&](const std::string& tensor) -> const onnx::NodeProto* {
-    auto it = producer.find(tensor);
-    return it == producer.end() ? nullptr : &graph.node(it->second);
-  };
-  const auto only_consumer = [&](const std::string& tensor, int node) {
-    const auto& c = view.consumers(tensor);
-    return c.size() == 1 && c[0] == node && !view.is_graph_output(tensor);
+    const int index = view.producer(tensor);
+    return index < 0 ? nullptr : &graph.node(index);
   };
 
   std::set<int> removed;
   std::unordered_map<int, onnx::NodeProto> replaced;
   for (int i = 0; i < graph.node_size(); ++i) {
     const onnx::NodeProto& ln = graph.node(i);
-    if (ln.op_type() != "LayerNormalization" || !is_onnx_domain(ln) || ln.input_size() < 2) continue;
+    if (!is_onnx_op(&ln, "LayerNormalization") || ln.input_size() < 2) continue;
     const auto* axis = find_attribute(ln, "axis");
     if (axis && axis->i() != -1) continue;
     const auto* stash = find_attribute(ln, "stash_type");
@@ -64,20 +54,19 @@ std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
     const bool has_beta = ln.input_size() > 2 && !ln.input(2).empty();
     if (has_beta && vector_width(view, ln.input(2)) != width) continue;
 
-    auto add_it = producer.find(ln.input(0));
-    if (add_it == producer.end() || removed.count(add_it->second)) continue;
-    const int add_index = add_it->second;
+    const int add_index = view.producer(ln.input(0));
+    if (add_index < 0 || removed.count(add_index)) continue;
     const onnx::NodeProto& add = graph.node(add_index);
-    if (add.op_type() != "Add" || !is_onnx_domain(add) || add.input_size() != 2 || !only_consumer(add.output(0), i)) continue;
+    if (!is_onnx_op(&add, "Add") || add.input_size() != 2 || !view.read_only_by(add.output(0), i)) continue;
     std::string x = add.input(0), residual = add.input(1);
     if (!is_residual_stream(produced_by(residual), residual)) std::swap(x, residual);
     if (!is_residual_stream(produced_by(residual), residual) || view.constant(x) || x == residual) continue;
 
     std::string bias;
     const onnx::NodeProto* bias_add = produced_by(x);
-    const int bias_index = bias_add ? producer.at(x) : -1;
-    if (bias_add && bias_add->op_type() == "Add" && is_onnx_domain(*bias_add) && bias_add->input_size() == 2 &&
-        !removed.count(bias_index) && only_consumer(x, add_index)) {
+    const int bias_index = view.producer(x);
+    if (is_onnx_op(bias_add, "Add") && bias_add->input_size() == 2 && !removed.count(bias_index) &&
+        view.read_only_by(x, add_index)) {
       for (int side = 0; side < 2; ++side) {
         const std::string& b = bias_add->input(side);
         const std::string& other = bias_add->input(1 - side);

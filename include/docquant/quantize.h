@@ -77,6 +77,9 @@ struct QuantizeNode {
   std::string op_type;
   std::string decision;  // "int8 per-channel", "int8 per-tensor", "fp32 (tuning)", "fp32 (not quantizable: …)"
   std::optional<double> sensitivity;  // the sensitivity probe's score, when it ran (higher: kept fp32 first)
+  // An int8 GEMM whose weights let a CPU without VNNI saturate a pair of u8×s8 products
+  // into int16 (possible only with full-range weights; docs/quantize.md).
+  bool can_saturate = false;
 };
 
 struct QuantizeReport {
@@ -103,6 +106,16 @@ struct QuantizeReport {
   std::string probe;             // which probe ranked the nodes ("" when none ran)
   std::size_t attentions_fused = 0;        // by optimize_graph
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
+  // The u8×s8 kernel family ONNX Runtime runs on the machine that measured accuracy
+  // ("avx512_vnni", "avx_vnni", "amx", "sse": exact; "avx2", "avx512_core": pairs of
+  // products saturate to int16), and whether it is exact.
+  std::string int8_path;
+  bool int8_exact = true;
+  // Nodes of the written model whose weights can saturate on the pairwise kernels; 0 means
+  // the model computes the same integers on every x86 CPU.
+  std::size_t nodes_that_can_saturate = 0;
+  // Things the user must know about the output (one line each), also in quantization.json.
+  std::vector<std::string> warnings;
 };
 
 // Runs the job. Throws docquant::Error: InputError/OutputError for bad inputs or output,

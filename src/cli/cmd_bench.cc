@@ -22,6 +22,7 @@
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
+#include "int8_kernel.h"
 
 namespace docquant::cli {
 
@@ -123,18 +124,6 @@ double percentile(std::vector<double> samples, double q) {
 
 double median(std::vector<double> samples) { return percentile(std::move(samples), 50); }
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-  }
-  return "unknown";
-}
-
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -203,12 +192,17 @@ void run_bench(const BenchArgs& a) {
   }
 
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const std::string cpu = cpu_model();
+  const std::string cpu = quant::host_cpu_model();
+  const quant::Int8Path int8_path = quant::host_int8_path();
   fmt::print("docquant bench  {} texts from {}, warm-up {}, repetitions {}\n", texts.size(), a.data, a.warmup,
              a.repetitions);
   fmt::print("  {}, {} logical cores; ONNX Runtime {} intra-op threads {}; docquant {} ({})\n", cpu, cores,
              kOnnxRuntimeVersion, a.threads == 0 ? fmt::format("0 (one per core: {})", cores) : std::to_string(a.threads),
              kVersion, kGitCommit);
+  fmt::print("  int8 kernel: {} ({})\n", quant::to_string(int8_path),
+             quant::int8_path_saturates(int8_path)
+                 ? "pairs of u8*s8 products saturate to int16; full-range weights compute differently than on VNNI CPUs"
+                 : "exact int32 accumulation");
   for (const auto& spec : specs) {
     fmt::print("  {:<8} {}{}\n", spec.role, spec.folder.string(),
                spec.onnx_model.empty() ? "" : fmt::format(" (onnx {})", spec.onnx_model.string()));
@@ -259,7 +253,10 @@ void run_bench(const BenchArgs& a) {
   j["git_commit"] = kGitCommit;
   j["onnxruntime_version"] = kOnnxRuntimeVersion;
   j["date_utc"] = utc_now();
-  j["machine"] = {{"cpu_model", cpu}, {"logical_cores", cores}};
+  j["machine"] = {{"cpu_model", cpu},
+                  {"logical_cores", cores},
+                  {"int8_path", quant::to_string(int8_path)},
+                  {"int8_exact", !quant::int8_path_saturates(int8_path)}};
   j["settings"] = {{"threads", a.threads},
                    {"threads_effective", a.threads == 0 ? static_cast<int>(cores) : a.threads},
                    {"batch_sizes", batch_sizes},

@@ -10,6 +10,7 @@
 #include "docquant/tokenizer.h"
 #include "graph_summary.h"
 #include "inspect_setfit.h"
+#include "int8_kernel.h"
 #include "onnx_io.h"
 
 namespace docquant::cli {
@@ -53,6 +54,10 @@ void print_onnx_summary(const fs::path& path) {
   fmt::print("\nnodes        {} ({} op types)\n", nodes, s.op_histogram.size());
   for (const auto& [op, count] : s.op_histogram) fmt::print("  {:<32} {:>6}\n", op, count);
 
+  const quant::Int8Path int8_path = quant::host_int8_path();
+  fmt::print("\nthis CPU's int8 kernel: {} ({})\n", quant::to_string(int8_path),
+             quant::int8_path_saturates(int8_path) ? "pairs of u8*s8 products saturate to int16 with full-range weights"
+                                                   : "exact int32 accumulation");
   fmt::print("\ndynamic INT8 quantization could rewrite\n");
   if (s.quantizable.empty()) fmt::print("  nothing: no MatMul/Gemm/Gather/Attention with a constant float weight\n");
   for (const auto& [op, count] : s.quantizable) fmt::print("  {:<32} {:>6}\n", op, count);

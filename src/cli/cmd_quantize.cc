@@ -47,7 +47,13 @@ void print_summary(const QuantizeReport& r) {
   fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}% of fp32)\n", "model.onnx", mib(r.size_before), mib(r.size_after),
              100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
   fmt::print("  {:<16} {:>12} {:>12}   (of {} with a constant weight)\n", "nodes quantized", "", quantized, candidates);
+  fmt::print("  {:<16} {:>12} {:>12}   ({})\n", "int8 arithmetic", "", r.int8_path,
+             r.nodes_that_can_saturate == 0 ? "exact on every x86 CPU"
+                                            : fmt::format("{} node{} can saturate without VNNI", r.nodes_that_can_saturate,
+                                                          r.nodes_that_can_saturate == 1 ? "" : "s"));
   fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
+  // On stderr as well as in the record, even under --quiet: they change what the output means.
+  for (const auto& w : r.warnings) fmt::print(stderr, "docquant: warning: {}\n", w);
 }
 
 // Accuracy on calibration rows of a single class cannot show a quantized model drifting
@@ -127,7 +133,8 @@ void add_quantize_command(CLI::App& root) {
   auto full_range = std::make_shared<bool>(false);
   cmd->add_flag("--full_range", *full_range,
                 "8-bit weights instead of the default 7-bit (reduce_range): one more bit of precision, but\n"
-                "u8*s8 products may saturate on CPUs without VNNI, so accuracy may differ between CPUs");
+                "pairs of u8*s8 products may saturate in int16 on CPUs without VNNI (AVX2-only), so the same\n"
+                "model scores differently there than on VNNI CPUs; quantize warns when the output can");
   cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
   cmd->add_flag("--optimize_graph,!--no_optimize_graph", o->optimize_graph,

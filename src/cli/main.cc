@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
+#include "int8_kernel.h"
 #include "interrupt.h"
 
 namespace {
@@ -33,8 +34,9 @@ int main(int argc, char** argv) {
       "Run 'docquant <command> --help' for each command's options and examples.",
       "docquant"};
   app.set_version_flag("--version",
-                       fmt::format("docquant {} (commit {}, ONNX Runtime {})", docquant::kVersion,
-                                   docquant::kGitCommit, docquant::kOnnxRuntimeVersion));
+                       fmt::format("docquant {} (commit {}, ONNX Runtime {}, int8 kernel on this CPU: {})",
+                                   docquant::kVersion, docquant::kGitCommit, docquant::kOnnxRuntimeVersion,
+                                   docquant::quant::to_string(docquant::quant::host_int8_path())));
   app.require_subcommand(1);
   docquant::cli::add_quantize_command(app);
   docquant::cli::add_classify_command(app);

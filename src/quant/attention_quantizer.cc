@@ -39,6 +39,7 @@ class AttentionQuantizer final : public Quantizer {
     if (config.granularity == WeightGranularity::per_channel) layout.axis = 1;
     layout.reduce_range = config.reduce_range;
     const QuantizedWeightNames w = ctx.weights.quantize(node.input(1), layout);
+    r.max_pair_magnitude = w.max_pair_magnitude;
 
     const std::string stem = node_stem(node);
     const std::string& x = node.input(0);

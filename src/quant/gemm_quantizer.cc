@@ -76,6 +76,7 @@ class GemmQuantizer final : public Quantizer {
     r.nodes = emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names);
     r.granularity = config.granularity;
     r.reduce_range = config.reduce_range;
+    r.max_pair_magnitude = mm.b.max_pair_magnitude;
     return r;
   }
 };

@@ -8,6 +8,7 @@
 
 #include "docquant/error.h"
 #include "formulas.h"
+#include "int8_kernel.h"
 #include "graph_summary.h"
 
 namespace docquant::quant {
@@ -241,6 +242,7 @@ QuantizedWeightNames WeightStore::quantize(const std::string& weight, const Weig
     scale_dims = {static_cast<std::int64_t>(q.scales.size())};
     if (layout.column_scale) scale_dims.push_back(1);
   }
+  if (!layout.column_scale) names.max_pair_magnitude = max_pair_magnitude(q.values, rows, cols);
   created_.push_back(make_int8_tensor(names.values, {rows, cols}, q.values));
   created_.push_back(make_float_tensor(names.scale, scale_dims, q.scales));
   if (!layout.column_scale) {

@@ -88,6 +88,9 @@ struct QuantizedWeightNames {
   std::string values;      // int8 (uint8 from quantize_uint8_per_tensor)
   std::string scale;       // float, scalar or 1-D / [rows, 1] per channel
   std::string zero_point;  // int8 zeros, same shape as scale (absent for per-row Gather)
+  // For a [K, N] GEMM weight: the largest pair sum over rows 2p, 2p+1 (int8_kernel.h),
+  // which says whether an AVX2-only CPU's kernel can saturate on it. 0 otherwise.
+  int max_pair_magnitude = 0;
 };
 
 // How a weight is laid out for its consumer. `transpose` turns a [N, K] weight

@@ -80,6 +80,7 @@ class MatMulQuantizer final : public Quantizer {
       mm.b = ctx.weights.quantize(node.input(1), layout);
       r.granularity = config.granularity;
       r.reduce_range = config.reduce_range;
+      r.max_pair_magnitude = mm.b.max_pair_magnitude;
       if (fused) {
         const std::int64_t n_cols = ctx.graph.constant(node.input(1))->dims(1);
         if (auto add = foldable_bias_add(node, n_cols, ctx.graph)) {

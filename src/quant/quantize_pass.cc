@@ -127,6 +127,7 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
       d.granularity = r.granularity;
       d.weight_type = r.weight_type;
       d.reduce_range = r.reduce_range;
+      d.max_pair_magnitude = r.max_pair_magnitude;
       for (const auto& n : r.nodes) d.new_nodes.push_back(n.name());
       for (int a : r.absorbed) {
         absorbed[static_cast<std::size_t>(a)] = true;

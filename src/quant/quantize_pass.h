@@ -52,6 +52,9 @@ struct NodeDecision {
   WeightGranularity granularity = WeightGranularity::per_tensor;  // as applied
   bool reduce_range = false;                                       // as applied
   std::string weight_type = "int8";                                // "int8", or "uint8" (QEmbedLayerNormalization)
+  // The largest |b0| + |b1| of two neighbouring K rows of the int8 GEMM weight
+  // (int8_kernel.h max_pair_magnitude); above 128 an AVX2-only CPU can saturate. 0: no GEMM.
+  int max_pair_magnitude = 0;
 };
 
 struct QuantizeResult {

@@ -32,6 +32,7 @@ struct Rewrite {
   WeightGranularity granularity = WeightGranularity::per_tensor;
   bool reduce_range = false;
   const char* weight_type = "int8";  // storage type of the quantized weights, for the record
+  int max_pair_magnitude = 0;        // of the int8 GEMM weight (QuantizedWeightNames), 0 when none
 };
 
 // The services a rewrite may use.

@@ -21,6 +21,7 @@
 #include "docquant/version.h"
 #include "file_util.h"
 #include "graph_optimizer.h"
+#include "int8_kernel.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -37,6 +38,30 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The host's int8 kernel, and the warning a model that can saturate needs: its accuracy
+// was measured with one arithmetic and may be deployed on CPUs with the other.
+void describe_int8_host(QuantizeReport& report) {
+  const quant::Int8Path path = quant::host_int8_path();
+  report.int8_path = std::string(quant::to_string(path));
+  report.int8_exact = !quant::int8_path_saturates(path);
+  if (report.nodes_that_can_saturate == 0) return;
+  const std::size_t n = report.nodes_that_can_saturate;
+  if (report.int8_exact) {
+    report.warnings.push_back(fmt::format(
+        "full-range weights (--full_range): {} int8 node{} can saturate on CPUs without VNNI (AVX2-only, or "
+        "AVX-512 without VNNI), where pairs of u8 x s8 products are summed into int16; the accuracy measured here "
+        "({}, exact) may not hold there. Drop --full_range for a model that computes the same on every x86 CPU",
+        n, n == 1 ? "" : "s", report.int8_path));
+  } else {
+    report.warnings.push_back(fmt::format(
+        "full-range weights (--full_range): {} int8 node{} can saturate on this CPU's int8 kernel ({}: pairs of "
+        "u8 x s8 products summed into int16); the accuracy measured here holds on CPUs like this one, but on CPUs "
+        "with VNNI the same model.onnx does not saturate and scores differently. Drop --full_range for a model "
+        "that computes the same on every x86 CPU",
+        n, n == 1 ? "" : "s", report.int8_path));
+  }
+}
 
 // Wall seconds per phase of the job, summed, in the order phases first ran.
 class PhaseTimes {
@@ -435,9 +460,13 @@ QuantizeReport quantize(const QuantizeOptions& o) {
       decision = "fp32 (tuning)";
     }
     auto score = sensitivity.find(d.node);
+    const bool can_saturate = d.action == "quantized" && quant::pairwise_can_saturate(d.max_pair_magnitude);
     report.nodes.push_back({d.node, d.op_type, decision,
-                            score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second)});
+                            score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second),
+                            can_saturate});
+    if (can_saturate) ++report.nodes_that_can_saturate;
   }
+  describe_int8_host(report);
   const SetFitContents contents = setfit_contents(o.setfit_folder);
   for (const auto& rel : contents.folders) fs::create_directories(out.dir() / rel);
   for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
@@ -457,6 +486,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                               {"rows", report.calibration_rows}};
   }
   j["inputs"] = in;
+  j["host"] = {{"cpu", quant::host_cpu_model()},
+               {"int8_path", report.int8_path},
+               {"int8_exact", report.int8_exact},
+               {"threads", o.threads}};
   j["seed"] = o.seed;
   j["model_form"] = report.model_form;
   j["criterion"] = {{"kind", o.relative_criterion ? "relative" : "absolute"}, {"value", o.criterion},
@@ -470,7 +503,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                  {"fused_matmul", o.fused_matmul},
                  {"optimize_graph", o.optimize_graph},
                  {"attention_fused", report.attentions_fused},
-                 {"skip_layer_normalization_fused", report.skip_layer_norms_fused}};
+                 {"skip_layer_normalization_fused", report.skip_layer_norms_fused},
+                 {"nodes_that_can_saturate", report.nodes_that_can_saturate},
+                 {"exact_on_every_x86_cpu", report.nodes_that_can_saturate == 0}};
   j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
                    {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};
   j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
@@ -491,9 +526,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& n : report.nodes) {
     nlohmann::ordered_json node = {{"node", n.node}, {"op_type", n.op_type}, {"decision", n.decision}};
     if (n.sensitivity) node["sensitivity"] = *n.sensitivity;
+    if (n.can_saturate) node["can_saturate"] = true;
     nodes.push_back(std::move(node));
   }
   j["nodes"] = nodes;
+  j["warnings"] = report.warnings;
   j["sizes"] = {{"model_onnx_before", report.size_before}, {"model_onnx_after", report.size_after}};
   phases.add("output: copy SetFit files, hashes, record", since);
   report.phase_seconds = phases.list();

@@ -1,7 +1,10 @@
 // MatMul (+ bias Add) over a sweep of shapes and plans: the pass's output runs
 // in ONNX Runtime, carries the same numbers as the integer arithmetic of
-// formulas.h, and stays within a bound derived from the quantization steps of
-// the fp32 result.
+// formulas.h accumulated the way this CPU's u8×s8 kernel does (int8_kernel.h:
+// exact on VNNI, pairs saturating to int16 on AVX2-only CPUs), and stays within a
+// bound derived from the quantization steps of the fp32 result wherever that
+// kernel did not saturate. Full-range weights saturate on AVX2-only CPUs; 7-bit
+// (reduce_range) weights never do, which the last test checks on any CPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -97,12 +100,55 @@ TEST_P(MatMulSweep, RunsAndMatchesIntegerArithmeticAndFp32) {
                         kEmulationActivationSteps * emu.x_scale * testing::max_abs(w);
   const double fp32_tol = kFp32BoundFactor * std::sqrt(static_cast<double>(c.k)) *
                           (testing::max_abs(x) * emu.max_w_scale / 2.0 + testing::max_abs(w) * emu.x_scale);
+  const std::string kernel(to_string(testing::emulated_int8_path()));
   for (std::size_t i = 0; i < yq.size(); ++i) {
-    ASSERT_NEAR(yq[i], emu.y[i], emu_tol) << "element " << i << " vs integer emulation";
-    ASSERT_NEAR(yq_plain[i], emu.y[i], emu_tol) << "element " << i << " (unoptimised session) vs integer emulation";
-    ASSERT_NEAR(yq[i], y32[i], fp32_tol) << "element " << i << " vs fp32";
+    ASSERT_NEAR(yq[i], emu.y[i], emu_tol) << "element " << i << " vs integer emulation (" << kernel << ")";
+    ASSERT_NEAR(yq_plain[i], emu.y[i], emu_tol)
+        << "element " << i << " (unoptimised session) vs integer emulation (" << kernel << ")";
+    // A saturated sum is the kernel's arithmetic, checked above, not a rounding error.
+    if (emu.saturated[i] == 0) {
+      ASSERT_NEAR(yq[i], y32[i], fp32_tol) << "element " << i << " vs fp32";
+    }
     ASSERT_NEAR(y32[i], ref[i], 1e-4 * (1.0 + std::fabs(ref[i]))) << "element " << i << " fp32 ORT vs reference";
   }
+  if (c.reduce_range || !int8_path_saturates(testing::emulated_int8_path())) {
+    EXPECT_EQ(emu.saturated_outputs, 0) << "only full-range weights on a pairwise kernel may saturate";
+  }
+}
+
+// The claim reduce_range rests on, on any CPU: with 7-bit weights no pair of u8×s8
+// products leaves int16, so the AVX2 arithmetic equals the exact one; with 8-bit
+// weights it does not (which is why the sweep above follows the host's kernel).
+TEST(Int8Kernel, ReduceRangeNeverSaturatesFullRangeDoes) {
+  constexpr std::int64_t kRows = 8, kK = 64, kN = 16;
+  const auto w = testing::uniform(static_cast<std::size_t>(kK * kN), -0.5f, 0.5f, 71u);
+  const auto x = testing::uniform(static_cast<std::size_t>(kRows * kK), -2.0f, 3.0f, 72u);
+  for (bool per_channel : {false, true}) {
+    const auto exact = testing::emulate_integer_matmul(x, kRows, kK, w, kN, {}, per_channel, true, Int8Path::avx512_vnni);
+    const auto pairwise = testing::emulate_integer_matmul(x, kRows, kK, w, kN, {}, per_channel, true, Int8Path::avx2);
+    EXPECT_EQ(pairwise.saturated_outputs, 0);
+    EXPECT_EQ(pairwise.y, exact.y);
+    const auto full_exact = testing::emulate_integer_matmul(x, kRows, kK, w, kN, {}, per_channel, false, Int8Path::avx512_vnni);
+    const auto full_pairwise = testing::emulate_integer_matmul(x, kRows, kK, w, kN, {}, per_channel, false, Int8Path::avx2);
+    EXPECT_GT(full_pairwise.saturated_outputs, 0);
+    EXPECT_NE(full_pairwise.y, full_exact.y);
+  }
+}
+
+// max_pair_magnitude is the bound the report's "can saturate" rests on: 255 times it
+// is the largest pair sum any activation can reach, and some activation reaches it.
+TEST(Int8Kernel, MaxPairMagnitudeIsTheWorstPairSum) {
+  const std::vector<std::int8_t> w{100, -127,  //
+                                   29, 120,    //
+                                   64, 5};     // k = 3 (last row unpaired), n = 2
+  EXPECT_EQ(max_pair_magnitude(w, 3, 2), 129);  // column 0: 100 + 29 (same sign); column 1: opposite signs -> 127
+  EXPECT_TRUE(pairwise_can_saturate(129));
+  EXPECT_FALSE(pairwise_can_saturate(128));  // 255 · 128 = 32640: the reduce_range bound
+  const std::vector<std::uint8_t> worst{255, 255, 0};
+  int saturated = 0;
+  EXPECT_EQ(dot_u8s8(worst, w.data(), 2, Int8Path::avx2, &saturated), kInt16Max);
+  EXPECT_EQ(saturated, 1);
+  EXPECT_EQ(dot_u8s8(worst, w.data(), 2, Int8Path::avx512_vnni), 255 * 129);
 }
 
 std::vector<SweepCase> cases(bool long_tier) {

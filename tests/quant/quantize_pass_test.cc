@@ -26,6 +26,17 @@ constexpr double kChainRelRms = 0.05;
 // Embedding rows: a dequantized value is within half a step of the fp32 value.
 constexpr float kEmbeddingSteps = 0.5f;
 
+// The plan of the tests below that check structure (names, plans, folding, op types)
+// and closeness to fp32: 7-bit weights, so their numbers are the same on every x86 CPU.
+// With 8-bit weights an AVX2-only CPU saturates pairs of u8×s8 products (int8_kernel.h)
+// and the closeness bound would test the CPU, not the pass; matmul_sweep_test.cc checks
+// full-range arithmetic against the host's kernel instead.
+QuantPlan saturation_free_plan() {
+  QuantPlan plan;
+  plan.defaults.reduce_range = true;
+  return plan;
+}
+
 const NodeDecision& decision_for(const QuantizeResult& r, const std::string& node) {
   for (const auto& d : r.decisions) {
     if (d.node == node) return d;
@@ -75,7 +86,7 @@ std::map<std::string, Feed> chain_feeds() {
 
 TEST(QuantizePass, ChainFusedFoldsBiasesAndStaysCloseToFp32) {
   const GraphBuilder b = chain_model();
-  const QuantizeResult r = quantize(b.model(), QuantPlan{});
+  const QuantizeResult r = quantize(b.model(), saturation_free_plan());
   const auto ops = testing::count_ops(r.model);
   EXPECT_EQ(ops.at("DynamicQuantizeMatMul"), 3);
   EXPECT_EQ(ops.count("MatMul"), 0u);
@@ -100,7 +111,7 @@ TEST(QuantizePass, ChainFusedFoldsBiasesAndStaysCloseToFp32) {
 
 TEST(QuantizePass, ChainUnfusedUsesOnlyStandardOps) {
   const GraphBuilder b = chain_model();
-  QuantPlan plan;
+  QuantPlan plan = saturation_free_plan();
   plan.fused_matmul = false;
   const QuantizeResult r = quantize(b.model(), plan);
   const auto ops = testing::count_ops(r.model);
@@ -132,7 +143,7 @@ TEST(QuantizePass, FusedImportsTheMicrosoftDomain) {
 
 TEST(QuantizePass, PlanKeepsANodeUntouched) {
   const GraphBuilder b = chain_model();
-  QuantPlan plan;
+  QuantPlan plan = saturation_free_plan();
   plan.per_node["layer2/MatMul"].quantize = false;
   plan.per_node["layer3/MatMul"] = NodeConfig{true, WeightGranularity::per_channel, true};
   const QuantizeResult r = quantize(b.model(), plan);
@@ -186,7 +197,7 @@ TEST(QuantizePass, GeneratedNamesAreUnique) {
   b.node("Identity", {"x"}, {"W_int8"}, "mm_quant");
   b.node("MatMul", {"x", "W"}, {"mm_out"}, "mm");
   b.node("Mul", {"mm_out", "W_scale"}, {"y"}, "scale");
-  const QuantizeResult r = quantize(b.model(), QuantPlan{});
+  const QuantizeResult r = quantize(b.model(), saturation_free_plan());
 
   std::set<std::string> node_names;
   std::set<std::string> produced;
@@ -248,7 +259,7 @@ TEST(QuantizePass, BiasOnTheLeftOfTheAddIsFolded) {
   b.initializer("bias", {3}, {0.1f, 0.2f, 0.3f});
   b.node("MatMul", {"x", "W"}, {"mm"}, "mm");
   b.node("Add", {"bias", "mm"}, {"y"}, "add");
-  const QuantizeResult r = quantize(b.model(), QuantPlan{});
+  const QuantizeResult r = quantize(b.model(), saturation_free_plan());
   EXPECT_EQ(testing::count_ops(r.model).count("Add"), 0u);
   const auto feeds = std::map<std::string, Feed>{{"x", Feed{{2, 4}, testing::uniform(8, -1.0f, 1.0f, 9u), {}}}};
   EXPECT_LT(testing::relative_rms_error(testing::run_model(r.model, feeds), testing::run_model(b.model(), feeds)),
@@ -355,7 +366,7 @@ TEST(QuantizePass, GemmWithTransposedWeightAndBias) {
   const auto y32 = testing::run_model(b.model(), feeds);
   for (bool fused : {true, false}) {
     for (auto g : {WeightGranularity::per_tensor, WeightGranularity::per_channel}) {
-      QuantPlan plan;
+      QuantPlan plan = saturation_free_plan();
       plan.fused_matmul = fused;
       plan.defaults.granularity = g;
       const QuantizeResult r = quantize(b.model(), plan);
@@ -397,16 +408,21 @@ TEST(QuantizePass, ActivationMatMulOnlyWhenThePlanAsks) {
             kChainRelRms);
 }
 
-// ORT's fused Attention: x [2, 5, 16], QKV weight [16, 48], 2 heads.
-GraphBuilder attention_model() {
-  GraphBuilder b;
-  b.model();  // ai.onnx 14; com.microsoft is imported below
-  b.input("x", onnx::TensorProto::FLOAT, {2, 5, 16}).output("y");
+// ORT's fused Attention: x [2, seq, 16], QKV weight [16, 48], 2 heads.
+std::vector<float> attention_weight() {
   // Columns of very different magnitudes, so per-column scales matter.
   auto w = testing::uniform(16 * 48, -0.5f, 0.5f, 61u);
   for (std::size_t i = 0; i < w.size(); ++i) w[i] *= 0.5f + 0.05f * static_cast<float>(i % 48);
-  b.initializer("qkv_w", {16, 48}, w);
-  b.initializer("qkv_b", {48}, testing::uniform(48, -0.1f, 0.1f, 62u));
+  return w;
+}
+std::vector<float> attention_bias() { return testing::uniform(48, -0.1f, 0.1f, 62u); }
+
+GraphBuilder attention_model(std::int64_t seq = 5) {
+  GraphBuilder b;
+  b.model();  // ai.onnx 14; com.microsoft is imported below
+  b.input("x", onnx::TensorProto::FLOAT, {2, seq, 16}).output("y");
+  b.initializer("qkv_w", {16, 48}, attention_weight());
+  b.initializer("qkv_b", {48}, attention_bias());
   add_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b"}, {"y"}, "attn", "com.microsoft"),
                              "num_heads", 2);
   return b;
@@ -419,11 +435,14 @@ onnx::ModelProto with_ms_domain(onnx::ModelProto m) {
   return m;
 }
 
+// Structure for every plan; closeness to fp32 for the saturation-free plans (7-bit
+// weights: the same numbers on every x86 CPU). Full-range QAttention arithmetic is
+// checked against the host's kernel in AttentionGemmIsTheHostKernelsArithmetic.
 TEST(QuantizePass, AttentionBecomesQAttention) {
   const onnx::ModelProto fp32 = with_ms_domain(attention_model().model());
   const std::map<std::string, Feed> feeds{{"x", Feed{{2, 5, 16}, testing::uniform(160, -2.0f, 2.0f, 63u), {}}}};
   const auto y32 = testing::run_model(fp32, feeds);
-  std::map<std::pair<bool, bool>, double> errors;  // (per channel, reduce_range) -> relative RMS error
+  std::map<bool, double> errors;  // per channel -> relative RMS error (reduce_range)
   for (auto g : {WeightGranularity::per_tensor, WeightGranularity::per_channel}) {
     for (bool reduce_range : {false, true}) {
       QuantPlan plan;
@@ -440,15 +459,51 @@ TEST(QuantizePass, AttentionBecomesQAttention) {
       ASSERT_EQ(q->attribute_size(), 1);
       EXPECT_EQ(q->attribute(0).name(), "num_heads");
       EXPECT_FALSE(has_initializer(r.model, "qkv_w"));
-      const double err = testing::relative_rms_error(testing::run_model(r.model, feeds), y32);
-      EXPECT_LT(err, kChainRelRms) << (g == WeightGranularity::per_channel ? "per channel" : "per tensor")
-                                   << " reduce_range " << reduce_range;
-      errors[{g == WeightGranularity::per_channel, reduce_range}] = err;
+      const auto yq = testing::run_model(r.model, feeds);
+      ASSERT_EQ(yq.size(), y32.size());
+      if (!reduce_range) continue;
+      const double err = testing::relative_rms_error(yq, y32);
+      EXPECT_LT(err, kChainRelRms) << (g == WeightGranularity::per_channel ? "per channel" : "per tensor");
+      errors[g == WeightGranularity::per_channel] = err;
     }
   }
   // ORT's QAttention honours per-column weight scales: finer steps, smaller error.
-  EXPECT_LT((errors[{true, false}]), (errors[{false, false}]));
-  EXPECT_LT((errors[{true, true}]), (errors[{false, true}]));
+  EXPECT_LT(errors[true], errors[false]);
+}
+
+// With one token per text the softmax is exactly 1, so QAttention's output is its V
+// projection: x·W[:, 32:48] + b through the integer GEMM. That isolates the GEMM,
+// whose numbers must be the host kernel's (int8_kernel.h), for all four plans --
+// full-range weights included, which saturate on AVX2-only CPUs.
+TEST(QuantizePass, AttentionGemmIsTheHostKernelsArithmetic) {
+  constexpr std::int64_t kBatch = 2, kHidden = 16, kQkv = 48, kV = 32;
+  const onnx::ModelProto fp32 = with_ms_domain(attention_model(1).model());
+  const auto x = testing::uniform(kBatch * kHidden, -2.0f, 2.0f, 64u);
+  const std::map<std::string, Feed> feeds{{"x", Feed{{kBatch, 1, kHidden}, x, {}}}};
+  const auto w = attention_weight();
+  const auto bias = attention_bias();
+  for (auto g : {WeightGranularity::per_tensor, WeightGranularity::per_channel}) {
+    for (bool reduce_range : {false, true}) {
+      QuantPlan plan;
+      plan.defaults.granularity = g;
+      plan.defaults.reduce_range = reduce_range;
+      const auto yq = testing::run_model(quantize(fp32, plan).model, feeds);
+      const auto emu = testing::emulate_integer_matmul(x, kBatch, kHidden, w, kQkv, bias,
+                                                       g == WeightGranularity::per_channel, reduce_range);
+      // As in matmul_sweep_test.cc: float rounding plus a possible tie rounded the other way.
+      const float tol = 1e-5f * testing::max_abs(emu.y) + 2.0f * emu.x_scale * testing::max_abs(w);
+      ASSERT_EQ(yq.size(), static_cast<std::size_t>(kBatch * (kQkv - kV)));
+      for (std::int64_t r = 0; r < kBatch; ++r) {
+        for (std::int64_t j = 0; j < kQkv - kV; ++j) {
+          EXPECT_NEAR(yq[static_cast<std::size_t>(r * (kQkv - kV) + j)],
+                      emu.y[static_cast<std::size_t>(r * kQkv + kV + j)], tol)
+              << "text " << r << " channel " << j << (reduce_range ? " reduce_range" : " full range")
+              << (g == WeightGranularity::per_channel ? " per channel" : " per tensor") << " on "
+              << to_string(testing::emulated_int8_path());
+        }
+      }
+    }
+  }
 }
 
 TEST(QuantizePass, AttentionWithSeparateQkvSizesIsRefused) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -223,9 +224,17 @@ float max_abs(const std::vector<float>& v) {
   return m;
 }
 
+Int8Path emulated_int8_path() {
+  const char* forced = std::getenv("DOCQUANT_EMULATE_INT8_PATH");
+  if (forced == nullptr || *forced == '\0') return host_int8_path();
+  const auto path = parse_int8_path(forced);
+  if (!path) throw std::runtime_error(std::string("DOCQUANT_EMULATE_INT8_PATH: unknown int8 path '") + forced + "'");
+  return *path;
+}
+
 EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                       const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
-                                      bool per_channel, bool reduce_range) {
+                                      bool per_channel, bool reduce_range, Int8Path path) {
   float lo = 0.0f;
   float hi = 0.0f;
   for (float v : x) {
@@ -233,25 +242,32 @@ EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t 
     hi = std::max(hi, v);
   }
   const QuantParams xp = dynamic_uint8_params(lo, hi);
-  std::vector<int> qx(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) qx[i] = quantize_value(x[i], xp, kUint8) - xp.zero_point;
+  // The kernel multiplies the raw uint8 values; the zero point is taken out after
+  // the sum (MLAS: minus zero_point × the column sums of the weight).
+  std::vector<std::uint8_t> qx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) qx[i] = static_cast<std::uint8_t>(quantize_value(x[i], xp, kUint8));
   const QuantizedWeight qw =
       quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
+  std::vector<std::int64_t> column_sums(static_cast<std::size_t>(n), 0);
+  for (std::int64_t t = 0; t < k; ++t) {
+    for (std::int64_t j = 0; j < n; ++j) column_sums[static_cast<std::size_t>(j)] += qw.values[static_cast<std::size_t>(t * n + j)];
+  }
   EmulatedMatMul out;
   out.x_scale = xp.scale;
   out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
   out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
+  out.saturated.assign(static_cast<std::size_t>(rows * n), 0);
   for (std::int64_t r = 0; r < rows; ++r) {
+    const std::span<const std::uint8_t> a(qx.data() + r * k, static_cast<std::size_t>(k));
     for (std::int64_t j = 0; j < n; ++j) {
-      std::int64_t acc = 0;
-      for (std::int64_t t = 0; t < k; ++t) {
-        acc += static_cast<std::int64_t>(qx[static_cast<std::size_t>(r * k + t)]) *
-               qw.values[static_cast<std::size_t>(t * n + j)];
-      }
+      const auto o = static_cast<std::size_t>(r * n + j);
+      const std::int64_t acc = dot_u8s8(a, qw.values.data() + j, static_cast<std::size_t>(n), path, &out.saturated[o]) -
+                               static_cast<std::int64_t>(xp.zero_point) * column_sums[static_cast<std::size_t>(j)];
+      if (out.saturated[o] > 0) ++out.saturated_outputs;
       const float multiplier = xp.scale * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0];
       float y = static_cast<float>(acc) * multiplier;
       if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
-      out.y[static_cast<std::size_t>(r * n + j)] = y;
+      out.y[o] = y;
     }
   }
   return out;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "int8_kernel.h"
+
 namespace docquant::quant::testing {
 
 // A small ONNX model under construction (IR 8, ai.onnx opset 14 by default).
@@ -70,17 +72,26 @@ std::vector<float> uniform(std::size_t n, float lo, float hi, std::uint32_t seed
 
 float max_abs(const std::vector<float>& v);
 
-// What an integer MatMul computes, emulated with formulas.h: x [rows, K] is
-// quantized as DynamicQuantizeLinear does (one scale for all of x), w [K, N]
-// symmetric int8; the int32 products are scaled back and bias added.
+// The u8×s8 kernel the emulation below models: the one MLAS runs on this CPU
+// (int8_kernel.h), unless DOCQUANT_EMULATE_INT8_PATH names another (sse, avx2,
+// avx_vnni, avx512_core, avx512_vnni, amx) -- e.g. `avx512_vnni` under
+// `qemu-x86_64 -cpu Haswell` shows the full-range checks fail against the wrong arithmetic.
+Int8Path emulated_int8_path();
+
+// What an integer MatMul computes, emulated with formulas.h and int8_kernel.h: x
+// [rows, K] is quantized as DynamicQuantizeLinear does (one scale for all of x), w
+// [K, N] symmetric int8; the integer products are accumulated as `path`'s kernel
+// does (pairs saturating to int16 on AVX2 without VNNI), scaled back, bias added.
 struct EmulatedMatMul {
-  std::vector<float> y;       // [rows, N]
-  float x_scale = 0.0f;       // the activation step
-  float max_w_scale = 0.0f;   // the largest weight step
+  std::vector<float> y;         // [rows, N]
+  float x_scale = 0.0f;         // the activation step
+  float max_w_scale = 0.0f;     // the largest weight step
+  std::vector<int> saturated;   // [rows, N]: pairs that saturated in that output's sum
+  int saturated_outputs = 0;    // outputs with at least one saturated pair
 };
 EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                       const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
-                                      bool per_channel, bool reduce_range);
+                                      bool per_channel, bool reduce_range, Int8Path path = emulated_int8_path());
 // The fp32 product x·w + bias.
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up docquant on a fresh Debian 12 machine and runs the main job once:
-#   1. Debian packages (compilers, libonnx, protobuf, json, utf8proc, …, python3-torch, and
+#   1. Debian packages (compilers, libonnx, protobuf, json, utf8proc, …, python3-torch,
+#      qemu-user (runs the quant and runtime suites as an AVX2-only CPU, issue 13), and
 #      OpenBLAS, which makes python3-torch's training 5–8x faster than Debian's reference BLAS)
 #   2. ONNX Runtime 1.29.0's C/C++ API from registry packages (scripts/install_onnxruntime.sh)
 #   3. the Python venvs for tools/, tests and bench/ (scripts/setup_venvs.sh)
@@ -25,6 +26,7 @@ packages=(
   libsentencepiece-dev libcli11-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev libyaml-cpp-dev libonig-dev libpcre2-dev zlib1g-dev liblzma-dev liblz4-dev
   clang-14 libclang-rt-14-dev
+  qemu-user
   python3 python3-venv python3-torch libopenblas0-pthread
   maven npm
 )

@@ -12,6 +12,13 @@
 
 namespace docquant {
 
+// How a quantized MatMul's input is quantized at run time.
+//   per_tensor: one scale over the whole batch tensor (ONNX Runtime's dynamic quantization):
+//               a text's answer depends slightly on the texts batched with it and their padding;
+//   per_token:  one scale per token of each text: a text's answer depends on the text alone,
+//               however it is batched or padded (stock ONNX Runtime ops; docs/quantize.md).
+enum class ActivationScales { per_tensor, per_token };
+
 struct QuantizeOptions {
   std::filesystem::path onnx_model;     // an .onnx file or a folder holding model.onnx
   std::filesystem::path setfit_folder;  // tokenizer, head, pooling and label configs
@@ -40,6 +47,7 @@ struct QuantizeOptions {
   // (AVX2's vpmaddubsw), so the integer results, and the accuracy tuning measured, are the
   // same on every x86 CPU the model is deployed on (docs/quantize.md has the measurements).
   bool reduce_range = true;
+  ActivationScales activations = ActivationScales::per_tensor;
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
   // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,

@@ -135,6 +135,15 @@ void add_quantize_command(CLI::App& root) {
                 "8-bit weights instead of the default 7-bit (reduce_range): one more bit of precision, but\n"
                 "pairs of u8*s8 products may saturate in int16 on CPUs without VNNI (AVX2-only), so the same\n"
                 "model scores differently there than on VNNI CPUs; quantize warns when the output can");
+  auto activations = std::make_shared<std::string>("per_tensor");
+  cmd->add_option("--activations", *activations,
+                  "How each MatMul's input is quantized at run time:\n"
+                  "per_tensor: one scale over the whole batch (ONNX Runtime's dynamic quantization); a text's\n"
+                  "  answer depends slightly on the texts it is batched and padded with\n"
+                  "per_token: one scale per token of each text; a text's answer depends on the text alone,\n"
+                  "  however it is batched (fused self-attention then runs as MultiHeadAttention, not QAttention)")
+      ->check(CLI::IsMember({"per_tensor", "per_token"}))
+      ->capture_default_str();
   cmd->add_flag("--keep_embeddings_fp32", *keep_embeddings, "Do not quantize embedding tables (Gather)");
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
   cmd->add_flag("--optimize_graph,!--no_optimize_graph", o->optimize_graph,
@@ -172,6 +181,7 @@ void add_quantize_command(CLI::App& root) {
     if (cmd->count("--timeout")) opts.max_time = std::chrono::duration<double>(*timeout);
     opts.per_channel = !*per_tensor;
     opts.reduce_range = !*full_range;
+    opts.activations = *activations == "per_token" ? ActivationScales::per_token : ActivationScales::per_tensor;
     opts.quantize_embeddings = !*keep_embeddings;
     opts.fused_matmul = !*unfused;
     if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };

@@ -3,13 +3,42 @@
 // the input is quantized at run time by DynamicQuantizeLinear (uint8), the
 // weight ahead of time (int8, per tensor or per column); bias, mask and past
 // stay float/int as they were; attributes are copied.
+//
+// With per-token activations QAttention cannot be used (it takes one input scale), so the
+// node becomes: the input's per-token quantization -> MatMulIntegerToFloat with the same
+// [H, 3H] int8 weight -> Split into Q, K, V -> com.microsoft MultiHeadAttention (float),
+// which adds the [3H] bias and applies the mask as Attention does (bit-identical outputs
+// measured on a padded batch). Attentions with inputs or attributes beyond input, weight,
+// bias, mask, num_heads, scale and mask_filter_value keep per-tensor QAttention.
 #include <fmt/core.h>
 
+#include <set>
+
+#include "matmul_quantizer.h"
 #include "quantizer.h"
 
 namespace docquant::quant {
 
 namespace {
+
+// Whether MultiHeadAttention can stand in for this Attention node.
+bool multi_head_attention_fits(const onnx::NodeProto& node) {
+  if (node.input_size() > 4) return false;  // past, relative position bias, …
+  static const std::set<std::string> kAttributes{"num_heads", "scale", "mask_filter_value"};
+  for (const auto& a : node.attribute()) {
+    if (!kAttributes.count(a.name())) return false;
+  }
+  return true;
+}
+
+// Split's outputs in three equal parts along the last axis, in the graph's opset.
+onnx::NodeProto split_in_three(const std::string& in, const std::vector<std::string>& outs, const std::string& name,
+                               std::int64_t opset) {
+  onnx::NodeProto split = make_node("Split", {in}, outs, name);
+  add_int_attribute(split, "axis", -1);
+  if (opset >= 18) add_int_attribute(split, "num_outputs", 3);  // required from 18 on without a split input
+  return split;
+}
 
 class AttentionQuantizer final : public Quantizer {
  public:
@@ -40,8 +69,25 @@ class AttentionQuantizer final : public Quantizer {
     layout.reduce_range = config.reduce_range;
     const QuantizedWeightNames w = ctx.weights.quantize(node.input(1), layout);
     r.max_pair_magnitude = w.max_pair_magnitude;
-
     const std::string stem = node_stem(node);
+    if (config.activations == ActivationScheme::per_token && multi_head_attention_fits(node)) {
+      r.activations = ActivationScheme::per_token;
+      const TokenQuantizedNames a = ctx.activations.per_token(node.input(0), r.nodes);
+      const std::string qkv = ctx.names.unique(stem + "_qkv");
+      r.nodes.push_back(make_node("MatMulIntegerToFloat", {a.values, w.values, a.scale, w.scale, a.zero_point, w.zero_point},
+                                  {qkv}, ctx.names.unique(stem + "_qkv_quant"), kMsDomain));
+      const std::vector<std::string> parts{ctx.names.unique(stem + "_q"), ctx.names.unique(stem + "_k"),
+                                           ctx.names.unique(stem + "_v")};
+      r.nodes.push_back(split_in_three(qkv, parts, ctx.names.unique(stem + "_split"), ctx.graph.opset("")));
+      std::vector<std::string> inputs{parts[0], parts[1], parts[2], node.input(2)};
+      if (node.input_size() > 3 && !node.input(3).empty()) inputs.push_back(node.input(3));
+      onnx::NodeProto mha = make_node("MultiHeadAttention", inputs, {node.output(0)}, ctx.names.unique(stem + "_mha"),
+                                      kMsDomain);
+      for (const auto& attr : node.attribute()) *mha.add_attribute() = attr;
+      r.nodes.push_back(std::move(mha));
+      return r;
+    }
+
     const std::string& x = node.input(0);
     const std::string xq = ctx.names.unique(x + "_quantized");
     const std::string xs = ctx.names.unique(x + "_scale");

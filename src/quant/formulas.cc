@@ -49,6 +49,16 @@ float dequantize_value(int q, QuantParams p) noexcept {
   return static_cast<float>(q - p.zero_point) * p.scale;
 }
 
+TokenScale per_token_scale(float absmax) noexcept {
+  const float m = std::max(absmax, kTokenAbsmaxFloor);
+  return {m / kTokenLevels, kTokenLevels / m};
+}
+
+int quantize_per_token(float x, TokenScale s) noexcept {
+  const float q = round_half_even(x * s.inverse) + static_cast<float>(kTokenZeroPoint);
+  return static_cast<int>(std::clamp(q, static_cast<float>(kUint8.qmin), static_cast<float>(kUint8.qmax)));
+}
+
 QuantizedWeight quantize_weight(std::span<const float> values, std::int64_t rows, std::int64_t cols,
                                 std::optional<int> axis, bool reduce_range) {
   if (rows < 0 || cols < 0 || static_cast<std::size_t>(rows * cols) != values.size()) {

@@ -9,7 +9,9 @@
 //   weights      int8, symmetric (zero point 0), range [-127, 127], or
 //                [-64, 64] with reduce_range; scale = 2*absmax / (qmax - qmin)
 //                computed in double and rounded to float.
-//   activations  uint8, asymmetric, dynamic per tensor (DynamicQuantizeLinear).
+//   activations  uint8, asymmetric, dynamic per tensor (DynamicQuantizeLinear); or
+//                uint8, symmetric around 128, dynamic per token (one scale per row
+//                of the last axis; per_token_scale below).
 // Rounding is half to even; results saturate to the storage type.
 #include <cstdint>
 #include <optional>
@@ -53,6 +55,21 @@ float round_half_even(float x) noexcept;
 // saturate(round_half_even(x / scale) + zero_point) into `storage`.
 int quantize_value(float x, QuantParams p, QuantRange storage) noexcept;
 float dequantize_value(int q, QuantParams p) noexcept;
+
+// Per-token activations: a row (one token of one text) whose largest magnitude is
+// `absmax` is stored as q = saturate(round_half_even(x · inverse) + 128) in uint8 and
+// read back as (q − 128) · scale. The graph computes exactly these float operations
+// (Max with kTokenAbsmaxFloor, Div, Div, Mul, QuantizeLinear with scale 1), so a row's
+// integers depend on that row alone.
+inline constexpr float kTokenLevels = 127.0f;            // |q − 128| <= 127
+inline constexpr int kTokenZeroPoint = 128;
+inline constexpr float kTokenAbsmaxFloor = 1e-30f;       // an all-zero row: finite scale, all q = 128
+struct TokenScale {
+  float scale;    // absmax / 127
+  float inverse;  // 127 / absmax
+};
+TokenScale per_token_scale(float absmax) noexcept;
+int quantize_per_token(float x, TokenScale s) noexcept;
 
 // A 2-D float weight [rows, cols] quantized to int8, symmetric.
 struct QuantizedWeight {

@@ -73,7 +73,12 @@ class GemmQuantizer final : public Quantizer {
     mm.output = node.output(0);
 
     Rewrite r;
-    r.nodes = emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names);
+    if (config.activations == ActivationScheme::per_token) {
+      r.activations = ActivationScheme::per_token;
+      r.nodes = emit_per_token_matmul(mm, ctx.activations, ctx.names);
+    } else {
+      r.nodes = emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names);
+    }
     r.granularity = config.granularity;
     r.reduce_range = config.reduce_range;
     r.max_pair_magnitude = mm.b.max_pair_magnitude;

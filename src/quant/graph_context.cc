@@ -254,6 +254,57 @@ QuantizedWeightNames WeightStore::quantize(const std::string& weight, const Weig
   return names;
 }
 
+const std::string& ActivationStore::constant(const std::string& base, onnx::TensorProto tensor) {
+  auto it = constants_.find(base);
+  if (it != constants_.end()) return it->second;
+  tensor.set_name(names_.unique(base));
+  created_.push_back(tensor);
+  return constants_.emplace(base, tensor.name()).first->second;
+}
+
+TokenQuantizedNames ActivationStore::per_token(const std::string& tensor, std::vector<onnx::NodeProto>& nodes) {
+  if (auto it = cache_.find(tensor); it != cache_.end()) return it->second;
+  const std::string levels = constant("per_token_levels", make_float_tensor("", {}, {kTokenLevels}));
+  const std::string floor = constant("per_token_absmax_floor", make_float_tensor("", {}, {kTokenAbsmaxFloor}));
+  const std::string unit = constant("per_token_unit_scale", make_float_tensor("", {}, {1.0f}));
+  const std::string zero = constant(
+      "per_token_zero_point", make_uint8_tensor("", {}, {static_cast<std::uint8_t>(kTokenZeroPoint)}));
+
+  const auto name = [&](const char* suffix) { return names_.unique(tensor + suffix); };
+  const std::string abs = name("_abs");
+  nodes.push_back(make_node("Abs", {tensor}, {abs}, abs));
+  const std::string absmax = name("_token_absmax");
+  // ReduceMax takes its axes as an attribute before opset 18, as an input from 18 on.
+  if (graph_.opset("") >= 18) {
+    onnx::TensorProto axes;
+    axes.set_data_type(onnx::TensorProto::INT64);
+    axes.add_dims(1);
+    axes.add_int64_data(-1);
+    nodes.push_back(make_node("ReduceMax", {abs, constant("per_token_axes", axes)}, {absmax}, absmax));
+  } else {
+    onnx::NodeProto& reduce = nodes.emplace_back(make_node("ReduceMax", {abs}, {absmax}, absmax));
+    auto* a = reduce.add_attribute();
+    a->set_name("axes");
+    a->set_type(onnx::AttributeProto::INTS);
+    a->add_ints(-1);
+  }
+  add_int_attribute(nodes.back(), "keepdims", 1);
+  const std::string floored = name("_token_absmax_floored");
+  nodes.push_back(make_node("Max", {absmax, floor}, {floored}, floored));
+  TokenQuantizedNames out;
+  out.scale = name("_token_scale");
+  nodes.push_back(make_node("Div", {floored, levels}, {out.scale}, out.scale));
+  const std::string inverse = name("_token_inverse_scale");
+  nodes.push_back(make_node("Div", {levels, floored}, {inverse}, inverse));
+  const std::string scaled = name("_token_scaled");
+  nodes.push_back(make_node("Mul", {tensor, inverse}, {scaled}, scaled));
+  out.values = name("_token_quantized");
+  nodes.push_back(make_node("QuantizeLinear", {scaled, unit, zero}, {out.values}, out.values));
+  out.zero_point = zero;
+  cache_.emplace(tensor, out);
+  return out;
+}
+
 QuantizedWeightNames WeightStore::quantize_uint8_per_tensor(const std::string& weight) {
   if (auto it = uint8_cache_.find(weight); it != uint8_cache_.end()) return it->second;
   const onnx::TensorProto* tensor = graph_.constant(weight);

@@ -126,4 +126,37 @@ class WeightStore {
   std::set<std::string> sources_;
 };
 
+// A tensor quantized per token at run time (formulas.h per_token_scale): uint8 values of
+// the same shape, one float scale per row of the last axis ([..., 1]), the shared
+// zero point 128.
+struct TokenQuantizedNames {
+  std::string values;
+  std::string scale;
+  std::string zero_point;
+};
+
+// Emits the per-token quantization of activations, once per tensor however many nodes
+// read it (Q, K and V projections share theirs). The nodes are
+//   Abs -> ReduceMax(last axis) -> Max(floor) -> scale = m / 127, inverse = 127 / m
+//   -> Mul(x, inverse) -> QuantizeLinear(scale 1, zero point 128)
+// -- the float operations formulas.h's per_token_scale/quantize_per_token do -- with
+// ai.onnx ops of opset 10 and later, so stock ONNX Runtime runs them.
+class ActivationStore {
+ public:
+  ActivationStore(const GraphView& graph, NameAllocator& names) : graph_(graph), names_(names) {}
+  // The first call for `tensor` appends the nodes that compute it to `nodes`; the rewrite
+  // holding them runs before every later reader, since nodes are rewritten in graph order.
+  TokenQuantizedNames per_token(const std::string& tensor, std::vector<onnx::NodeProto>& nodes);
+  std::vector<onnx::TensorProto> take_initializers() { return std::move(created_); }
+
+ private:
+  const std::string& constant(const std::string& base, onnx::TensorProto tensor);
+
+  const GraphView& graph_;
+  NameAllocator& names_;
+  std::map<std::string, TokenQuantizedNames> cache_;
+  std::map<std::string, std::string> constants_;  // base name -> initializer name
+  std::vector<onnx::TensorProto> created_;
+};
+
 }  // namespace docquant::quant

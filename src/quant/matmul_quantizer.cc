@@ -69,6 +69,7 @@ class MatMulQuantizer final : public Quantizer {
     mm.a = node.input(0);
     mm.output = node.output(0);
     bool fused = ctx.plan.fused_matmul;
+    const bool per_token = config.activations == ActivationScheme::per_token;
     if (activation_b(node, ctx.plan, ctx.graph)) {
       mm.b_activation = node.input(1);
       fused = false;
@@ -81,6 +82,11 @@ class MatMulQuantizer final : public Quantizer {
       r.granularity = config.granularity;
       r.reduce_range = config.reduce_range;
       r.max_pair_magnitude = mm.b.max_pair_magnitude;
+      if (per_token) {
+        r.activations = ActivationScheme::per_token;
+        r.nodes = emit_per_token_matmul(mm, ctx.activations, ctx.names);
+        return r;
+      }
       if (fused) {
         const std::int64_t n_cols = ctx.graph.constant(node.input(1))->dims(1);
         if (auto add = foldable_bias_add(node, n_cols, ctx.graph)) {
@@ -134,6 +140,20 @@ std::vector<onnx::NodeProto> emit_integer_matmul(const IntegerMatMul& mm, bool f
   nodes.push_back(make_node("Mul", {a[1], b[1]}, {scale}, names.unique(mm.stem + "_scales_mul")));
   const std::string product = mm.bias.empty() ? mm.output : names.unique(mm.output + "_before_bias");
   nodes.push_back(make_node("Mul", {float_out, scale}, {product}, names.unique(mm.stem + "_output_scale_mul")));
+  if (!mm.bias.empty()) {
+    nodes.push_back(make_node("Add", {product, mm.bias}, {mm.output}, names.unique(mm.stem + "_bias_add")));
+  }
+  return nodes;
+}
+
+std::vector<onnx::NodeProto> emit_per_token_matmul(const IntegerMatMul& mm, ActivationStore& activations,
+                                                   NameAllocator& names) {
+  std::vector<onnx::NodeProto> nodes;
+  const TokenQuantizedNames a = activations.per_token(mm.a, nodes);
+  const std::string product = mm.bias.empty() ? mm.output : names.unique(mm.output + "_before_bias");
+  nodes.push_back(make_node("MatMulIntegerToFloat",
+                            {a.values, mm.b.values, a.scale, mm.b.scale, a.zero_point, mm.b.zero_point}, {product},
+                            names.unique(mm.stem + "_quant"), kMsDomain));
   if (!mm.bias.empty()) {
     nodes.push_back(make_node("Add", {product, mm.bias}, {mm.output}, names.unique(mm.stem + "_bias_add")));
   }

@@ -14,6 +14,16 @@
 
 namespace docquant::quant {
 
+std::string_view to_string(ActivationScheme scheme) noexcept {
+  return scheme == ActivationScheme::per_token ? "per_token" : "per_tensor";
+}
+
+std::optional<ActivationScheme> parse_activation_scheme(std::string_view name) noexcept {
+  if (name == "per_token") return ActivationScheme::per_token;
+  if (name == "per_tensor") return ActivationScheme::per_tensor;
+  return std::nullopt;
+}
+
 std::string node_key(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? fmt::format("{}#{}", node.op_type(), index) : node.name();
 }
@@ -97,7 +107,8 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
 
   NameAllocator names(fp32);
   WeightStore weights(graph, names);
-  RewriteContext ctx{graph, names, weights, plan};
+  ActivationStore activations(graph, names);
+  RewriteContext ctx{graph, names, weights, activations, plan};
 
   QuantizeResult result;
   std::vector<std::optional<Rewrite>> rewrites(static_cast<std::size_t>(n_nodes));
@@ -128,6 +139,7 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
       d.weight_type = r.weight_type;
       d.reduce_range = r.reduce_range;
       d.max_pair_magnitude = r.max_pair_magnitude;
+      d.activations = r.activations;
       for (const auto& n : r.nodes) d.new_nodes.push_back(n.name());
       for (int a : r.absorbed) {
         absorbed[static_cast<std::size_t>(a)] = true;
@@ -151,6 +163,7 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
     }
   }
   for (auto& t : weights.take_initializers()) *g.add_initializer() = std::move(t);
+  for (auto& t : activations.take_initializers()) *g.add_initializer() = std::move(t);
   drop_unused_weights(g, weights.sources());
   drop_stale_value_info(g);
   import_ms_domain_if_used(result.model);

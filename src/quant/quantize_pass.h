@@ -7,12 +7,25 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace docquant::quant {
 
 enum class WeightGranularity { per_tensor, per_channel };
+
+// How a MatMul/Gemm's input is quantized at run time.
+//   per_tensor: one scale and zero point over the whole tensor -- the whole batch and its
+//               padding (DynamicQuantizeMatMul / DynamicQuantizeLinear), so a text's
+//               result depends on the texts it is batched with;
+//   per_token:  one scale per row of the last axis (each token of each text), symmetric
+//               around 128 (formulas.h per_token_scale), then MatMulIntegerToFloat: a
+//               row's result depends on that row alone.
+enum class ActivationScheme { per_tensor, per_token };
+std::string_view to_string(ActivationScheme scheme) noexcept;
+std::optional<ActivationScheme> parse_activation_scheme(std::string_view name) noexcept;
 
 // How one node is quantized.
 struct NodeConfig {
@@ -23,6 +36,7 @@ struct NodeConfig {
   // 7-bit weights ([-64, 64], as ORT), so u8×s8 products cannot saturate on
   // AVX2 CPUs without VNNI. Only integer MatMul/Gemm use it; Gather ignores it.
   bool reduce_range = false;
+  ActivationScheme activations = ActivationScheme::per_tensor;
 };
 
 struct QuantPlan {
@@ -55,6 +69,7 @@ struct NodeDecision {
   // The largest |b0| + |b1| of two neighbouring K rows of the int8 GEMM weight
   // (int8_kernel.h max_pair_magnitude); above 128 an AVX2-only CPU can saturate. 0: no GEMM.
   int max_pair_magnitude = 0;
+  ActivationScheme activations = ActivationScheme::per_tensor;     // as applied
 };
 
 struct QuantizeResult {

@@ -33,6 +33,7 @@ struct Rewrite {
   bool reduce_range = false;
   const char* weight_type = "int8";  // storage type of the quantized weights, for the record
   int max_pair_magnitude = 0;        // of the int8 GEMM weight (QuantizedWeightNames), 0 when none
+  ActivationScheme activations = ActivationScheme::per_tensor;  // as emitted
 };
 
 // The services a rewrite may use.
@@ -40,6 +41,7 @@ struct RewriteContext {
   const GraphView& graph;
   NameAllocator& names;
   WeightStore& weights;
+  ActivationStore& activations;
   const QuantPlan& plan;
 };
 

@@ -117,10 +117,16 @@ tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMod
   return c;
 }
 
+quant::ActivationScheme activation_scheme(const QuantizeOptions& o) {
+  return o.activations == ActivationScales::per_token ? quant::ActivationScheme::per_token
+                                                      : quant::ActivationScheme::per_tensor;
+}
+
 quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) {
   quant::QuantPlan plan;
   plan.defaults.quantize = false;  // every candidate is named in the config
   plan.defaults.reduce_range = o.reduce_range;
+  plan.defaults.activations = activation_scheme(o);
   plan.fused_matmul = o.fused_matmul;
   plan.quantize_embeddings = o.quantize_embeddings;
   for (const auto& [node, mode] : config.nodes) {
@@ -129,6 +135,7 @@ quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) 
     nc.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
                                                               : quant::WeightGranularity::per_tensor;
     nc.reduce_range = o.reduce_range;
+    nc.activations = activation_scheme(o);
     plan.per_node[node] = nc;
   }
   return plan;
@@ -454,8 +461,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     auto it = chosen.nodes.find(d.node);
     std::string decision = d.action;
     if (d.action == "quantized") {
-      decision = fmt::format("{} {}{}", d.weight_type, d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
-                             d.reduce_range ? " reduce_range" : "");
+      decision = fmt::format("{} {}{}{}", d.weight_type, d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+                             d.reduce_range ? " reduce_range" : "",
+                             d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
     } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
       decision = "fp32 (tuning)";
     }
@@ -496,7 +504,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                     {"higher_is_better", o.higher_is_better}, {"text", report.criterion}};
   j["recipe"] = {{"approach", "post_training_dynamic_quant"},
                  {"weights", "int8 symmetric"},
-                 {"activations", "uint8 asymmetric, dynamic per tensor"},
+                 {"activations", o.activations == ActivationScales::per_token
+                                     ? "uint8 symmetric (zero point 128), dynamic per token"
+                                     : "uint8 asymmetric, dynamic per tensor"},
+                 {"activation_scales", quant::to_string(activation_scheme(o))},
                  {"start_granularity", o.per_channel ? "per_channel" : "per_tensor"},
                  {"reduce_range", o.reduce_range},
                  {"quantize_embeddings", o.quantize_embeddings},

@@ -273,6 +273,41 @@ EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t 
   return out;
 }
 
+EmulatedMatMul emulate_per_token_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                        const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                        bool per_channel, bool reduce_range, Int8Path path) {
+  const QuantizedWeight qw =
+      quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
+  std::vector<std::int64_t> column_sums(static_cast<std::size_t>(n), 0);
+  for (std::int64_t t = 0; t < k; ++t) {
+    for (std::int64_t j = 0; j < n; ++j) column_sums[static_cast<std::size_t>(j)] += qw.values[static_cast<std::size_t>(t * n + j)];
+  }
+  EmulatedMatMul out;
+  out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
+  out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
+  out.saturated.assign(static_cast<std::size_t>(rows * n), 0);
+  std::vector<std::uint8_t> qx(static_cast<std::size_t>(k));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float absmax = 0.0f;
+    for (std::int64_t t = 0; t < k; ++t) absmax = std::max(absmax, std::fabs(x[static_cast<std::size_t>(r * k + t)]));
+    const TokenScale s = per_token_scale(absmax);
+    out.x_scale = std::max(out.x_scale, s.scale);
+    for (std::int64_t t = 0; t < k; ++t) {
+      qx[static_cast<std::size_t>(t)] = static_cast<std::uint8_t>(quantize_per_token(x[static_cast<std::size_t>(r * k + t)], s));
+    }
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto o = static_cast<std::size_t>(r * n + j);
+      const std::int64_t acc = dot_u8s8(qx, qw.values.data() + j, static_cast<std::size_t>(n), path, &out.saturated[o]) -
+                               static_cast<std::int64_t>(kTokenZeroPoint) * column_sums[static_cast<std::size_t>(j)];
+      if (out.saturated[o] > 0) ++out.saturated_outputs;
+      float y = static_cast<float>(acc) * (s.scale * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0]);
+      if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
+      out.y[o] = y;
+    }
+  }
+  return out;
+}
+
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias) {
   std::vector<float> y(static_cast<std::size_t>(rows * n), 0.0f);

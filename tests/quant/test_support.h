@@ -92,6 +92,12 @@ struct EmulatedMatMul {
 EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                       const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
                                       bool per_channel, bool reduce_range, Int8Path path = emulated_int8_path());
+// The same with per-token activations (formulas.h per_token_scale): each row of x gets
+// its own scale, zero point 128; what MatMulIntegerToFloat computes after the
+// per-token quantization nodes. x_scale is the largest row scale.
+EmulatedMatMul emulate_per_token_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                        const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                        bool per_channel, bool reduce_range, Int8Path path = emulated_int8_path());
 // The fp32 product x·w + bias.
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias);

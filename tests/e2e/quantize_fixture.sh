@@ -7,6 +7,7 @@
 #   4. model.onnx is at most 30 % of the fp32 model's size
 #   5. the input folders are byte-for-byte unchanged
 # Usage: quantize_fixture.sh DOCQUANT FIXTURE DATA.csv WORKDIR [extra quantize flags]
+# KEEP_OUTPUT=1 leaves WORKDIR/out for a caller's further checks (batch_invariance.sh).
 # Exits 77 (ctest: skipped) only when the fixture has not been built.
 set -euo pipefail
 bin=$1 name=$2 data=$3 work=$4
@@ -48,4 +49,8 @@ echo "size: $after / $before bytes = $(( 1000 * after / before / 10 )).$(( 1000 
 hash_inputs >"$work/inputs.after"
 cmp "$work/inputs.before" "$work/inputs.after"
 echo "inputs unchanged"
-rm -rf "$work"
+if [[ ${KEEP_OUTPUT:-0} == 1 ]]; then
+  rm -rf "$work/again"
+else
+  rm -rf "$work"
+fi

@@ -117,3 +117,17 @@ check usage.exclusive_criteria 2 "$O/q" "excludes" -- "${QS[@]}" --output_folder
 check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E[@]}" --data "$I/ok.csv" --compare_onnx "$M/model.onnx"
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"
+
+# --- hostile inputs, round 2 (issue 20) ---------------------------------------------------
+# Item numbers are the issue's. Successful runs write under $ok, beside $work: outside in/
+# and out/, and outside check's search for left temporary files (item 3 plants links there).
+# C skips the graph optimisation on opening (a second saved per run); CO keeps it where the
+# case is about $TMPDIR, where that optimisation writes its scratch graph.
+CO=("$bin" classify --quiet --model_folder "$S" --onnx_model "$M/model.onnx")
+C=("${CO[@]}" --no_optimize_graph)
+ok=${work}_ok
+rm -rf "$ok" && mkdir -p "$ok"
+
+# 1. External data must resolve inside the model's folder: bias.bin links to a secret.
+check onnx.external_symlink 3 "$O/q" "initializer 'embeddings.LayerNorm.bias' stores its data in '$I/onnx/external_symlink/bias.bin', which resolves to '$work/secret.bin' outside the model's folder" -- "$bin" quantize --quiet --onnx_model_folder "$I/onnx/external_symlink" --setfit_model_folder "$S" --no_optimize_graph --output_folder "$O/q"
+[[ $failures -eq 0 ]] && rm -rf "$ok"

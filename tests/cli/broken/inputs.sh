@@ -61,3 +61,8 @@ mkdir -p "$O/existing" && echo keep >"$O/existing/file"
 echo 'not a folder' >"$O/a_file"
 printf 'tuning:\n  objective: performance\n' >"$I/conf.yaml"
 ln -s "$S" "$O/link_to_setfit"  # an output path that reaches an input through a symlink
+
+# Hostile inputs, round 2 (issue 20; cases.sh's last section, same item numbers).
+# 1. bias.bin of onnx/external_symlink links to a secret outside in/ and out/.
+head -c 1536 /dev/urandom >"$work/secret.bin"
+ln -s "$work/secret.bin" "$I/onnx/external_symlink/bias.bin"

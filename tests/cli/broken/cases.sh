@@ -74,7 +74,7 @@ check out.parent_is_file 4 "$O/a_file/q" "cannot write in folder '$O/a_file'" --
 check out.eval_json_is_input 4 - "--json would overwrite or write into the input '$I/ok.csv'" -- "${E[@]}" --data "$I/ok.csv" --json "$I/ok.csv"
 check out.eval_json_in_setfit 4 "$S/report.json" "--json would overwrite or write into the input '$S'" -- "${E[@]}" --data "$I/ok.csv" --json "$S/report.json"
 check out.eval_json_no_folder 4 "$O/none/r.json" "folder '$O/none' does not exist" -- "${E[@]}" --data "$I/ok.csv" --json "$O/none/r.json"
-check out.eval_json_dev_full 4 - "/dev/full: write failed (disk full?)" -- "${E[@]}" --data "$I/ok.csv" --json /dev/full
+check out.eval_json_dev_full 4 - "/dev/full: cannot write: No space left on device" -- "${E[@]}" --data "$I/ok.csv" --json /dev/full
 check out.tokenize_dev_full 4 - "cannot write to standard output" -- sh -c 'exec "$0" tokenize --setfit_model_folder "$1" --input "$2" >/dev/full' "$bin" "$S" "$I/ok.csv"
 check out.tokenize_input_folder 3 - "$I/csv_folder: is a folder, expected a text file" -- "$bin" tokenize --setfit_model_folder "$S" --input "$I/csv_folder"
 
@@ -130,4 +130,42 @@ rm -rf "$ok" && mkdir -p "$ok"
 
 # 1. External data must resolve inside the model's folder: bias.bin links to a secret.
 check onnx.external_symlink 3 "$O/q" "initializer 'embeddings.LayerNorm.bias' stores its data in '$I/onnx/external_symlink/bias.bin', which resolves to '$work/secret.bin' outside the model's folder" -- "$bin" quantize --quiet --onnx_model_folder "$I/onnx/external_symlink" --setfit_model_folder "$S" --no_optimize_graph --output_folder "$O/q"
+
+# 2. classify --output that is not a regular file is written as a stream, never renamed over
+# (10: also a shell's >(cmd), which used to say "No such file or directory").
+if [[ $(id -u) -eq 0 ]] && mknod "$ok/null_device" c 1 3; then
+  check out.classify_char_device 0 - -- "${C[@]}" --input "$I/ok.csv" --output "$ok/null_device"
+  pass_if out.classify_char_device_kept "the device is still a character device" test -c "$ok/null_device"
+else
+  echo "note out.classify_char_device: not root; mknod skipped (the FIFO case covers non-regular outputs)"
+fi
+mkfifo "$ok/fifo"
+cat "$ok/fifo" >"$ok/fifo.out" &
+reader=$!
+check out.classify_fifo 0 - -- timeout 120 "${C[@]}" --input "$I/ok.csv" --output "$ok/fifo"
+wait "$reader"
+pass_if out.classify_fifo_kept "the FIFO is still a FIFO and its reader got 9 lines" \
+  eval '[[ -p $ok/fifo && $(wc -l <"$ok/fifo.out") -eq 9 ]]'
+ln -s /proc/self/fd/1 "$ok/stdout_link"
+check out.classify_stdout_link 0 - -- "${C[@]}" --input "$I/ok.csv" --output "$ok/stdout_link"
+pass_if out.classify_stdout_link_kept "the link is still a link; its 9 lines went to stdout" \
+  eval '[[ -L $ok/stdout_link && $(wc -l <"$work/stdout.last") -eq 9 ]]'
+check out.classify_process_substitution 0 - -- "${C[@]}" --input "$I/ok.csv" --output >(wc -l >"$ok/procsub.out")
+sleep 1
+pass_if out.classify_process_substitution_read "the pipe's reader got 9 lines" eval '[[ $(cat "$ok/procsub.out") -eq 9 ]]'
+
+# 3. Temporary files are created exclusively under random names: links planted at the old
+# predictable names (OUT.docquant-tmp-<pid>, $TMPDIR/docquant-<pid>-0-optimized.onnx) are
+# never followed, and their target is untouched.
+echo "do not overwrite" >"$ok/victim"
+mkdir -p "$ok/tmp" "$ok/victim_folder"
+plant='for f in "$OUT_FILE.docquant-tmp-$$" "$TMPDIR/docquant-$$-0-optimized.onnx"; do ln -s "$VICTIM" "$f"; done; exec "$@"'
+OUT_FILE=$ok/report.json VICTIM=$ok/victim TMPDIR=$ok/tmp check out.planted_links_eval 0 - -- sh -c "$plant" sh "${E[@]}" --data "$I/ok.csv" --json "$ok/report.json"
+OUT_FILE=$ok/preds.csv VICTIM=$ok/victim TMPDIR=$ok/tmp check out.planted_links_classify 0 - -- sh -c "$plant" sh "${CO[@]}" --input "$I/ok.csv" --output "$ok/preds.csv"
+OUT_FILE=$ok/q VICTIM=$ok/victim_folder TMPDIR=$ok/tmp check out.planted_links_quantize 0 - -- sh -c "$plant" sh "${QS[@]}" --no_optimize_graph --output_folder "$ok/q"
+pass_if out.planted_links_untouched "the victim file and folder are untouched, the outputs written, no other temporary left" \
+  eval '[[ $(cat "$ok/victim") == "do not overwrite" && -z $(ls -A "$ok/victim_folder") && -s $ok/report.json &&
+          $(wc -l <"$ok/preds.csv") -eq 9 && -f $ok/q/model.onnx &&
+          -z $(find "$ok" -maxdepth 2 -name "*docquant-*" ! -type l) ]]'
+find "$ok" -maxdepth 2 -name '*docquant-*' -type l -delete
 [[ $failures -eq 0 ]] && rm -rf "$ok"

@@ -5,7 +5,8 @@
 
 namespace docquant {
 
-// Parses `file`. Throws InputError "<file>: cannot open" or "<file>: not valid JSON: …".
+// Parses `file`. Throws InputError "<file>: cannot open", "<file>: not valid JSON: …" or, for
+// nesting deeper than any configuration needs, "<file>: line N: JSON nested more than …".
 nlohmann::json read_json_file(const std::filesystem::path& file);
 
 }  // namespace docquant

@@ -2,6 +2,7 @@
 // own: UTF-8 repair, refusals, padding, and small hand-made tokenizer.json files.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -127,6 +128,22 @@ TEST(Refusals, NameTheFileAndTheField) {
   expect_input_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                          "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated", "invert": false}})",
                      "pre_tokenizer.pattern: regular expression '(unclosed' does not compile");
+}
+
+// Issue 20 item 4: a normalizer Sequence nested 50,000 deep used to crash (SIGSEGV, after
+// half a minute of quadratic work). The depth is refused before parsing, in linear time.
+TEST(Refusals, DeeplyNestedJsonIsRefusedQuickly) {
+  std::string s = kWordPiece;
+  const std::string normalizer = R"({"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                 "strip_accents": null, "lowercase": true})";
+  std::string deep;
+  for (int i = 0; i < 50000; ++i) deep += R"({"type": "Sequence", "normalizers": [)";
+  deep += normalizer;
+  for (int i = 0; i < 50000; ++i) deep += "]}";
+  s.replace(s.find(normalizer), normalizer.size(), deep);
+  const auto start = std::chrono::steady_clock::now();
+  expect_input_error(s, "bad.json: line 7: JSON nested more than 128 levels deep");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
 TEST(Refusals, FolderWithoutTokenizer) {

@@ -168,4 +168,7 @@ pass_if out.planted_links_untouched "the victim file and folder are untouched, t
           $(wc -l <"$ok/preds.csv") -eq 9 && -f $ok/q/model.onnx &&
           -z $(find "$ok" -maxdepth 2 -name "*docquant-*" ! -type l) ]]'
 find "$ok" -maxdepth 2 -name '*docquant-*' -type l -delete
+
+# 4. (also tests/fuzz/regressions) A tokenizer.json nested 50,000 deep: refused at once.
+check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JSON nested more than 128 levels deep" -- "$bin" tokenize --setfit_model_folder "$I/sf_deep_json" --input "$I/ok.csv"
 [[ $failures -eq 0 ]] && rm -rf "$ok"

@@ -66,3 +66,14 @@ ln -s "$S" "$O/link_to_setfit"  # an output path that reaches an input through a
 # 1. bias.bin of onnx/external_symlink links to a secret outside in/ and out/.
 head -c 1536 /dev/urandom >"$work/secret.bin"
 ln -s "$work/secret.bin" "$I/onnx/external_symlink/bias.bin"
+
+# 4. A normalizer Sequence nested 50,000 deep (2.3 MB, made here, not stored).
+setfit_copy sf_deep_json && "$python" - "$I/sf_deep_json/tokenizer.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["normalizer"] = {"type": "Sequence", "normalizers": [j["normalizer"]]}
+text = json.dumps(j).replace('"normalizer": {"type": "Sequence", "normalizers": [',
+                             '"normalizer": ' + '{"type": "Sequence", "normalizers": [' * 50000, 1)
+text = text.replace(']}, "pre_tokenizer"', ']}' * 50000 + ', "pre_tokenizer"', 1)
+open(sys.argv[1], "w").write(text)
+PY

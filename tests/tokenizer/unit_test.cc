@@ -146,6 +146,25 @@ TEST(Refusals, DeeplyNestedJsonIsRefusedQuickly) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
+// Issue 20 item 7: Oniguruma giving up (its retry limit on an exponentially backtracking
+// pattern) is an error naming the pattern, never "no match" with other ids than HF's.
+TEST(Refusals, RegexEngineErrorIsNotNoMatch) {
+  std::string s = kWordPiece;
+  const std::string pre = R"({"type": "BertPreTokenizer"})";
+  s.replace(s.find(pre), pre.size(), R"({"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavior": "Isolated", "invert": false})");
+  const auto tok = Tokenizer::from_json_file(write_temp("regex.json", s), with_max(64));
+  EXPECT_NO_THROW(tok.encode("aaab"));
+  try {
+    tok.encode("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaac b");
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("regex.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a "
+                                         "text of 33 bytes: retry-limit-in-match over"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Refusals, FolderWithoutTokenizer) {
   const fs::path dir = fs::temp_directory_path() / ("docquant_tok_empty_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -171,4 +171,7 @@ find "$ok" -maxdepth 2 -name '*docquant-*' -type l -delete
 
 # 4. (also tests/fuzz/regressions) A tokenizer.json nested 50,000 deep: refused at once.
 check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JSON nested more than 128 levels deep" -- "$bin" tokenize --setfit_model_folder "$I/sf_deep_json" --input "$I/ok.csv"
+
+# 7. (also tests/fuzz/regressions) An engine error is not "no match".
+check setfit.regex_retry_limit 3 - "$I/sf_regex/tokenizer.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a text of 34 bytes: retry-limit-in-match over" -- "$bin" tokenize --setfit_model_folder "$I/sf_regex" --input "$I/a30.txt"
 [[ $failures -eq 0 ]] && rm -rf "$ok"

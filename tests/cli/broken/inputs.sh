@@ -77,3 +77,12 @@ text = json.dumps(j).replace('"normalizer": {"type": "Sequence", "normalizers": 
 text = text.replace(']}, "pre_tokenizer"', ']}' * 50000 + ', "pre_tokenizer"', 1)
 open(sys.argv[1], "w").write(text)
 PY
+
+# 7. A Split pattern that backtracks exponentially: Oniguruma's retry limit on 30 a's.
+setfit_copy sf_regex && "$python" - "$I/sf_regex/tokenizer.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavior": "Isolated", "invert": False}
+json.dump(j, open(sys.argv[1], "w"))
+PY
+printf '%s c b\n' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >"$I/a30.txt"

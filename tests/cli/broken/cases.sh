@@ -172,6 +172,29 @@ find "$ok" -maxdepth 2 -name '*docquant-*' -type l -delete
 # 4. (also tests/fuzz/regressions) A tokenizer.json nested 50,000 deep: refused at once.
 check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JSON nested more than 128 levels deep" -- "$bin" tokenize --setfit_model_folder "$I/sf_deep_json" --input "$I/ok.csv"
 
+# 5. Two quantize runs into one OUT: the second to start fails at once while the first works;
+# the first, finding OUT made meanwhile, fails instead of replacing it.
+"${QS[@]}" --no_optimize_graph --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
+first=$!
+for _ in $(seq 600); do compgen -G "$ok/twice.docquant-tmp-*" >/dev/null && break; sleep 0.05; done
+check out.second_run_same_output 4 - "$ok/twice: another docquant process (pid $first) is writing this output folder" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
+mkdir "$ok/twice" && echo "the other run's result" >"$ok/twice/file"
+wait "$first"
+first_rc=$?
+pass_if out.output_appeared_meanwhile "first run: exit 4, '$ok/twice: appeared while this run was working', OUT and no temporary left" \
+  eval '[[ $first_rc -eq 4 ]] && grep -qF "$ok/twice: appeared while this run was working" "$ok/first.err" && [[ $(ls -A "$ok/twice") == file ]] && ! compgen -G "$ok/twice.docquant-tmp-*" >/dev/null'
+
 # 7. (also tests/fuzz/regressions) An engine error is not "no match".
 check setfit.regex_retry_limit 3 - "$I/sf_regex/tokenizer.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a text of 34 bytes: retry-limit-in-match over" -- "$bin" tokenize --setfit_model_folder "$I/sf_regex" --input "$I/a30.txt"
+
+# 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
+# in folder": a relative OUT is written.
+quantize_in_deep_folder() (
+  cd "$ok" || exit 1
+  local d
+  d=$(printf 'd%.0s' $(seq 99))
+  for _ in $(seq 45); do mkdir "$d" && cd "$d" || exit 1; done
+  "${QS[@]}" --no_optimize_graph --output_folder q >/dev/null 2>"$ok/deep.err" && test -f q/model.onnx
+)
+pass_if out.deep_working_folder "quantize --output_folder q in a working folder deeper than 4096 bytes" quantize_in_deep_folder
 [[ $failures -eq 0 ]] && rm -rf "$ok"

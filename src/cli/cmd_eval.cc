@@ -61,7 +61,7 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   runtime::Predictor predictor(bytes, signature, folder, session, loaded.file.string());
   Evaluated e;
   e.name = loaded.file.string();
-  e.predicted = predictor.predict(data.batches, data.labels.size()).predicted;
+  e.predicted = runtime::predict_dataset(predictor, data).predicted;
   e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
   return e;
 }

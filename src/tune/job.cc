@@ -272,7 +272,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
     const auto t_base = since = phases.add("baseline: session", since);
-    report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size(), check_cancel), cal.labels);
+    report.baseline_accuracy = runtime::accuracy(runtime::predict_dataset(baseline_predictor, cal, check_cancel), cal.labels);
     since = phases.add("baseline: evaluate", since);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
                          report.baseline_accuracy, seconds_since(t_base), criterion.describe(),

@@ -184,6 +184,12 @@ first_rc=$?
 pass_if out.output_appeared_meanwhile "first run: exit 4, '$ok/twice: appeared while this run was working', OUT and no temporary left" \
   eval '[[ $first_rc -eq 4 ]] && grep -qF "$ok/twice: appeared while this run was working" "$ok/first.err" && [[ $(ls -A "$ok/twice") == file ]] && ! compgen -G "$ok/twice.docquant-tmp-*" >/dev/null'
 
+# 6. Non-finite head parameters and model outputs.
+check setfit.head_nan 3 - "$I/sf_head_nan/model_head.pkl: coef_[0, 5] is NaN" -- "$bin" classify --model_folder "$I/sf_head_nan" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+check setfit.head_nan_eval 3 - "$I/sf_head_nan/model_head.pkl: coef_[0, 5] is NaN" -- "$bin" eval --model_folder "$I/sf_head_nan" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check onnx.nan_output_eval 3 - "$I/ok.csv: line " "output 'last_hidden_state' of $I/onnx/nan_output/model.onnx is NaN or infinite for this row's text" -- "${EO[@]}" "$I/onnx/nan_output/model.onnx" --data "$I/ok.csv"
+check onnx.nan_output_quantize 3 "$O/q" "output 'last_hidden_state' of $I/onnx/nan_output/model.onnx is NaN or infinite" -- "${QO[@]}" --onnx_model_folder "$I/onnx/nan_output" --no_optimize_graph --output_folder "$O/q"
+
 # 7. (also tests/fuzz/regressions) An engine error is not "no match".
 check setfit.regex_retry_limit 3 - "$I/sf_regex/tokenizer.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a text of 34 bytes: retry-limit-in-match over" -- "$bin" tokenize --setfit_model_folder "$I/sf_regex" --input "$I/a30.txt"
 

@@ -78,6 +78,11 @@ text = text.replace(']}, "pre_tokenizer"', ']}' * 50000 + ', "pre_tokenizer"', 1
 open(sys.argv[1], "w").write(text)
 PY
 
+# 6. NaN in the head's coef_ (onnx/nan_output has a NaN in the model).
+setfit_copy sf_head_nan && "$python" -c '
+import sys, joblib, numpy as np
+h = joblib.load(sys.argv[1]); h.coef_[0, 5] = np.nan; joblib.dump(h, sys.argv[1])' "$I/sf_head_nan/model_head.pkl"
+
 # 7. A Split pattern that backtracks exponentially: Oniguruma's retry limit on 30 a's.
 setfit_copy sf_regex && "$python" - "$I/sf_regex/tokenizer.json" <<'PY'
 import json, sys

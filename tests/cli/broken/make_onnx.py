@@ -90,6 +90,14 @@ def main(src, out_dir):
         e.key, e.value = k, v
     save(m, out_dir, "external_symlink")
 
+    # A NaN in the embeddings' LayerNorm bias: every output is NaN (issue 20 item 6).
+    m = copy.deepcopy(base)
+    t = next(t for t in m.graph.initializer if t.name == "embeddings.LayerNorm.bias")
+    a = onnx.numpy_helper.to_array(t).copy()
+    a[7] = float("nan")
+    t.CopyFrom(onnx.numpy_helper.from_array(a, t.name))
+    save(m, out_dir, "nan_output")
+
     # IR version and opset newer than anything released.
     m = copy.deepcopy(base)
     m.ir_version = 99

@@ -22,6 +22,7 @@
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
+#include "json_file.h"
 
 namespace docquant::cli {
 
@@ -279,7 +280,7 @@ void run_bench(const BenchArgs& a) {
   }
   j["models"] = models;
   if (compare) j["ratios"] = ratios;
-  write_json_report(a.json, j.dump(2) + "\n");
+  write_json_report(a.json, json_text(std::move(j)));
 }
 
 }  // namespace

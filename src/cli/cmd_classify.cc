@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "model_options.h"
 #include "csv.h"
+#include "file_util.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "interrupt.h"
@@ -151,7 +152,9 @@ std::unique_ptr<TextInput> open_input(const ClassifyArgs& a) {
     return std::make_unique<CsvInput>(CsvReader::open(a.input), a.text_column);
   }
   if (stdin_input) return std::make_unique<LineInput>(stdin, "<stdin>", false);
-  if (fs::is_directory(a.input)) throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
+  if (input_path_type(a.input) == fs::file_type::directory) {
+    throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
+  }
   std::FILE* f = std::fopen(a.input.c_str(), "rb");
   if (!f) throw InputError(fmt::format("{}: cannot open: {}", a.input, std::strerror(errno)));
   return std::make_unique<LineInput>(f, a.input, true);

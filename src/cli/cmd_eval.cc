@@ -11,6 +11,7 @@
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 #include "graph_optimizer.h"
+#include "json_file.h"
 #include "metrics.h"
 #include "model_form.h"
 #include "model_options.h"
@@ -136,7 +137,7 @@ void add_eval_command(CLI::App& root) {
       j["compare"] = to_json(second, names);
       j["agreement"] = agree;
     }
-    if (!a->json.empty()) write_json_report(a->json, j.dump(2) + "\n");
+    if (!a->json.empty()) write_json_report(a->json, json_text(std::move(j)));
   });
 }
 

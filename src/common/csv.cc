@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "docquant/error.h"
+#include "file_util.h"
 #include "text_util.h"
 
 namespace docquant {
@@ -32,8 +33,7 @@ CsvReader::CsvReader(std::istream& in, std::string source, CsvOptions options)
 }
 
 CsvReader CsvReader::open(const std::filesystem::path& path, CsvOptions options) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  if (input_path_type(path) == std::filesystem::file_type::directory) {
     throw InputError(fmt::format("{}: is a folder, expected a CSV file", path.string()));
   }
   auto file = std::make_unique<std::ifstream>(path, std::ios::binary);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "docquant/error.h"
+#include "text_util.h"
 
 namespace docquant {
 
@@ -47,7 +48,41 @@ void check_json_depth(std::string_view text, const std::filesystem::path& file) 
   }
 }
 
+// `s` with every byte of an invalid UTF-8 sequence written as \xNN.
+std::string escape_invalid_utf8(std::string_view s) {
+  std::string out;
+  while (!s.empty()) {
+    const auto bad = find_invalid_utf8(s);
+    if (!bad) break;
+    out.append(s.substr(0, *bad));
+    out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[*bad]));
+    s.remove_prefix(*bad + 1);
+  }
+  out.append(s);
+  return out;
+}
+
+void escape_strings(nlohmann::ordered_json& j) {
+  if (j.is_string()) {
+    if (find_invalid_utf8(j.get_ref<const std::string&>())) j = escape_invalid_utf8(j.get_ref<const std::string&>());
+  } else if (j.is_array()) {
+    for (auto& e : j) escape_strings(e);
+  } else if (j.is_object()) {
+    nlohmann::ordered_json copy = nlohmann::ordered_json::object();
+    for (auto& [key, value] : j.items()) {
+      escape_strings(value);
+      copy[find_invalid_utf8(key) ? escape_invalid_utf8(key) : key] = std::move(value);
+    }
+    j = std::move(copy);
+  }
+}
+
 }  // namespace
+
+std::string json_text(nlohmann::ordered_json j) {
+  escape_strings(j);
+  return j.dump(2) + "\n";
+}
 
 nlohmann::json read_json_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -298,17 +298,17 @@ void check_versions(const onnx::ModelProto& m, const fs::path& file) {
 }  // namespace
 
 fs::path resolve_model_file(const fs::path& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
+  const fs::file_type type = input_path_type(path);
+  if (type == fs::file_type::directory) {
     fs::path file = path / "model.onnx";
-    if (!fs::is_regular_file(file, ec)) {
+    if (input_path_type(file) != fs::file_type::regular) {
       throw InputError(fmt::format("{}: folder has no model.onnx; pass the .onnx file itself or a folder holding "
                                    "model.onnx",
                                    path.string()));
     }
     return file;
   }
-  if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file or folder", path.string()));
+  if (type == fs::file_type::not_found) throw InputError(fmt::format("{}: no such file or folder", path.string()));
   return path;
 }
 

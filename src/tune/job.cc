@@ -20,6 +20,7 @@
 #include "docquant/tokenizer.h"
 #include "docquant/version.h"
 #include "file_util.h"
+#include "json_file.h"
 #include "graph_optimizer.h"
 #include "model_form.h"
 #include "onnx_io.h"
@@ -151,20 +152,32 @@ struct SetFitContents {
   std::vector<fs::path> files;
 };
 
+// Read before any work, so that an entry that cannot be read (a link loop, a name too
+// long) is an input error at once, not an internal error after tuning.
 SetFitContents setfit_contents(const fs::path& folder) {
   SetFitContents c;
-  for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string name = it->path().filename().string();
-    if (it->is_directory()) {
+  std::error_code ec;
+  const auto fail = [&](const fs::path& p) {
+    throw InputError(fmt::format("{}: {}", p.string(), ec.message()));
+  };
+  fs::recursive_directory_iterator it(folder, ec);
+  if (ec) fail(folder);
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) fail(folder);
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    const fs::file_type type = input_path_type(p);
+    if (type == fs::file_type::directory) {
       if (name == "onnx" || name.starts_with(".")) {
         it.disable_recursion_pending();
       } else {
-        c.folders.push_back(fs::relative(it->path(), folder));
+        c.folders.push_back(p.lexically_relative(folder));
       }
-    } else if (it->is_regular_file() && !is_body_weight(it->path())) {
-      c.files.push_back(fs::relative(it->path(), folder));
+    } else if (type == fs::file_type::regular && !is_body_weight(p)) {
+      c.files.push_back(p.lexically_relative(folder));
     }
   }
+  if (ec) fail(folder);
   std::sort(c.folders.begin(), c.folders.end());
   std::sort(c.files.begin(), c.files.end());
   return c;
@@ -200,6 +213,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& note : loaded.notes) progress("note: " + note);
   const std::string model_name = loaded.file.string();
   const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  const SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;
   tokenizer_options.padding = Padding::none;
@@ -438,8 +452,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     report.nodes.push_back({d.node, d.op_type, decision,
                             score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second)});
   }
-  const SetFitContents contents = setfit_contents(o.setfit_folder);
-  for (const auto& rel : contents.folders) fs::create_directories(out.dir() / rel);
+  for (const auto& rel : contents.folders) {
+    std::error_code ec;
+    fs::create_directories(out.dir() / rel, ec);
+    if (ec) throw OutputError(fmt::format("{}: cannot create the folder: {}", (out.dir() / rel).string(), ec.message()));
+  }
   for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
 
   nlohmann::ordered_json j;
@@ -502,7 +519,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   nlohmann::ordered_json phase_json = nlohmann::ordered_json::object();
   for (const auto& [phase, s] : report.phase_seconds) phase_json[phase] = s;
   j["phase_seconds"] = phase_json;
-  write_file_checked(out.dir() / "quantization.json", j.dump(2) + "\n");
+  write_file_checked(out.dir() / "quantization.json", json_text(std::move(j)));
   check_cancel();
   out.commit();
   report.output_folder = out.target();

@@ -193,6 +193,21 @@ check onnx.nan_output_quantize 3 "$O/q" "output 'last_hidden_state' of $I/onnx/n
 # 7. (also tests/fuzz/regressions) An engine error is not "no match".
 check setfit.regex_retry_limit 3 - "$I/sf_regex/tokenizer.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a text of 34 bytes: retry-limit-in-match over" -- "$bin" tokenize --setfit_model_folder "$I/sf_regex" --input "$I/a30.txt"
 
+# 8. Paths that cannot be resolved are input errors naming them; names that are not UTF-8
+# are written escaped (\\xff) in JSON reports.
+check setfit.tokenizer_link_loop 3 - "$I/sf_link_loop/tokenizer.json: Too many levels of symbolic links" -- "$bin" tokenize --setfit_model_folder "$I/sf_link_loop" --input "$I/ok.csv"
+check setfit.tokenizer_link_loop_classify 3 - "$I/sf_link_loop/tokenizer.json: Too many levels of symbolic links" -- "$bin" classify --model_folder "$I/sf_link_loop" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+long=$I/$(printf 'd/%.0s' $(seq 2100))texts.txt
+check input.path_too_long 3 - ": File name too long" -- "${C[@]}" --input "$long" --output "$O/preds.csv"
+bad_name=$I/not_utf8_$'\xff'.csv
+check input.not_utf8_name_eval 0 - -- "${E[@]}" --data "$bad_name" --json "$ok/not_utf8.json"
+check input.not_utf8_name_quantize 0 - -- "${QS[@]}" --no_optimize_graph --calibration_data "$bad_name" --max_trials 1 --output_folder "$ok/q_not_utf8"
+pass_if input.not_utf8_name_json "both JSON files parse and name the CSV as not_utf8_\\xff.csv" \
+  "$python" -c 'import json, sys
+assert json.load(open(sys.argv[1]))["data"].endswith("not_utf8_\\xff.csv")
+assert json.load(open(sys.argv[2]))["inputs"]["calibration_data"]["path"].endswith("not_utf8_\\xff.csv")' \
+  "$ok/not_utf8.json" "$ok/q_not_utf8/quantization.json"
+
 # 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
 # in folder": a relative OUT is written.
 quantize_in_deep_folder() (

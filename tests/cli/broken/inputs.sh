@@ -91,3 +91,7 @@ j["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavio
 json.dump(j, open(sys.argv[1], "w"))
 PY
 printf '%s c b\n' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >"$I/a30.txt"
+
+# 8. A tokenizer.json that is a link to itself; a CSV whose name is not UTF-8.
+setfit_copy sf_link_loop && rm "$I/sf_link_loop/tokenizer.json" && ln -s tokenizer.json "$I/sf_link_loop/tokenizer.json"
+cp "$I/ok.csv" "$I/not_utf8_"$'\xff'".csv"

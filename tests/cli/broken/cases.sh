@@ -218,4 +218,12 @@ quantize_in_deep_folder() (
   "${QS[@]}" --no_optimize_graph --output_folder q >/dev/null 2>"$ok/deep.err" && test -f q/model.onnx
 )
 pass_if out.deep_working_folder "quantize --output_folder q in a working folder deeper than 4096 bytes" quantize_in_deep_folder
+
+# ONNX Runtime's telemetry is off: classify, eval and quantize leave an empty TMPDIR empty.
+mkdir -p "$ok/empty_tmp"
+TMPDIR=$ok/empty_tmp check out.tmpdir_classify 0 - -- "${CO[@]}" --input "$I/ok.csv" --output "$ok/tmp_preds.csv"
+TMPDIR=$ok/empty_tmp check out.tmpdir_eval 0 - -- "${E[@]}" --data "$I/ok.csv"
+TMPDIR=$ok/empty_tmp check out.tmpdir_quantize 0 - -- "${QS[@]}" --calibration_data "$I/ok.csv" --max_trials 1 --output_folder "$ok/q_tmp"
+pass_if out.tmpdir_stays_empty "TMPDIR is empty after classify, eval and quantize (no .ses, no mat-debug-<pid>.log)" \
+  eval '[[ -z $(ls -A "$ok/empty_tmp") ]]'
 [[ $failures -eq 0 ]] && rm -rf "$ok"

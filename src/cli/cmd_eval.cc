@@ -18,6 +18,7 @@
 #include "onnx_io.h"
 #include "predictor.h"
 #include "report_file.h"
+#include "tokenizer_fit.h"
 
 namespace docquant::cli {
 
@@ -46,6 +47,7 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   const auto tokenizer = Tokenizer::from_folder(folder_path, topts);
   auto loaded = model::load_model(onnx_override.empty() ? fs::path(folder_path) : fs::path(onnx_override));
   const auto signature = runtime::detect_signature(loaded.model, loaded.file.string());
+  runtime::check_tokenizer_fits(loaded.model, tokenizer, loaded.file.string(), folder_path);
   runtime::BatchPolicy policy;
   policy.batch_size = a.batch_size;
   const auto data = runtime::load_labelled_dataset(a.data, a.text_column, a.label_column, folder, tokenizer, policy,

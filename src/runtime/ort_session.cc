@@ -18,7 +18,9 @@ namespace {
 // DisableTelemetryEvents() alone, called on an existing Env, comes too late to stop the files.
 Ort::Env make_env() {
   ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
-  Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "docquant");
+  // FATAL: an error ONNX Runtime would log (in colour, on stderr) it also returns, and docquant
+  // reports it once in its own message; at ERROR it showed twice.
+  Ort::Env env(ORT_LOGGING_LEVEL_FATAL, "docquant");
   env.DisableTelemetryEvents();
   return env;
 }

@@ -225,6 +225,15 @@ std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts
 }
 
 std::size_t Tokenizer::max_length() const { return impl_->max_length; }
+const std::string& Tokenizer::max_length_source() const { return impl_->max_length_source; }
+
+int64_t Tokenizer::max_id() const {
+  const auto& p = impl_->pipeline;
+  int64_t m = std::max(p.model->max_id(), impl_->pad_id);
+  for (const auto& t : p.added->tokens()) m = std::max(m, t.id);
+  if (p.post_processor) m = std::max(m, p.post_processor->max_special_id());
+  return m;
+}
 int64_t Tokenizer::pad_id() const { return impl_->pad_id; }
 
 std::string Tokenizer::describe() const {

@@ -29,6 +29,7 @@
 #include "quantize_pass.h"
 #include "staged_folder.h"
 #include "strategy.h"
+#include "tokenizer_fit.h"
 
 namespace docquant {
 
@@ -220,6 +221,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   const auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
   since = phases.add("load SetFit folder", since);
   const auto signature = runtime::detect_signature(loaded.model, model_name);
+  runtime::check_tokenizer_fits(loaded.model, tokenizer, model_name, o.setfit_folder.string());
   report.model_form = runtime::to_string(signature.form);
   progress(fmt::format("model: {}", signature.describe()));
 

@@ -208,6 +208,10 @@ assert json.load(open(sys.argv[1]))["data"].endswith("not_utf8_\\xff.csv")
 assert json.load(open(sys.argv[2]))["inputs"]["calibration_data"]["path"].endswith("not_utf8_\\xff.csv")' \
   "$ok/not_utf8.json" "$ok/q_not_utf8/quantization.json"
 
+# 9. A tokenizer that does not fit the model: one line, when the folder and model are opened.
+max_lines=1 check setfit.tokenizer_model_mismatch 3 - "$M/model.onnx: the tokenizer of '$I/sf_mpnet_tokenizer' gives ids up to 30526, but the model's token embedding table 'embeddings.word_embeddings.weight' has 30522 rows" -- "$bin" classify --model_folder "$I/sf_mpnet_tokenizer" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+max_lines=1 check setfit.max_length_beyond_positions 3 - "$M/model.onnx: max length 1000 (the max length option) is more than the model's 512 positions" -- "${C[@]}" --input "$I/ok.csv" --output "$O/preds.csv" --max_length 1000
+
 # 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
 # in folder": a relative OUT is written.
 quantize_in_deep_folder() (

@@ -95,3 +95,7 @@ printf '%s c b\n' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >"$I/a30.txt"
 # 8. A tokenizer.json that is a link to itself; a CSV whose name is not UTF-8.
 setfit_copy sf_link_loop && rm "$I/sf_link_loop/tokenizer.json" && ln -s tokenizer.json "$I/sf_link_loop/tokenizer.json"
 cp "$I/ok.csv" "$I/not_utf8_"$'\xff'".csv"
+
+# 9. MPNet's tokenizer (30,527 ids) in MiniLM's folder (30,522 embedding rows).
+setfit_copy sf_mpnet_tokenizer &&
+  cp "$shared/heads/setfit-sst2-mpnet/"{tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt} "$I/sf_mpnet_tokenizer/"

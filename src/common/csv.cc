@@ -45,6 +45,18 @@ CsvReader CsvReader::open(const std::filesystem::path& path, CsvOptions options)
   return reader;
 }
 
+void require_rereadable_csv(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::regular || type == std::filesystem::file_type::directory ||
+      type == std::filesystem::file_type::not_found || type == std::filesystem::file_type::none) {
+    return;  // a folder or a missing file is reported when the file is opened
+  }
+  throw InputError(fmt::format("{}: is a pipe or a device, not a regular file; quantize reads the calibration data "
+                               "more than once, so save the rows to a file and pass that",
+                               path.string()));
+}
+
 CsvReader::CsvReader(CsvReader&&) noexcept = default;
 CsvReader& CsvReader::operator=(CsvReader&&) noexcept = default;
 CsvReader::~CsvReader() = default;

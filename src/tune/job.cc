@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "batching.h"
+#include "csv.h"
 #include "dataset.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
@@ -206,6 +207,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
 
   // 1. Inputs, all checked before any work.
+  if (o.calibration_data) require_rereadable_csv(*o.calibration_data);
   QuantizeReport report;
   PhaseTimes phases;
   auto since = job_start;

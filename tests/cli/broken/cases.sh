@@ -212,6 +212,10 @@ assert json.load(open(sys.argv[2]))["inputs"]["calibration_data"]["path"].endswi
 max_lines=1 check setfit.tokenizer_model_mismatch 3 - "$M/model.onnx: the tokenizer of '$I/sf_mpnet_tokenizer' gives ids up to 30526, but the model's token embedding table 'embeddings.word_embeddings.weight' has 30522 rows" -- "$bin" classify --model_folder "$I/sf_mpnet_tokenizer" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
 max_lines=1 check setfit.max_length_beyond_positions 3 - "$M/model.onnx: max length 1000 (the max length option) is more than the model's 512 positions" -- "${C[@]}" --input "$I/ok.csv" --output "$O/preds.csv" --max_length 1000
 
+# 10. Messages that said something else.
+check setfit.head_is_folder 3 "$O/q" "$I/sf_head_folder/model_head.pkl: is a folder, not a pickle file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_folder" --output_folder "$O/q"
+check csv.calibration_pipe 3 "$O/q" "/dev/stdin: is a pipe or a device, not a regular file" -- sh -c 'cat "$0" | exec "$@"' "$I/ok.csv" "${QS[@]}" --calibration_data /dev/stdin --output_folder "$O/q"
+
 # 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
 # in folder": a relative OUT is written.
 quantize_in_deep_folder() (

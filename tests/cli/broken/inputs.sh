@@ -99,3 +99,6 @@ cp "$I/ok.csv" "$I/not_utf8_"$'\xff'".csv"
 # 9. MPNet's tokenizer (30,527 ids) in MiniLM's folder (30,522 embedding rows).
 setfit_copy sf_mpnet_tokenizer &&
   cp "$shared/heads/setfit-sst2-mpnet/"{tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt} "$I/sf_mpnet_tokenizer/"
+
+# 10. A head that is a folder.
+setfit_copy sf_head_folder && rm "$I/sf_head_folder/model_head.pkl" && mkdir "$I/sf_head_folder/model_head.pkl"

@@ -1,5 +1,7 @@
 // A SetFit model folder: modules.json, pooling, normalisation, head and class names.
 #include <fstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,24 @@ std::vector<std::string> read_label_encoder(const fs::path& file) {
     names[i] = a.is_text() ? a.as_text(i) : std::to_string(a.as_int(i));
   }
   return names;
+}
+
+// Two classes with one name make a CSV label ambiguous and classify's header ambiguous
+// (label,proba_pos,proba_pos): refused, naming the file the names come from.
+void check_unique_names(const SetFitFolder& f, const fs::path& setfit_cfg, const fs::path& encoder_file,
+                        const fs::path& head_file) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < f.class_names.size(); ++i) {
+    const auto [it, fresh] = seen.emplace(f.class_names[i], i);
+    if (!fresh) {
+      const std::size_t j = it->second;
+      const std::string from = f.label_source == LabelSource::config_labels  ? setfit_cfg.string() + " field 'labels'"
+                               : f.label_source == LabelSource::label_encoder ? encoder_file.string() + " classes_"
+                                                                              : head_file.string() + " classes_";
+      throw InputError(from + ": classes " + std::to_string(j) + " and " + std::to_string(i) +
+                       " are both named '" + f.class_names[i] + "'; class names must be unique");
+    }
+  }
 }
 
 // True when something is at `p`; a path that cannot be checked (a link loop, a name too
@@ -174,6 +194,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
     f.label_source = LabelSource::head_classes;
     for (const auto& c : classes) f.class_names.push_back(c.str());
   }
+  check_unique_names(f, setfit_cfg, encoder_file, head_file);
   return f;
 }
 

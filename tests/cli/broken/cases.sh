@@ -227,6 +227,10 @@ quantize_in_deep_folder() (
 )
 pass_if out.deep_working_folder "quantize --output_folder q in a working folder deeper than 4096 bytes" quantize_in_deep_folder
 
+# 11. Two classes with one name.
+check setfit.duplicate_labels 3 - "$I/sf_labels_twice/config_setfit.json field 'labels': classes 0 and 1 are both named 'pos'; class names must be unique" -- "$bin" classify --model_folder "$I/sf_labels_twice" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+check setfit.duplicate_labelencoder 3 - "$I/sf_encoder_twice/labelencoder.pkl classes_: classes 0 and 1 are both named 'pos'" -- "$bin" eval --model_folder "$I/sf_encoder_twice" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+
 # ONNX Runtime's telemetry is off: classify, eval and quantize leave an empty TMPDIR empty.
 mkdir -p "$ok/empty_tmp"
 TMPDIR=$ok/empty_tmp check out.tmpdir_classify 0 - -- "${CO[@]}" --input "$I/ok.csv" --output "$ok/tmp_preds.csv"

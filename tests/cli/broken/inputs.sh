@@ -102,3 +102,10 @@ setfit_copy sf_mpnet_tokenizer &&
 
 # 10. A head that is a folder.
 setfit_copy sf_head_folder && rm "$I/sf_head_folder/model_head.pkl" && mkdir "$I/sf_head_folder/model_head.pkl"
+
+# 11. Two classes with one name (config_setfit.json, labelencoder.pkl).
+setfit_copy sf_labels_twice && printf '{"labels": ["pos", "pos"]}' >"$I/sf_labels_twice/config_setfit.json"
+setfit_copy sf_encoder_twice && printf '{"labels": null}' >"$I/sf_encoder_twice/config_setfit.json" && "$python" -c '
+import sys, joblib, numpy as np
+from sklearn.preprocessing import LabelEncoder
+e = LabelEncoder(); e.classes_ = np.array(["pos", "pos"]); joblib.dump(e, sys.argv[1])' "$I/sf_encoder_twice/labelencoder.pkl"

@@ -2,6 +2,7 @@
 // streamed chunk by chunk so that memory stays constant on any input size.
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -160,6 +161,25 @@ std::unique_ptr<TextInput> open_input(const ClassifyArgs& a) {
   return std::make_unique<LineInput>(f, a.input, true);
 }
 
+// Reads a regular input file through once, throwing its first error (bad UTF-8, a
+// ragged CSV row, no rows), for a stream output: rows written to a stream cannot be taken
+// back, so its input is checked whole before the first byte goes out. Pipes and stdin
+// cannot be read twice; for them only the first chunk is checked first.
+void check_whole_input(const ClassifyArgs& a) {
+  struct stat st {};
+  if (a.input == "-" || ::stat(a.input.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const auto input = open_input(a);
+  std::vector<std::string> texts;
+  std::size_t rows = 0;
+  do {
+    check_interrupted();
+    texts.clear();
+    input->read(texts, kChunkTexts);
+    rows += texts.size();
+  } while (!texts.empty());
+  if (rows == 0) throw InputError(fmt::format("{}: no texts to classify (the input has no rows)", a.input));
+}
+
 // ---- output ---------------------------------------------------------------------------
 
 // The predictions file appears whole or not at all (src/common/output_file.h): rows go to a
@@ -232,6 +252,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   // Inputs and output are checked before the model is loaded: mistakes fail fast.
   auto input = open_input(a);
   const auto out = open_output(a.output, a.input);
+  if (out->is_stream()) check_whole_input(a);
   ClassifierOptions options;
   if (!a.onnx_model.empty()) options.onnx_model = a.onnx_model;
   options.threads = a.threads;
@@ -242,14 +263,12 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   const Classifier classifier(a.model_folder, options);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
-  {
-    const fmt::memory_buffer h = header(classifier);
-    out->write(std::string_view(h.data(), h.size()));
-  }
+  // The header goes out with the first chunk's rows: an input error found while reading or
+  // tokenizing the first chunk (or an input without rows) leaves even a stream untouched.
+  fmt::memory_buffer buffer = header(classifier);
   std::size_t rows = 0;
   const auto run_start = Clock::now();
   auto last_report = run_start;
-  fmt::memory_buffer buffer;
   classifier.classify_stream(
       [&](std::vector<std::string>& texts, std::size_t max) {
         check_interrupted();
@@ -257,7 +276,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
       },
       [&](const Classification& part) {
         check_interrupted();
-        buffer.clear();
+        if (rows > 0) buffer.clear();
         append_rows(buffer, classifier, part);
         out->write(std::string_view(buffer.data(), buffer.size()));
         rows += part.label.size();

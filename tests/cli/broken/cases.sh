@@ -238,4 +238,8 @@ TMPDIR=$ok/empty_tmp check out.tmpdir_eval 0 - -- "${E[@]}" --data "$I/ok.csv"
 TMPDIR=$ok/empty_tmp check out.tmpdir_quantize 0 - -- "${QS[@]}" --calibration_data "$I/ok.csv" --max_trials 1 --output_folder "$ok/q_tmp"
 pass_if out.tmpdir_stays_empty "TMPDIR is empty after classify, eval and quantize (no .ses, no mat-debug-<pid>.log)" \
   eval '[[ -z $(ls -A "$ok/empty_tmp") ]]'
+
+# classify --output -: a regular input file is read through before the first byte goes out.
+check out.classify_stdout_late_error 3 - "$I/late_bad.txt: line 5001: invalid UTF-8 at byte 4 of the line" -- "${C[@]}" --input "$I/late_bad.txt" --output -
+pass_if out.classify_stdout_nothing_written "nothing on stdout before the late input error" test ! -s "$work/stdout.last"
 [[ $failures -eq 0 ]] && rm -rf "$ok"

@@ -109,3 +109,8 @@ setfit_copy sf_encoder_twice && printf '{"labels": null}' >"$I/sf_encoder_twice/
 import sys, joblib, numpy as np
 from sklearn.preprocessing import LabelEncoder
 e = LabelEncoder(); e.classes_ = np.array(["pos", "pos"]); joblib.dump(e, sys.argv[1])' "$I/sf_encoder_twice/labelencoder.pkl"
+
+# classify --output -: an invalid line after the first chunk of 4096 texts.
+{ for _ in $(seq 5000); do echo "a fine film"; done; printf 'bad \xff\n'; } >"$I/late_bad.txt"
+
+chmod -R u+w "$I"

@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <onnxruntime_cxx_api.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "formulas.h"
@@ -131,6 +132,9 @@ void BM_Pass(benchmark::State& state) {
 BENCHMARK(BM_Pass)->ArgNames({"per_channel"})->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 Ort::Env& env() {
+  // As src/runtime/ort_session.cc: keeps ONNX Runtime's telemetry files out of $TMPDIR.
+  static const int disabled = ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
+  (void)disabled;
   static Ort::Env e(ORT_LOGGING_LEVEL_ERROR, "bench_quant");
   return e;
 }

@@ -67,7 +67,13 @@ class Tokenizer {
   std::vector<Encoding> encode_batch(std::span<const std::string> texts, int threads = 0) const;
 
   std::size_t max_length() const;
+  // Where max_length() comes from: "sentence_bert_config.json max_seq_length", "the max
+  // length option", …
+  const std::string& max_length_source() const;
   int64_t pad_id() const;
+  // The largest id encode() or encode_batch() can give (model vocabulary, added tokens,
+  // special tokens, padding): a model's embedding table needs more rows than this.
+  int64_t max_id() const;
   // One line for 'docquant inspect', e.g.
   // "tokenizer.json: WordPiece (BertNormalizer, BertPreTokenizer, TemplateProcessing), max length 256".
   std::string describe() const;

@@ -23,6 +23,7 @@
 #include "docquant/error.h"
 #include "docquant/version.h"
 #include "int8_kernel.h"
+#include "json_file.h"
 
 namespace docquant::cli {
 
@@ -276,7 +277,7 @@ void run_bench(const BenchArgs& a) {
   }
   j["models"] = models;
   if (compare) j["ratios"] = ratios;
-  write_json_report(a.json, j.dump(2) + "\n");
+  write_json_report(a.json, json_text(std::move(j)));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // streamed chunk by chunk so that memory stays constant on any input size.
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,10 +18,11 @@
 #include "commands.h"
 #include "model_options.h"
 #include "csv.h"
+#include "file_util.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "interrupt.h"
-#include "staged_folder.h"
+#include "output_file.h"
 #include "text_util.h"
 
 namespace docquant::cli {
@@ -151,73 +153,47 @@ std::unique_ptr<TextInput> open_input(const ClassifyArgs& a) {
     return std::make_unique<CsvInput>(CsvReader::open(a.input), a.text_column);
   }
   if (stdin_input) return std::make_unique<LineInput>(stdin, "<stdin>", false);
-  if (fs::is_directory(a.input)) throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
+  if (input_path_type(a.input) == fs::file_type::directory) {
+    throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
+  }
   std::FILE* f = std::fopen(a.input.c_str(), "rb");
   if (!f) throw InputError(fmt::format("{}: cannot open: {}", a.input, std::strerror(errno)));
   return std::make_unique<LineInput>(f, a.input, true);
 }
 
+// Reads a regular input file through once, throwing its first error (bad UTF-8, a
+// ragged CSV row, no rows), for a stream output: rows written to a stream cannot be taken
+// back, so its input is checked whole before the first byte goes out. Pipes and stdin
+// cannot be read twice; for them only the first chunk is checked first.
+void check_whole_input(const ClassifyArgs& a) {
+  struct stat st {};
+  if (a.input == "-" || ::stat(a.input.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const auto input = open_input(a);
+  std::vector<std::string> texts;
+  std::size_t rows = 0;
+  do {
+    check_interrupted();
+    texts.clear();
+    input->read(texts, kChunkTexts);
+    rows += texts.size();
+  } while (!texts.empty());
+  if (rows == 0) throw InputError(fmt::format("{}: no texts to classify (the input has no rows)", a.input));
+}
+
 // ---- output ---------------------------------------------------------------------------
 
-// The predictions file appears whole or not at all: rows go to a temporary file beside
-// it, renamed over it by commit(); an uncommitted file is removed. "-" is stdout.
-class OutputFile {
- public:
-  OutputFile(const std::string& output, const std::string& input) : target_(output) {
-    if (output == "-") {
-      file_ = stdout;
-      return;
-    }
-    std::error_code ec;
-    if (fs::is_directory(target_, ec)) throw OutputError(fmt::format("{}: is a folder; name a file", output));
-    if (input != "-" && fs::exists(target_, ec) && fs::equivalent(target_, input, ec)) {
-      throw OutputError(fmt::format("{}: is the input file; choose another output", output));
-    }
-    temp_ = target_;
-    temp_ += fmt::format("{}{}", StagedFolder::kTempMarker, ::getpid());
-    file_ = std::fopen(temp_.c_str(), "wb");
-    if (!file_) throw OutputError(fmt::format("{}: cannot write: {}", output, std::strerror(errno)));
+// The predictions file appears whole or not at all (src/common/output_file.h): rows go to a
+// temporary file beside it, renamed over it by commit(). "-", a FIFO or a device is
+// written as a stream.
+std::unique_ptr<OutputFile> open_output(const std::string& output, const std::string& input) {
+  if (output == "-") return std::make_unique<OutputFile>();
+  std::error_code ec;
+  if (fs::is_directory(output, ec)) throw OutputError(fmt::format("{}: is a folder; name a file", output));
+  if (input != "-" && fs::exists(output, ec) && fs::equivalent(output, input, ec)) {
+    throw OutputError(fmt::format("{}: is the input file; choose another output", output));
   }
-  ~OutputFile() {
-    if (file_ && file_ != stdout) {
-      std::fclose(file_);
-      std::error_code ec;
-      fs::remove(temp_, ec);
-    }
-  }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-
-  void write(const fmt::memory_buffer& b) {
-    if (std::fwrite(b.data(), 1, b.size(), file_) != b.size()) fail();
-  }
-  void commit() {
-    if (std::fflush(file_) != 0) fail();
-    if (file_ == stdout) return;
-    const int closed = std::fclose(file_);
-    file_ = nullptr;
-    std::error_code ec;
-    if (closed != 0) {
-      fs::remove(temp_, ec);
-      throw OutputError(fmt::format("{}: cannot write: {}", target_.string(), std::strerror(errno)));
-    }
-    fs::rename(temp_, target_, ec);
-    if (ec) {
-      fs::remove(temp_, ec);
-      throw OutputError(fmt::format("{}: cannot move the finished file into place: {}", target_.string(),
-                                    ec.message()));
-    }
-  }
-
- private:
-  [[noreturn]] void fail() const {
-    throw OutputError(fmt::format("{}: cannot write: {}", target_ == "-" ? "<stdout>" : target_.string(),
-                                  std::strerror(errno)));
-  }
-
-  fs::path target_, temp_;
-  std::FILE* file_ = nullptr;
-};
+  return std::make_unique<OutputFile>(output, output);
+}
 
 // A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
 void append_field(fmt::memory_buffer& b, std::string_view s) {
@@ -275,7 +251,8 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
 
   // Inputs and output are checked before the model is loaded: mistakes fail fast.
   auto input = open_input(a);
-  OutputFile out(a.output, a.input);
+  const auto out = open_output(a.output, a.input);
+  if (out->is_stream()) check_whole_input(a);
   ClassifierOptions options;
   if (!a.onnx_model.empty()) options.onnx_model = a.onnx_model;
   options.threads = a.threads;
@@ -286,11 +263,12 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   const Classifier classifier(a.model_folder, options);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
-  out.write(header(classifier));
+  // The header goes out with the first chunk's rows: an input error found while reading or
+  // tokenizing the first chunk (or an input without rows) leaves even a stream untouched.
+  fmt::memory_buffer buffer = header(classifier);
   std::size_t rows = 0;
   const auto run_start = Clock::now();
   auto last_report = run_start;
-  fmt::memory_buffer buffer;
   classifier.classify_stream(
       [&](std::vector<std::string>& texts, std::size_t max) {
         check_interrupted();
@@ -298,9 +276,9 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
       },
       [&](const Classification& part) {
         check_interrupted();
-        buffer.clear();
+        if (rows > 0) buffer.clear();
         append_rows(buffer, classifier, part);
-        out.write(buffer);
+        out->write(std::string_view(buffer.data(), buffer.size()));
         rows += part.label.size();
         const auto now = Clock::now();
         // Not after the first chunk: a short input gets only the summary.
@@ -315,7 +293,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
     throw InputError(fmt::format("{}: no texts to classify (the input has no rows)",
                                  a.input == "-" ? "<stdin>" : a.input));
   }
-  out.commit();
+  out->commit();
   if (!a.quiet) {
     const double s = std::chrono::duration<double>(Clock::now() - run_start).count();
     fmt::print(stderr, "classify: {} rows in {:.2f}s ({:.0f} rows/s; model loaded in {:.2f}s) -> {}\n", rows, s,

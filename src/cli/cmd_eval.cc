@@ -11,12 +11,14 @@
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 #include "graph_optimizer.h"
+#include "json_file.h"
 #include "metrics.h"
 #include "model_form.h"
 #include "model_options.h"
 #include "onnx_io.h"
 #include "predictor.h"
 #include "report_file.h"
+#include "tokenizer_fit.h"
 
 namespace docquant::cli {
 
@@ -45,6 +47,7 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   const auto tokenizer = Tokenizer::from_folder(folder_path, topts);
   auto loaded = model::load_model(onnx_override.empty() ? fs::path(folder_path) : fs::path(onnx_override));
   const auto signature = runtime::detect_signature(loaded.model, loaded.file.string());
+  runtime::check_tokenizer_fits(loaded.model, tokenizer, loaded.file.string(), folder_path);
   runtime::BatchPolicy policy;
   policy.batch_size = a.batch_size;
   const auto data = runtime::load_labelled_dataset(a.data, a.text_column, a.label_column, folder, tokenizer, policy,
@@ -61,7 +64,7 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   runtime::Predictor predictor(bytes, signature, folder, session, loaded.file.string());
   Evaluated e;
   e.name = loaded.file.string();
-  e.predicted = predictor.predict(data.batches, data.labels.size()).predicted;
+  e.predicted = runtime::predict_dataset(predictor, data).predicted;
   e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
   return e;
 }
@@ -136,7 +139,7 @@ void add_eval_command(CLI::App& root) {
       j["compare"] = to_json(second, names);
       j["agreement"] = agree;
     }
-    if (!a->json.empty()) write_json_report(a->json, j.dump(2) + "\n");
+    if (!a->json.empty()) write_json_report(a->json, json_text(std::move(j)));
   });
 }
 

@@ -60,6 +60,7 @@ void print_summary(const QuantizeReport& r) {
 // towards that class, so such data is refused before any work (reading the CSV here also
 // reports its errors before the model is loaded).
 void check_calibration_classes(const std::filesystem::path& csv, const QuantizeOptions& o) {
+  require_rereadable_csv(csv);
   const auto rows = read_labelled_csv(csv, o.text_column, o.label_column);
   for (const auto& r : rows) {
     if (r.label != rows.front().label) return;

@@ -1,12 +1,11 @@
 #include "report_file.h"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "docquant/error.h"
-#include "file_util.h"
+#include "output_file.h"
 
 namespace docquant::cli {
 
@@ -32,24 +31,9 @@ void check_report_target(const std::string& json, std::initializer_list<std::str
 }
 
 void write_json_report(const std::string& path, const std::string& text) {
-  std::error_code ec;
-  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
-    write_file_checked(path, text);
-    return;
-  }
-  const fs::path temp = path + ".docquant-tmp-" + std::to_string(::getpid());
-  try {
-    write_file_checked(temp, text);
-  } catch (...) {
-    fs::remove(temp, ec);
-    throw;
-  }
-  fs::rename(temp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw OutputError(fmt::format("{}: cannot move the JSON report into place: {}", path, ec.message()));
-  }
+  OutputFile out(path, path);
+  out.write(text);
+  out.commit();
 }
 
 }  // namespace docquant::cli

@@ -10,8 +10,9 @@ namespace docquant::cli {
 // input folder, is a folder, or its folder does not exist. Empty inputs are ignored.
 void check_report_target(const std::string& target, std::initializer_list<std::string> inputs);
 
-// Writes `text` to a temporary sibling and renames it into place (a device such as
-// /dev/stdout is written directly). Throws OutputError naming `path`.
+// Writes `text` to a temporary sibling and renames it into place; a FIFO or a device such
+// as /dev/stdout is written directly (src/common/output_file.h). Throws OutputError naming
+// `path`.
 void write_json_report(const std::string& path, const std::string& text);
 
 }  // namespace docquant::cli

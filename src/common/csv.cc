@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "docquant/error.h"
+#include "file_util.h"
 #include "text_util.h"
 
 namespace docquant {
@@ -32,8 +33,7 @@ CsvReader::CsvReader(std::istream& in, std::string source, CsvOptions options)
 }
 
 CsvReader CsvReader::open(const std::filesystem::path& path, CsvOptions options) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
+  if (input_path_type(path) == std::filesystem::file_type::directory) {
     throw InputError(fmt::format("{}: is a folder, expected a CSV file", path.string()));
   }
   auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
@@ -43,6 +43,18 @@ CsvReader CsvReader::open(const std::filesystem::path& path, CsvOptions options)
   CsvReader reader(*file, path.string(), options);
   reader.owned_ = std::move(file);
   return reader;
+}
+
+void require_rereadable_csv(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto type = std::filesystem::status(path, ec).type();
+  if (type == std::filesystem::file_type::regular || type == std::filesystem::file_type::directory ||
+      type == std::filesystem::file_type::not_found || type == std::filesystem::file_type::none) {
+    return;  // a folder or a missing file is reported when the file is opened
+  }
+  throw InputError(fmt::format("{}: is a pipe or a device, not a regular file; quantize reads the calibration data "
+                               "more than once, so save the rows to a file and pass that",
+                               path.string()));
 }
 
 CsvReader::CsvReader(CsvReader&&) noexcept = default;

@@ -74,4 +74,9 @@ std::vector<LabelledText> read_labelled_csv(const std::filesystem::path& path,
                                             std::string_view label_column = "label",
                                             CsvOptions options = {});
 
+// Throws InputError when `path` exists but is neither a regular file nor a folder (a
+// pipe, /dev/stdin, a device): for readers that read a CSV more than once (quantize reads
+// its calibration data for the class check, the tokens and the input's sha256).
+void require_rereadable_csv(const std::filesystem::path& path);
+
 }  // namespace docquant

@@ -34,6 +34,15 @@ class Sha256 {
 
 }  // namespace
 
+std::filesystem::file_type input_path_type(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory) {
+    throw InputError(fmt::format("{}: {}", path.string(), ec.message()));
+  }
+  return ec ? std::filesystem::file_type::not_found : status.type();
+}
+
 std::string sha256_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open the file", file.string()));

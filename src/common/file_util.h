@@ -5,6 +5,11 @@
 
 namespace docquant {
 
+// What is at the input path `path`, following links: not_found when nothing is there (also
+// when a folder on the way is a file). Throws InputError "<path>: <reason>" when that cannot
+// be told (a link loop, a name too long, a folder on the way that cannot be searched).
+std::filesystem::file_type input_path_type(const std::filesystem::path& path);
+
 // Lower-case hex sha256 of a file's bytes. Throws InputError when unreadable.
 std::string sha256_file(const std::filesystem::path& file);
 // Lower-case hex sha256 of bytes.

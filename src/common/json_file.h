@@ -5,7 +5,13 @@
 
 namespace docquant {
 
-// Parses `file`. Throws InputError "<file>: cannot open" or "<file>: not valid JSON: …".
+// Parses `file`. Throws InputError "<file>: cannot open", "<file>: not valid JSON: …" or, for
+// nesting deeper than any configuration needs, "<file>: line N: JSON nested more than …".
 nlohmann::json read_json_file(const std::filesystem::path& file);
+
+// `j` as indented text with a final newline. Strings and keys that are not valid UTF-8
+// (file names are bytes on Linux) have each invalid byte written as the four characters
+// \xNN, so a report naming such a file is written rather than failing at its end.
+std::string json_text(nlohmann::ordered_json j);
 
 }  // namespace docquant

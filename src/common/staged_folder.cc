@@ -1,11 +1,16 @@
 #include "staged_folder.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <string>
 
 #include "docquant/error.h"
@@ -31,11 +36,21 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 // OUT.docquant-tmp-<pid> (a result never committed) and OUT.docquant-tmp-<pid>.old (the
 // previous OUT, moved aside by commit() just before a kill). When OUT itself is then
 // missing, the .old folder is the user's previous output: it is moved back, not removed.
-void remove_stale_staging(const fs::path& target) {
+// True when process `pid` runs a program named docquant (its /proc comm).
+bool is_docquant_process(long pid) {
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  return std::getline(comm, name) && name == "docquant";
+}
+
+// Returns the pid of a live docquant process writing `target` (one whose temporary folder
+// OUT.docquant-tmp-<pid> exists), or 0 when there is none.
+long remove_stale_staging(const fs::path& target) {
   std::error_code ec;
   const std::string prefix = target.filename().string() + StagedFolder::kTempMarker;
   std::vector<fs::path> stale, old;
-  for (const auto& entry : fs::directory_iterator(target.parent_path(), ec)) {
+  long live_writer = 0;
+  for (const auto& entry : fs::directory_iterator(target.has_parent_path() ? target.parent_path() : fs::path("."), ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix)) continue;
     std::string pid_text = name.substr(prefix.size());
@@ -44,7 +59,10 @@ void remove_stale_staging(const fs::path& target) {
     char* end = nullptr;
     const long pid = std::strtol(pid_text.c_str(), &end, 10);
     if (end == pid_text.c_str() || *end != '\0' || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) {  // still running
+      if (!is_old && pid != ::getpid() && is_docquant_process(pid)) live_writer = pid;
+      continue;
+    }
     (is_old ? old : stale).push_back(entry.path());
   }
   for (const auto& p : old) {
@@ -55,12 +73,34 @@ void remove_stale_staging(const fs::path& target) {
     fs::remove_all(p, ec);
   }
   for (const auto& p : stale) fs::remove_all(p, ec);
+  return live_writer;
+}
+
+// rename(2) that fails with EEXIST when `to` exists, rather than replacing an empty folder.
+bool rename_no_replace(const fs::path& from, const fs::path& to, std::error_code& ec) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  if (errno == EINVAL || errno == ENOSYS) {  // a file system without RENAME_NOREPLACE
+    if (!fs::exists(fs::symlink_status(to, ec))) {
+      fs::rename(from, to, ec);
+      return !ec;
+    }
+    errno = EEXIST;
+  }
+  ec = std::error_code(errno, std::generic_category());
+  return false;
 }
 
 }  // namespace
 
+StagedFolder::Identity StagedFolder::identity_of(const fs::path& p) {
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) != 0) return {};
+  return {true, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
 StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs::path>& inputs)
-    : target_(absolute_normal(target)), overwrite_(overwrite) {
+    : target_(absolute_normal(target)), path_(target.lexically_normal()), overwrite_(overwrite) {
+  if (path_.has_parent_path() && path_.filename().empty()) path_ = path_.parent_path();  // "OUT/"
   std::error_code ec;
   for (const auto& input : inputs) {
     // An input folder must neither contain the output nor lie inside it; an input file
@@ -74,21 +114,31 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
     }
   }
   // First, so that an output a killed run moved aside is back before OUT is checked.
-  remove_stale_staging(target_);
-  if (fs::exists(target_, ec)) {
-    if (!fs::is_directory(target_, ec)) {
+  if (const long writer = remove_stale_staging(path_)) {
+    throw OutputError(fmt::format("{}: another docquant process (pid {}) is writing this output folder; wait for it "
+                                  "to finish or choose another output folder",
+                                  target.string(), writer));
+  }
+  if (fs::exists(path_, ec)) {
+    if (!fs::is_directory(path_, ec)) {
       throw OutputError(fmt::format("{}: exists and is not a folder", target.string()));
     }
-    if (!fs::is_empty(target_, ec) && !overwrite_) {
+    if (!fs::is_empty(path_, ec) && !overwrite_) {
       throw OutputError(fmt::format("{}: exists and is not empty; pass --overwrite to replace it", target.string()));
     }
   }
-  const fs::path parent = target_.parent_path();
+  // The path as given, not made absolute: in a working folder deeper than PATH_MAX a
+  // relative OUT still works.
+  const fs::path parent = path_.has_parent_path() ? path_.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
   if (ec || ::access(parent.c_str(), W_OK) != 0) {
-    throw OutputError(fmt::format("{}: cannot write in folder '{}'", target.string(), parent.string()));
+    const std::string why = ec ? ec.message() : std::strerror(errno);
+    throw OutputError(
+        fmt::format("{}: cannot write in folder '{}': {}", target.string(), target_.parent_path().string(), why));
   }
-  staging_ = parent / (target_.filename().string() + kTempMarker + std::to_string(::getpid()));
+  // What OUT is now: commit() refuses to replace anything else (another run's result).
+  found_ = identity_of(path_);
+  staging_ = parent / (path_.filename().string() + kTempMarker + std::to_string(::getpid()));
   fs::remove_all(staging_, ec);
   if (!fs::create_directory(staging_, ec)) {
     throw OutputError(fmt::format("{}: cannot create temporary folder '{}': {}", target.string(), staging_.string(),
@@ -104,21 +154,43 @@ StagedFolder::~StagedFolder() {
 
 void StagedFolder::commit() {
   std::error_code ec;
-  if (fs::exists(target_, ec)) {
-    // Checked empty or --overwrite in the constructor; move it aside, then swap in.
+  const Identity now = identity_of(path_);
+  if (!found_.exists && now.exists) {
+    throw OutputError(fmt::format("{}: appeared while this run was working (another docquant run writing the same "
+                                  "output folder?); this run's result was not written",
+                                  target_.string()));
+  }
+  if (found_.exists && !(now == found_)) {
+    throw OutputError(fmt::format("{}: was replaced or removed while this run was working (another docquant run "
+                                  "writing the same output folder?); this run's result was not written",
+                                  target_.string()));
+  }
+  if (now.exists && !overwrite_) {
+    // Empty when checked; rmdir fails if anything has been written into it since.
+    if (::rmdir(path_.c_str()) != 0) {
+      throw OutputError(fmt::format("{}: appeared while this run was working (another docquant run writing the "
+                                    "same output folder?); this run's result was not written",
+                                    target_.string()));
+    }
+  }
+  if (now.exists && overwrite_) {
+    // Checked in the constructor; move it aside, then swap in.
     const fs::path old = staging_.string() + ".old";
-    fs::rename(target_, old, ec);
+    fs::rename(path_, old, ec);
     if (ec) throw OutputError(fmt::format("{}: cannot replace it: {}", target_.string(), ec.message()));
-    fs::rename(staging_, target_, ec);
-    if (ec) {
+    if (!rename_no_replace(staging_, path_, ec)) {
       std::error_code ignored;
-      fs::rename(old, target_, ignored);
+      fs::rename(old, path_, ignored);
       throw OutputError(fmt::format("{}: cannot move the result into place: {}", target_.string(), ec.message()));
     }
     fs::remove_all(old, ec);
-  } else {
-    fs::rename(staging_, target_, ec);
-    if (ec) throw OutputError(fmt::format("{}: cannot move the result into place: {}", target_.string(), ec.message()));
+  } else if (!rename_no_replace(staging_, path_, ec)) {
+    if (ec == std::errc::file_exists || ec == std::errc::directory_not_empty) {
+      throw OutputError(fmt::format("{}: appeared while this run was working (another docquant run writing the "
+                                    "same output folder?); this run's result was not written",
+                                    target_.string()));
+    }
+    throw OutputError(fmt::format("{}: cannot move the result into place: {}", target_.string(), ec.message()));
   }
   committed_ = true;
 }

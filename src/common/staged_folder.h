@@ -2,7 +2,10 @@
 // An output folder that appears whole or not at all: files are written into a
 // temporary sibling folder, which commit() renames into place. Destroying an
 // uncommitted StagedFolder removes the temporary folder. A temporary folder left by
-// a killed run (its process gone) is removed by the next run on the same output.
+// a killed run (its process gone) is removed by the next run on the same output. Two runs
+// on one output: the second to start fails at once when the first is still writing; when
+// both started together, the second to finish fails instead of replacing the first's result.
+#include <cstdint>
 #include <filesystem>
 #include <vector>
 
@@ -11,8 +14,9 @@ namespace docquant {
 class StagedFolder {
  public:
   // Throws OutputError when `target` exists and is not an empty folder (unless
-  // `overwrite`), when its parent folder cannot be created or written, or when
-  // `target` lies inside an input folder, equals an input, or contains one.
+  // `overwrite`), when its parent folder cannot be created or written, when
+  // `target` lies inside an input folder, equals an input, or contains one, or when
+  // another live docquant process is writing `target`.
   StagedFolder(std::filesystem::path target, bool overwrite, const std::vector<std::filesystem::path>& inputs);
   StagedFolder(const StagedFolder&) = delete;
   StagedFolder& operator=(const StagedFolder&) = delete;
@@ -22,16 +26,27 @@ class StagedFolder {
   const std::filesystem::path& dir() const { return staging_; }
   const std::filesystem::path& target() const { return target_; }
   // Moves the staged folder to the target (replacing an existing one when allowed).
+  // Throws OutputError, leaving the target alone, when the target appeared, changed or
+  // was written into since the constructor looked at it.
   void commit();
 
   // The prefix temporary folders get, for cleanup and for tests.
   static constexpr const char* kTempMarker = ".docquant-tmp-";
 
  private:
-  std::filesystem::path target_;
+  std::filesystem::path target_;  // absolute, links resolved: compared with the inputs
+  std::filesystem::path path_;    // as given: used for every file system call
   std::filesystem::path staging_;
   bool overwrite_;
   bool committed_ = false;
+  // What the target was when the constructor looked (lstat's device and inode).
+  struct Identity {
+    bool exists = false;
+    std::uint64_t dev = 0, ino = 0;
+    bool operator==(const Identity&) const = default;
+  };
+  static Identity identity_of(const std::filesystem::path& p);
+  Identity found_;
 };
 
 }  // namespace docquant

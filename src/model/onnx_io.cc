@@ -44,6 +44,32 @@ std::int64_t parse_external_int(const std::string& text, const char* key, const 
   return value;
 }
 
+// External data must be a file of the model's own folder once links are followed: a
+// bias.bin that is a symlink to ~/.ssh/id_rsa would otherwise be read as weights and written
+// verbatim into the quantized model. The folder is the model's folder as named, or the folder
+// of the model file itself when model.onnx is a link (a Hugging Face cache snapshot links
+// model.onnx and its data into one blobs/ folder). Returns the file to read: the resolved
+// path, so that a link swapped after the check is not followed again; `data_file` itself
+// when it does not resolve (missing: the caller says so).
+fs::path check_inside_model_folder(const fs::path& data_file, const fs::path& base_dir, const fs::path& model_file,
+                                   const std::string& tensor) {
+  std::error_code ec;
+  const fs::path real = fs::canonical(data_file, ec);
+  if (ec) return data_file;
+  const auto inside = [&](const fs::path& dir) {
+    std::error_code dir_ec;
+    const fs::path root = fs::canonical(dir.empty() ? fs::path(".") : dir, dir_ec);
+    if (dir_ec) return false;
+    const fs::path rel = real.lexically_relative(root);
+    return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
+  };
+  const fs::path real_model = fs::canonical(model_file, ec);
+  if (inside(base_dir) || (!ec && inside(real_model.parent_path()))) return real;
+  throw InputError(fmt::format("{}: initializer '{}' stores its data in '{}', which resolves to '{}' outside the "
+                               "model's folder; external data must be a file inside the model's folder",
+                               model_file.string(), tensor, data_file.string(), real.string()));
+}
+
 // Bytes of external data read so far and the sizes of the files they come from: the
 // total may not exceed the files' total, so overlapping regions cannot multiply memory.
 struct ExternalBudget {
@@ -68,11 +94,12 @@ void load_external_tensor(onnx::TensorProto& tensor, const fs::path& base_dir, c
   }
   const fs::path data_file = base_dir / rel;
   std::error_code ec;
-  if (fs::is_directory(data_file, ec)) {
+  const fs::path read_from = check_inside_model_folder(data_file, base_dir, model_file, tensor.name());
+  if (fs::is_directory(read_from, ec)) {
     throw InputError(fmt::format("{}: initializer '{}' stores its data in '{}', which is a folder, not a file",
                                  model_file.string(), tensor.name(), data_file.string()));
   }
-  std::ifstream in(data_file, std::ios::binary);
+  std::ifstream in(read_from, std::ios::binary);
   if (!in) {
     throw InputError(fmt::format("{}: initializer '{}' stores its data in '{}', which is missing", model_file.string(),
                                  tensor.name(), data_file.string()));
@@ -271,17 +298,17 @@ void check_versions(const onnx::ModelProto& m, const fs::path& file) {
 }  // namespace
 
 fs::path resolve_model_file(const fs::path& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
+  const fs::file_type type = input_path_type(path);
+  if (type == fs::file_type::directory) {
     fs::path file = path / "model.onnx";
-    if (!fs::is_regular_file(file, ec)) {
+    if (input_path_type(file) != fs::file_type::regular) {
       throw InputError(fmt::format("{}: folder has no model.onnx; pass the .onnx file itself or a folder holding "
                                    "model.onnx",
                                    path.string()));
     }
     return file;
   }
-  if (!fs::exists(path, ec)) throw InputError(fmt::format("{}: no such file or folder", path.string()));
+  if (type == fs::file_type::not_found) throw InputError(fmt::format("{}: no such file or folder", path.string()));
   return path;
 }
 

@@ -210,8 +210,14 @@ ValuePtr parse(std::span<const std::uint8_t> bytes, const std::string& source,
 
 ValuePtr load_file(const std::filesystem::path& file, const LoadOptions& options) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    throw InputError(file.string() + ": no such file");
+  const auto status = std::filesystem::status(file, ec);
+  if (status.type() == std::filesystem::file_type::directory) {
+    throw InputError(file.string() + ": is a folder, not a pickle file");
+  }
+  if (status.type() == std::filesystem::file_type::not_found) throw InputError(file.string() + ": no such file");
+  if (ec) throw InputError(file.string() + ": cannot open: " + ec.message());
+  if (status.type() != std::filesystem::file_type::regular) {
+    throw InputError(file.string() + ": is not a regular file (a pipe or a device?)");
   }
   const auto size = std::filesystem::file_size(file, ec);
   if (ec) throw InputError(file.string() + ": cannot read its size: " + ec.message());

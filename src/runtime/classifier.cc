@@ -17,6 +17,7 @@
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
+#include "tokenizer_fit.h"
 
 namespace docquant {
 
@@ -36,11 +37,13 @@ struct LoadedModel {
   std::string name;
 };
 
-LoadedModel load(const std::filesystem::path& model, bool optimize, const runtime::SessionConfig& session) {
+LoadedModel load(const std::filesystem::path& model, bool optimize, const runtime::SessionConfig& session,
+                 const Tokenizer& tokenizer, const std::filesystem::path& folder) {
   auto loaded = model::load_model(model);
   LoadedModel m;
   m.name = loaded.file.string();
   m.signature = runtime::detect_signature(loaded.model, m.name);
+  runtime::check_tokenizer_fits(loaded.model, tokenizer, m.name, folder.string());
   m.bytes = runtime::model_to_run(loaded.model, loaded.file, optimize, session, m.name);
   return m;
 }
@@ -76,7 +79,8 @@ struct Classifier::Impl {
     check_single_label(folder);
     runtime::SessionConfig session;
     session.intra_op_threads = options.threads;
-    LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model, options.optimize_graph, session);
+    LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model, options.optimize_graph, session,
+                         tokenizer, model_folder);
     std::optional<runtime::Predictor> p;
     p.emplace(m.bytes, m.signature, folder, session, m.name);
     return p;

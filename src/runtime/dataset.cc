@@ -11,11 +11,13 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
                                       const std::string& label_column, const setfit::SetFitFolder& folder,
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads) {
   LabelledDataset set;
+  set.source = csv;
   const auto rows = read_labelled_csv(csv, text_column, label_column);
   std::vector<std::string> texts;
   texts.reserve(rows.size());
   for (const auto& row : rows) {
     texts.push_back(row.text);
+    set.lines.push_back(row.line);
     try {
       set.labels.push_back(folder.label_index(row.label, row.line));
     } catch (const InputError& e) {
@@ -25,6 +27,18 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
   set.encodings = tokenizer.encode_batch(texts, threads);
   set.batches = make_batches(set.encodings, policy, tokenizer.pad_id());
   return set;
+}
+
+Predictions predict_dataset(const Predictor& predictor, const LabelledDataset& data,
+                            const std::function<void()>& before_each_batch) {
+  try {
+    return predictor.predict(data.batches, data.labels.size(), before_each_batch);
+  } catch (const NonFiniteOutputError& e) {
+    throw InputError(fmt::format("{}: line {}: output '{}' of {} is NaN or infinite for this row's text; the model is "
+                                 "corrupt or overflows on it",
+                                 data.source.string(), data.lines.at(e.row), predictor.signature().output,
+                                 predictor.name()));
+  }
 }
 
 }  // namespace docquant::runtime

@@ -2,16 +2,20 @@
 // A labelled CSV made ready for a model: texts tokenized once, labels mapped to the
 // head's class indices, and batches cut by the shared batching policy.
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "batching.h"
+#include "predictor.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 
 namespace docquant::runtime {
 
 struct LabelledDataset {
+  std::filesystem::path source;     // the CSV
+  std::vector<std::size_t> lines;   // the CSV line each row starts on
   std::vector<Encoding> encodings;  // unpadded, input order
   std::vector<std::size_t> labels;  // class index per row (SetFitFolder::class_names)
   std::vector<Batch> batches;
@@ -22,5 +26,10 @@ struct LabelledDataset {
 LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const std::string& text_column,
                                       const std::string& label_column, const setfit::SetFitFolder& folder,
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads);
+
+// predictor.predict over the dataset's batches; a NaN or infinite model output is reported
+// with the CSV file and line of its row (InputError).
+Predictions predict_dataset(const Predictor& predictor, const LabelledDataset& data,
+                            const std::function<void()>& before_each_batch = {});
 
 }  // namespace docquant::runtime

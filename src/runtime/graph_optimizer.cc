@@ -3,7 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cstdlib>
 
 #include "attention_fusion.h"
 #include "docquant/error.h"
@@ -56,16 +56,22 @@ bool wants_graph_optimization(const onnx::ModelProto& model) {
 std::string model_to_run(onnx::ModelProto& model, const fs::path& model_file, bool optimize,
                          const SessionConfig& config, const std::string& name) {
   if (optimize && wants_graph_optimization(model)) {
-    static std::atomic<unsigned> counter{0};
+    // ONNX Runtime opens the scratch path with O_CREAT|O_TRUNC, following links: it goes in
+    // a fresh folder only this process can enter (mkdtemp: random name, mode 0700), never
+    // at a predictable name in the shared temporary folder.
     std::error_code ec;
-    const fs::path scratch = fs::temp_directory_path(ec) /
-                             fmt::format("docquant-{}-{}-optimized.onnx", ::getpid(), counter.fetch_add(1));
-    if (!ec) {
+    std::string dir_template = (fs::temp_directory_path(ec) / "docquant-XXXXXX").string();
+    if (!ec && ::mkdtemp(dir_template.data()) != nullptr) {
+      const fs::path dir = dir_template;
       try {
-        optimize_graph(model, model_file, scratch, config, name);
+        optimize_graph(model, model_file, dir / "optimized.onnx", config, name);
       } catch (const OutputError&) {
         // Only a speed-up: without a writable temporary folder the model runs as exported.
+      } catch (...) {
+        fs::remove_all(dir, ec);
+        throw;
       }
+      fs::remove_all(dir, ec);
     }
   }
   return model::serialize_model(model);

@@ -2,12 +2,33 @@
 
 #include <fmt/core.h>
 
+#include <cstdlib>
+
 #include "docquant/error.h"
 
 namespace docquant::runtime {
 
+namespace {
+
+// ONNX Runtime 1.29's Linux build carries Microsoft's 1DS telemetry SDK. Creating an Env
+// starts it unless ORT_DISABLE_TELEMETRY is set: it writes $TMPDIR/.ses and an empty
+// $TMPDIR/mat-debug-<pid>.log, and queues events in
+// ~/.cache/Microsoft/DeveloperTools/.onnxruntime/onnxruntime.db (seen with strace). The
+// variable is read when the Env is created, so it is set first (a user's own value is kept);
+// DisableTelemetryEvents() alone, called on an existing Env, comes too late to stop the files.
+Ort::Env make_env() {
+  ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
+  // FATAL: an error ONNX Runtime would log (in colour, on stderr) it also returns, and docquant
+  // reports it once in its own message; at ERROR it showed twice.
+  Ort::Env env(ORT_LOGGING_LEVEL_FATAL, "docquant");
+  env.DisableTelemetryEvents();
+  return env;
+}
+
+}  // namespace
+
 Ort::Env& ort_env() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "docquant");
+  static Ort::Env env = make_env();
   return env;
 }
 

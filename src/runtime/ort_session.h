@@ -15,7 +15,8 @@ struct SessionConfig {
   std::filesystem::path optimized_model_file;
 };
 
-// The process-wide ONNX Runtime environment (created on first use; warnings only).
+// The process-wide ONNX Runtime environment (created on first use; it logs nothing: its
+// errors reach the caller as exceptions; its telemetry is off).
 Ort::Env& ort_env();
 
 // A session on an in-memory serialized model. `name` (a path or node) names the

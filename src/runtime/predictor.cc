@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "docquant/error.h"
 
@@ -31,7 +32,25 @@ Ort::Value int_tensor(const std::vector<std::int64_t>& values, std::vector<std::
   return Ort::Value::CreateTensor<std::int32_t>(memory, narrow.data(), narrow.size(), shape, 2);
 }
 
+// The first of `n` rows of `width` values that holds a NaN or an infinity, or n.
+template <class T>
+std::size_t first_non_finite_row(const T* values, std::size_t n, std::size_t width) {
+  for (std::size_t i = 0; i < n * width; ++i) {
+    if (!std::isfinite(values[i])) return i / width;
+  }
+  return n;
+}
+
 }  // namespace
+
+template <class T>
+void Predictor::check_finite(const Batch& batch, const T* values, std::size_t width) const {
+  const std::size_t r = first_non_finite_row(values, batch.rows.size(), width);
+  if (r == batch.rows.size()) return;
+  throw NonFiniteOutputError(fmt::format("{}: text {}: output '{}' is NaN or infinite", name_, batch.rows[r] + 1,
+                                         signature_.output),
+                             batch.rows[r]);
+}
 
 void Predictor::run_batch(const Batch& batch, Predictions& out) const {
   const std::int64_t shape[] = {static_cast<std::int64_t>(batch.rows.size()), static_cast<std::int64_t>(batch.seq_len)};
@@ -79,6 +98,7 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) const {
         const float* p = result[0].GetTensorData<float>();
         proba.assign(p, p + n * classes);
       }
+      check_finite(batch, proba.data(), classes);
       for (std::size_t r = 0; r < n; ++r) {
         const auto* row = proba.data() + r * classes;
         predicted.push_back(static_cast<std::size_t>(std::max_element(row, row + classes) - row));
@@ -88,11 +108,13 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) const {
     std::vector<float> embeddings;
     if (signature_.form == ModelForm::body_last_hidden_state) {
       if (dims.size() != 3) throw InputError(fmt::format("{}: output '{}' is not 3-D", name_, signature_.output));
+      check_finite(batch, result[0].GetTensorData<float>(), static_cast<std::size_t>(dims[1] * dims[2]));
       embeddings = setfit::pool(folder_.pooling, result[0].GetTensorData<float>(), batch.attention_mask.data(), n,
                                 static_cast<std::size_t>(dims[1]), static_cast<std::size_t>(dims[2]));
     } else {
       if (dims.size() != 2) throw InputError(fmt::format("{}: output '{}' is not 2-D", name_, signature_.output));
       const float* e = result[0].GetTensorData<float>();
+      check_finite(batch, e, static_cast<std::size_t>(dims[1]));
       embeddings.assign(e, e + n * static_cast<std::size_t>(dims[1]));
     }
     const std::size_t dim = embeddings.size() / std::max<std::size_t>(1, n);

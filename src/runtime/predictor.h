@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "batching.h"
+#include "docquant/error.h"
 #include "docquant/setfit.h"
 #include "model_form.h"
 #include "ort_session.h"
@@ -20,6 +21,13 @@ struct Predictions {
   std::vector<std::size_t> predicted;  // class index per row (into SetFitFolder::class_names)
 };
 
+// The model's output for one text is NaN or infinite (a corrupt weight, an overflow): no
+// probability can come of it. `row` is the text's index in the predicted rows.
+struct NonFiniteOutputError : InputError {
+  NonFiniteOutputError(const std::string& m, std::size_t r) : InputError(m), row(r) {}
+  std::size_t row;
+};
+
 class Predictor {
  public:
   // `folder` must outlive the predictor. Throws InputError when ONNX Runtime refuses the
@@ -28,6 +36,7 @@ class Predictor {
             const SessionConfig& config, const std::string& name);
 
   // Predictions for `rows` texts given as batches (each row in exactly one batch).
+  // Throws NonFiniteOutputError when the model's output for a row is NaN or infinite.
   // Thread-safe: ONNX Runtime allows concurrent Run calls on one session, and nothing
   // else here changes after construction. `before_each_batch`, when set, runs before every
   // batch; an exception from it (e.g. a cancelled job) stops the prediction.
@@ -35,9 +44,14 @@ class Predictor {
                       const std::function<void()>& before_each_batch = {}) const;
 
   const ModelSignature& signature() const { return signature_; }
+  const std::string& name() const { return name_; }
 
  private:
   void run_batch(const Batch& batch, Predictions& out) const;
+  // Throws NonFiniteOutputError naming the first row of `values` (batch rows × width) with a
+  // NaN or an infinity.
+  template <class T>
+  void check_finite(const Batch& batch, const T* values, std::size_t width) const;
 
   mutable Ort::Session session_;  // Run is non-const in the C++ API but thread-safe in ORT
   ModelSignature signature_;

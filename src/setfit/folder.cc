@@ -1,10 +1,13 @@
 // A SetFit model folder: modules.json, pooling, normalisation, head and class names.
 #include <fstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "docquant/pickle.h"
 #include "docquant/setfit.h"
+#include "file_util.h"
 #include "json_file.h"
 
 namespace docquant::setfit {
@@ -30,6 +33,28 @@ std::vector<std::string> read_label_encoder(const fs::path& file) {
   return names;
 }
 
+// Two classes with one name make a CSV label ambiguous and classify's header ambiguous
+// (label,proba_pos,proba_pos): refused, naming the file the names come from.
+void check_unique_names(const SetFitFolder& f, const fs::path& setfit_cfg, const fs::path& encoder_file,
+                        const fs::path& head_file) {
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (std::size_t i = 0; i < f.class_names.size(); ++i) {
+    const auto [it, fresh] = seen.emplace(f.class_names[i], i);
+    if (!fresh) {
+      const std::size_t j = it->second;
+      const std::string from = f.label_source == LabelSource::config_labels  ? setfit_cfg.string() + " field 'labels'"
+                               : f.label_source == LabelSource::label_encoder ? encoder_file.string() + " classes_"
+                                                                              : head_file.string() + " classes_";
+      throw InputError(from + ": classes " + std::to_string(j) + " and " + std::to_string(i) +
+                       " are both named '" + f.class_names[i] + "'; class names must be unique");
+    }
+  }
+}
+
+// True when something is at `p`; a path that cannot be checked (a link loop, a name too
+// long) is an InputError naming it, not "missing".
+bool present(const fs::path& p) { return input_path_type(p) != fs::file_type::not_found; }
+
 }  // namespace
 
 const char* to_string(LabelSource source) {
@@ -48,15 +73,14 @@ bool is_setfit_folder(const fs::path& folder) {
 }
 
 SetFitFolder SetFitFolder::load(const fs::path& folder) {
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec)) throw InputError(folder.string() + ": not a folder");
+  if (input_path_type(folder) != fs::file_type::directory) throw InputError(folder.string() + ": not a folder");
   SetFitFolder f;
   f.path = folder;
 
   // modules.json: Transformer, Pooling, optional Normalize. Anything else changes the
   // embedding in a way docquant does not reproduce.
   const fs::path modules_file = folder / "modules.json";
-  if (!fs::exists(modules_file, ec)) {
+  if (!present(modules_file)) {
     throw InputError(modules_file.string() + ": missing (not a sentence-transformers folder?)");
   }
   const nlohmann::json modules = read_json_file(modules_file);
@@ -94,7 +118,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   std::vector<std::string> config_labels;
   bool config_normalize = false;
   const fs::path setfit_cfg = folder / "config_setfit.json";
-  if (fs::exists(setfit_cfg, ec)) {
+  if (present(setfit_cfg)) {
     const nlohmann::json j = read_json_file(setfit_cfg);
     if (!j.is_object()) throw InputError(setfit_cfg.string() + ": expected a JSON object");
     if (auto it = j.find("labels"); it != j.end() && !it->is_null()) {
@@ -118,7 +142,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
 
   // sentence_bert_config.json: max_seq_length.
   const fs::path sbert_cfg = folder / "sentence_bert_config.json";
-  if (fs::exists(sbert_cfg, ec)) {
+  if (present(sbert_cfg)) {
     const nlohmann::json j = read_json_file(sbert_cfg);
     if (auto it = j.find("max_seq_length"); it != j.end() && !it->is_null()) {
       if (!it->is_number_unsigned()) {
@@ -130,7 +154,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
 
   // The head.
   const fs::path head_file = folder / "model_head.pkl";
-  if (!fs::exists(head_file, ec)) {
+  if (!present(head_file)) {
     throw InputError(head_file.string() + ": missing; docquant needs SetFit's scikit-learn head");
   }
   f.head = Head::load(head_file);
@@ -147,7 +171,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   if (text_classes) {
     f.label_source = LabelSource::head_classes;
     for (const auto& c : classes) f.class_names.push_back(c.text);
-  } else if (!config_labels.empty() || fs::exists(encoder_file, ec)) {
+  } else if (!config_labels.empty() || present(encoder_file)) {
     std::vector<std::string> names;
     std::string from;
     if (!config_labels.empty()) {
@@ -170,6 +194,7 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
     f.label_source = LabelSource::head_classes;
     for (const auto& c : classes) f.class_names.push_back(c.str());
   }
+  check_unique_names(f, setfit_cfg, encoder_file, head_file);
   return f;
 }
 

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <limits>
 
+#include <fmt/core.h>
+
 #include "docquant/pickle.h"
 #include "docquant/setfit.h"
 
@@ -83,6 +85,20 @@ bool uses_ovr(const std::string& multi_class, const std::string& solver, std::si
   return newton_rule && solver == "newton-cholesky";
 }
 
+// A NaN or infinite weight makes every probability NaN (classify would print "nan", eval
+// count such rows as class 0): refused by name and position.
+void check_finite(const std::vector<double>& values, std::size_t columns, const char* name,
+                  const std::string& source) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isfinite(values[i])) continue;
+    const std::string at = columns > 0         ? fmt::format("[{}, {}]", i / columns, i % columns)
+                           : values.size() > 1 ? fmt::format("[{}]", i)
+                                               : "";
+    bad(source, std::string(name) + at + " is " + (std::isnan(values[i]) ? "NaN" : "infinite") +
+                    "; a head with non-finite parameters cannot give probabilities (retrain or re-save it)");
+  }
+}
+
 Head::Linear read_logistic(const Object& lr, const std::string& source, std::size_t* width,
                            std::vector<ClassValue>* classes, std::string* multi_class,
                            std::string* solver, std::string* version_str) {
@@ -102,6 +118,8 @@ Head::Linear read_logistic(const Object& lr, const std::string& source, std::siz
   } else {
     m.intercept.assign(m.rows, icpt_v.as_double());  // fit_intercept=False stores 0.0
   }
+  check_finite(m.coef, *width, "coef_", source);
+  check_finite(m.intercept, 0, "intercept_", source);
   if (m.intercept.size() != m.rows) {
     bad(source, "intercept_ has " + std::to_string(m.intercept.size()) + " values for " +
                     std::to_string(m.rows) + " rows of coef_");
@@ -217,6 +235,7 @@ Head Head::from_value(const Value& root, const std::string& source) {
       m.constant = true;
       const Value& y = need(e.as_object(), "y_", where);
       m.constant_value = y.is_array() ? y.as_array().as_double(0) : y.as_double();
+      check_finite({m.constant_value}, 0, "y_", where);
       h.models_.push_back(std::move(m));
       continue;
     }

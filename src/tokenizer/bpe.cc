@@ -1,6 +1,7 @@
 // BPE: a word starts as characters (with byte fallback or the unknown token for
 // characters outside the vocabulary), then pairs merge lowest rank first, ties
 // to the leftmost, exactly as HF `tokenizers` Word::merge_all does.
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <queue>
@@ -37,6 +38,7 @@ class Bpe final : public Model {
   Bpe(BpeConfig c, const std::string& where) : c_(std::move(c)) {
     for (const auto& [id_str, id] : c_.vocab) {
       if (id < 0 || id > 0xFFFFFFFFll) throw InputError(where + ": vocab id " + std::to_string(id) + " out of range");
+      max_id_ = std::max(max_id_, id);
     }
     merges_.reserve(c_.merges.size());
     for (std::size_t rank = 0; rank < c_.merges.size(); ++rank) {
@@ -144,6 +146,7 @@ class Bpe final : public Model {
   }
   std::string name() const override { return "BPE"; }
   std::size_t vocab_size() const override { return c_.vocab.size(); }
+  int64_t max_id() const override { return max_id_; }
   const int64_t* token_to_id(std::string_view token) const override { return lookup(token); }
 
  private:
@@ -197,6 +200,7 @@ class Bpe final : public Model {
   std::unordered_map<uint64_t, MergeInfo> merges_;
   int64_t byte_ids_[256];
   int64_t unk_id_ = -1;
+  int64_t max_id_ = -1;
   bool unk_declared_ = false;
   std::string where_;
 };

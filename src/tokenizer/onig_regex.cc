@@ -10,6 +10,7 @@ namespace docquant::tokenizer {
 
 struct Regex::Onig {
   regex_t* re = nullptr;
+  std::string pattern, where;  // for errors while matching
   ~Onig() {
     if (re) onig_free(re);
   }
@@ -27,6 +28,8 @@ void init_oniguruma() {
 
 Regex::Regex(const std::string& pattern, const std::string& where) : onig_(std::make_unique<Onig>()) {
   init_oniguruma();
+  onig_->pattern = pattern;
+  onig_->where = where;
   OnigErrorInfo info;
   const auto* p = reinterpret_cast<const OnigUChar*>(pattern.data());
   const int rc = onig_new(&onig_->re, p, p + pattern.size(), ONIG_OPTION_NONE, ONIG_ENCODING_UTF8,
@@ -69,7 +72,19 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::find_all(std::string_vie
   while (pos <= text.size()) {
     onig_region_clear(region);
     const int r = onig_search(onig_->re, start, end, start + pos, end, region, ONIG_OPTION_NONE);
-    if (r < 0) break;  // ONIG_MISMATCH (or an engine error: no further matches)
+    if (r == ONIG_MISMATCH) break;
+    if (r < 0) {
+      // An engine error (e.g. its retry limit on a catastrophically backtracking pattern) is
+      // not "no match": treating it so would silently give other ids than HF tokenizers,
+      // which panics on it. Refused with the pattern and Oniguruma's reason.
+      OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
+      onig_error_code_to_str(message, r);
+      onig_region_free(region, 1);
+      throw InputError(onig_->where + ": regular expression '" + onig_->pattern +
+                       "' fails on a text of " + std::to_string(text.size()) +
+                       " bytes: " + reinterpret_cast<const char*>(message) +
+                       " (HF tokenizers fails on it too); simplify the pattern");
+    }
     const auto b = static_cast<std::size_t>(region->beg[0]);
     const auto e = static_cast<std::size_t>(region->end[0]);
     if (b == e && have_last && last_end == e) {

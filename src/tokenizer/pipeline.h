@@ -42,6 +42,8 @@ class Model {
   virtual std::string name() const = 0;
   virtual const int64_t* token_to_id(std::string_view token) const = 0;
   virtual std::size_t vocab_size() const = 0;
+  // The largest id tokenize() can give (-1 for an empty vocabulary).
+  virtual int64_t max_id() const = 0;
 };
 
 class PostProcessor {
@@ -51,6 +53,8 @@ class PostProcessor {
   virtual std::size_t added_tokens() const = 0;
   virtual void process(std::vector<int64_t>& ids, std::vector<int64_t>& type_ids) const = 0;
   virtual std::string name() const = 0;
+  // The largest id process() adds (-1 when it adds none).
+  virtual int64_t max_special_id() const = 0;
 };
 
 // How a split pattern's matches become pieces (HF SplitDelimiterBehavior).

@@ -1,5 +1,6 @@
 #include "post_processors.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace docquant::tokenizer {
@@ -19,6 +20,7 @@ class ClsSep final : public PostProcessor {
     type_ids.assign(ids.size(), 0);
   }
   std::string name() const override { return name_; }
+  int64_t max_special_id() const override { return std::max(cls_, sep_); }
 
  private:
   std::string name_;
@@ -49,6 +51,12 @@ class Template final : public PostProcessor {
     type_ids.swap(out_types);
   }
   std::string name() const override { return "TemplateProcessing"; }
+  int64_t max_special_id() const override {
+    int64_t m = -1;
+    for (const auto& p : single_)
+      for (const int64_t id : p.special_ids) m = std::max(m, id);
+    return m;
+  }
 
  private:
   std::vector<TemplatePart> single_;
@@ -61,6 +69,7 @@ class Identity final : public PostProcessor {
   std::size_t added_tokens() const override { return 0; }
   void process(std::vector<int64_t>&, std::vector<int64_t>&) const override {}
   std::string name() const override { return name_; }
+  int64_t max_special_id() const override { return -1; }
 
  private:
   std::string name_;
@@ -81,6 +90,11 @@ class Sequence final : public PostProcessor {
     std::string n = "Sequence[";
     for (std::size_t i = 0; i < parts_.size(); ++i) n += (i ? ", " : "") + parts_[i]->name();
     return n + "]";
+  }
+  int64_t max_special_id() const override {
+    int64_t m = -1;
+    for (const auto& p : parts_) m = std::max(m, p->max_special_id());
+    return m;
   }
 
  private:

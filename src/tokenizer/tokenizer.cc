@@ -1,6 +1,7 @@
 // docquant::Tokenizer: loading a folder or a tokenizer.json, encoding one text,
 // and encoding batches on several threads with SetFit's padding.
 #include "docquant/tokenizer.h"
+#include "file_util.h"
 #include "json_file.h"
 
 #include <algorithm>
@@ -32,7 +33,7 @@ namespace {
 using nlohmann::json;
 
 std::optional<json> read_optional_json(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path)) return std::nullopt;
+  if (input_path_type(path) == std::filesystem::file_type::not_found) return std::nullopt;
   return read_json_file(path);
 }
 
@@ -87,15 +88,20 @@ Tokenizer Tokenizer::from_json_file(const std::filesystem::path& tokenizer_json,
 }
 
 Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerOptions options) {
-  if (!std::filesystem::is_directory(folder)) throw InputError(folder.string() + ": not a folder");
+  if (input_path_type(folder) != std::filesystem::file_type::directory) {
+    throw InputError(folder.string() + ": not a folder");
+  }
+  const auto present = [](const std::filesystem::path& p) {
+    return input_path_type(p) != std::filesystem::file_type::not_found;
+  };
   auto impl = std::make_unique<Impl>();
   const auto tokenizer_json = folder / "tokenizer.json";
   const auto tokenizer_config_path = folder / "tokenizer_config.json";
-  if (std::filesystem::exists(tokenizer_json)) {
+  if (present(tokenizer_json)) {
     impl->pipeline = tokenizer::load_tokenizer_json(tokenizer_json);
-  } else if (std::filesystem::exists(folder / "vocab.txt")) {
+  } else if (present(folder / "vocab.txt")) {
     impl->pipeline = tokenizer::load_bert_vocab(folder / "vocab.txt", tokenizer_config_path);
-  } else if (std::filesystem::exists(folder / "sentencepiece.bpe.model") || std::filesystem::exists(folder / "spiece.model")) {
+  } else if (present(folder / "sentencepiece.bpe.model") || present(folder / "spiece.model")) {
     throw InputError(folder.string() +
                      ": has a SentencePiece model but no tokenizer.json; docquant does not support SentencePiece-only "
                      "folders yet (save the tokenizer with transformers to write tokenizer.json)");
@@ -219,6 +225,15 @@ std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts
 }
 
 std::size_t Tokenizer::max_length() const { return impl_->max_length; }
+const std::string& Tokenizer::max_length_source() const { return impl_->max_length_source; }
+
+int64_t Tokenizer::max_id() const {
+  const auto& p = impl_->pipeline;
+  int64_t m = std::max(p.model->max_id(), impl_->pad_id);
+  for (const auto& t : p.added->tokens()) m = std::max(m, t.id);
+  if (p.post_processor) m = std::max(m, p.post_processor->max_special_id());
+  return m;
+}
 int64_t Tokenizer::pad_id() const { return impl_->pad_id; }
 
 std::string Tokenizer::describe() const {

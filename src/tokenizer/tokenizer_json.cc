@@ -10,6 +10,7 @@
 #include "post_processors.h"
 #include "pre_tokenizers.h"
 
+#include "file_util.h"
 #include "json_file.h"
 
 namespace docquant::tokenizer {
@@ -381,7 +382,9 @@ Pipeline load_tokenizer_json(const std::filesystem::path& path) {
 
 Pipeline load_bert_vocab(const std::filesystem::path& vocab_txt, const std::filesystem::path& tokenizer_config) {
   json config = json::object();
-  if (std::filesystem::exists(tokenizer_config)) config = read_json_file(tokenizer_config);
+  if (input_path_type(tokenizer_config) != std::filesystem::file_type::not_found) {
+    config = read_json_file(tokenizer_config);
+  }
   const At at{tokenizer_config.string(), ""};
   if (!config.is_object()) throw InputError(tokenizer_config.string() + ": expected a JSON object");
   const std::string cls = get_string(config, "tokenizer_class", at, "BertTokenizer");

@@ -134,6 +134,7 @@ class Unigram final : public Model {
   }
   std::string name() const override { return "Unigram"; }
   std::size_t vocab_size() const override { return c_.vocab.size(); }
+  int64_t max_id() const override { return static_cast<int64_t>(c_.vocab.size()) - 1; }
   const int64_t* token_to_id(std::string_view token) const override {
     auto it = ids_.find(token);
     return it == ids_.end() ? nullptr : &it->second;

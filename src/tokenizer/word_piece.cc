@@ -1,5 +1,7 @@
 // WordPiece: greedy longest-match-first; a word with any unmatched rest, or
 // longer than max_input_chars_per_word characters, becomes the unknown token.
+#include <algorithm>
+
 #include "docquant/error.h"
 #include "models.h"
 
@@ -13,6 +15,7 @@ class WordPiece final : public Model {
     if (it == c_.vocab.end())
       throw InputError(where + ": unk_token '" + c_.unk_token + "' is not in the WordPiece vocab");
     unk_id_ = it->second;
+    for (const auto& entry : c_.vocab) max_id_ = std::max(max_id_, entry.second);
   }
 
   void tokenize(std::string_view word, std::vector<int64_t>& ids) const override {
@@ -53,6 +56,7 @@ class WordPiece final : public Model {
   }
   std::string name() const override { return "WordPiece"; }
   std::size_t vocab_size() const override { return c_.vocab.size(); }
+  int64_t max_id() const override { return max_id_; }
   const int64_t* token_to_id(std::string_view token) const override { return lookup(token); }
 
  private:
@@ -62,6 +66,7 @@ class WordPiece final : public Model {
   }
   WordPieceConfig c_;
   int64_t unk_id_ = 0;
+  int64_t max_id_ = -1;
 };
 
 }  // namespace

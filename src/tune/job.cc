@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "batching.h"
+#include "csv.h"
 #include "dataset.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
@@ -20,6 +21,7 @@
 #include "docquant/tokenizer.h"
 #include "docquant/version.h"
 #include "file_util.h"
+#include "json_file.h"
 #include "graph_optimizer.h"
 #include "int8_kernel.h"
 #include "model_form.h"
@@ -29,6 +31,7 @@
 #include "quantize_pass.h"
 #include "staged_folder.h"
 #include "strategy.h"
+#include "tokenizer_fit.h"
 
 namespace docquant {
 
@@ -183,20 +186,32 @@ struct SetFitContents {
   std::vector<fs::path> files;
 };
 
+// Read before any work, so that an entry that cannot be read (a link loop, a name too
+// long) is an input error at once, not an internal error after tuning.
 SetFitContents setfit_contents(const fs::path& folder) {
   SetFitContents c;
-  for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string name = it->path().filename().string();
-    if (it->is_directory()) {
+  std::error_code ec;
+  const auto fail = [&](const fs::path& p) {
+    throw InputError(fmt::format("{}: {}", p.string(), ec.message()));
+  };
+  fs::recursive_directory_iterator it(folder, ec);
+  if (ec) fail(folder);
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) fail(folder);
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    const fs::file_type type = input_path_type(p);
+    if (type == fs::file_type::directory) {
       if (name == "onnx" || name.starts_with(".")) {
         it.disable_recursion_pending();
       } else {
-        c.folders.push_back(fs::relative(it->path(), folder));
+        c.folders.push_back(p.lexically_relative(folder));
       }
-    } else if (it->is_regular_file() && !is_body_weight(it->path())) {
-      c.files.push_back(fs::relative(it->path(), folder));
+    } else if (type == fs::file_type::regular && !is_body_weight(p)) {
+      c.files.push_back(p.lexically_relative(folder));
     }
   }
+  if (ec) fail(folder);
   std::sort(c.folders.begin(), c.folders.end());
   std::sort(c.files.begin(), c.files.end());
   return c;
@@ -224,6 +239,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
 
   // 1. Inputs, all checked before any work.
+  if (o.calibration_data) require_rereadable_csv(*o.calibration_data);
   QuantizeReport report;
   PhaseTimes phases;
   auto since = job_start;
@@ -232,12 +248,14 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& note : loaded.notes) progress("note: " + note);
   const std::string model_name = loaded.file.string();
   const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  const SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;
   tokenizer_options.padding = Padding::none;
   const auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
   since = phases.add("load SetFit folder", since);
   const auto signature = runtime::detect_signature(loaded.model, model_name);
+  runtime::check_tokenizer_fits(loaded.model, tokenizer, model_name, o.setfit_folder.string());
   report.model_form = runtime::to_string(signature.form);
   progress(fmt::format("model: {}", signature.describe()));
 
@@ -304,7 +322,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
     const auto t_base = since = phases.add("baseline: session", since);
-    report.baseline_accuracy = runtime::accuracy(baseline_predictor.predict(cal.batches, cal.labels.size(), check_cancel), cal.labels);
+    report.baseline_accuracy = runtime::accuracy(runtime::predict_dataset(baseline_predictor, cal, check_cancel), cal.labels);
     since = phases.add("baseline: evaluate", since);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
                          report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
@@ -475,8 +493,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     if (can_saturate) ++report.nodes_that_can_saturate;
   }
   describe_int8_host(report);
-  const SetFitContents contents = setfit_contents(o.setfit_folder);
-  for (const auto& rel : contents.folders) fs::create_directories(out.dir() / rel);
+  for (const auto& rel : contents.folders) {
+    std::error_code ec;
+    fs::create_directories(out.dir() / rel, ec);
+    if (ec) throw OutputError(fmt::format("{}: cannot create the folder: {}", (out.dir() / rel).string(), ec.message()));
+  }
   for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
 
   nlohmann::ordered_json j;
@@ -550,7 +571,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   nlohmann::ordered_json phase_json = nlohmann::ordered_json::object();
   for (const auto& [phase, s] : report.phase_seconds) phase_json[phase] = s;
   j["phase_seconds"] = phase_json;
-  write_file_checked(out.dir() / "quantization.json", j.dump(2) + "\n");
+  write_file_checked(out.dir() / "quantization.json", json_text(std::move(j)));
   check_cancel();
   out.commit();
   report.output_folder = out.target();

@@ -97,6 +97,48 @@ TEST_F(StagedFolderTest, StaleTemporaryFolderOfADeadProcessIsRemoved) {
   EXPECT_FALSE(fs::exists(stale));
 }
 
+// Issue 20 item 5: two runs on one output; whichever finishes second must not replace the
+// first one's result (here the first one's result is made by hand).
+TEST_F(StagedFolderTest, OutputThatAppearedMeanwhileIsNotReplaced) {
+  StagedFolder out(root_ / "out", false, {});
+  write_file_checked(out.dir() / "mine.txt", "mine");
+  fs::create_directories(root_ / "out");
+  std::ofstream(root_ / "out" / "theirs.txt") << "theirs";
+  try {
+    out.commit();
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("out: appeared while this run was working"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(root_ / "out" / "theirs.txt"));
+  EXPECT_FALSE(fs::exists(root_ / "out" / "mine.txt"));
+}
+
+TEST_F(StagedFolderTest, EmptyOutputFilledMeanwhileIsNotReplaced) {
+  fs::create_directories(root_ / "out");
+  StagedFolder out(root_ / "out", false, {});
+  std::ofstream(root_ / "out" / "theirs.txt") << "theirs";
+  EXPECT_THROW(out.commit(), OutputError);
+  EXPECT_TRUE(fs::exists(root_ / "out" / "theirs.txt"));
+}
+
+TEST_F(StagedFolderTest, OverwrittenOutputReplacedMeanwhileIsNotReplaced) {
+  fs::create_directories(root_ / "out");
+  std::ofstream(root_ / "out" / "old.txt") << "old";
+  StagedFolder out(root_ / "out", true, {});
+  fs::rename(root_ / "out", root_ / "gone");
+  fs::create_directories(root_ / "out");
+  std::ofstream(root_ / "out" / "theirs.txt") << "theirs";
+  try {
+    out.commit();
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("was replaced or removed while this run was working"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::exists(root_ / "out" / "theirs.txt"));
+}
+
 TEST_F(StagedFolderTest, OutputThatIsAFileIsRefused) {
   std::ofstream(root_ / "file") << "x";
   EXPECT_THROW(StagedFolder(root_ / "file", true, {}), OutputError);

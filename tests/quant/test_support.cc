@@ -83,6 +83,10 @@ onnx::NodeProto& GraphBuilder::node(const std::string& op_type, const std::vecto
 
 namespace {
 Ort::Env& ort_env() {
+  // As src/runtime/ort_session.cc: without it ONNX Runtime's telemetry SDK leaves
+  // $TMPDIR/.ses and a mat-debug log per test process.
+  static const int disabled = ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
+  (void)disabled;
   static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "docquant-quant-tests");
   return env;
 }

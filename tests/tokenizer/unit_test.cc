@@ -2,6 +2,7 @@
 // own: UTF-8 repair, refusals, padding, and small hand-made tokenizer.json files.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -127,6 +128,41 @@ TEST(Refusals, NameTheFileAndTheField) {
   expect_input_error(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                          "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated", "invert": false}})",
                      "pre_tokenizer.pattern: regular expression '(unclosed' does not compile");
+}
+
+// Issue 20 item 4: a normalizer Sequence nested 50,000 deep used to crash (SIGSEGV, after
+// half a minute of quadratic work). The depth is refused before parsing, in linear time.
+TEST(Refusals, DeeplyNestedJsonIsRefusedQuickly) {
+  std::string s = kWordPiece;
+  const std::string normalizer = R"({"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true,
+                 "strip_accents": null, "lowercase": true})";
+  std::string deep;
+  for (int i = 0; i < 50000; ++i) deep += R"({"type": "Sequence", "normalizers": [)";
+  deep += normalizer;
+  for (int i = 0; i < 50000; ++i) deep += "]}";
+  s.replace(s.find(normalizer), normalizer.size(), deep);
+  const auto start = std::chrono::steady_clock::now();
+  expect_input_error(s, "bad.json: line 7: JSON nested more than 128 levels deep");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+// Issue 20 item 7: Oniguruma giving up (its retry limit on an exponentially backtracking
+// pattern) is an error naming the pattern, never "no match" with other ids than HF's.
+TEST(Refusals, RegexEngineErrorIsNotNoMatch) {
+  std::string s = kWordPiece;
+  const std::string pre = R"({"type": "BertPreTokenizer"})";
+  s.replace(s.find(pre), pre.size(), R"({"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavior": "Isolated", "invert": false})");
+  const auto tok = Tokenizer::from_json_file(write_temp("regex.json", s), with_max(64));
+  EXPECT_NO_THROW(tok.encode("aaab"));
+  try {
+    tok.encode("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaac b");
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("regex.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a "
+                                         "text of 33 bytes: retry-limit-in-match over"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Refusals, FolderWithoutTokenizer) {

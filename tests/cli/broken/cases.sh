@@ -74,7 +74,7 @@ check out.parent_is_file 4 "$O/a_file/q" "cannot write in folder '$O/a_file'" --
 check out.eval_json_is_input 4 - "--json would overwrite or write into the input '$I/ok.csv'" -- "${E[@]}" --data "$I/ok.csv" --json "$I/ok.csv"
 check out.eval_json_in_setfit 4 "$S/report.json" "--json would overwrite or write into the input '$S'" -- "${E[@]}" --data "$I/ok.csv" --json "$S/report.json"
 check out.eval_json_no_folder 4 "$O/none/r.json" "folder '$O/none' does not exist" -- "${E[@]}" --data "$I/ok.csv" --json "$O/none/r.json"
-check out.eval_json_dev_full 4 - "/dev/full: write failed (disk full?)" -- "${E[@]}" --data "$I/ok.csv" --json /dev/full
+check out.eval_json_dev_full 4 - "/dev/full: cannot write: No space left on device" -- "${E[@]}" --data "$I/ok.csv" --json /dev/full
 check out.tokenize_dev_full 4 - "cannot write to standard output" -- sh -c 'exec "$0" tokenize --setfit_model_folder "$1" --input "$2" >/dev/full' "$bin" "$S" "$I/ok.csv"
 check out.tokenize_input_folder 3 - "$I/csv_folder: is a folder, expected a text file" -- "$bin" tokenize --setfit_model_folder "$S" --input "$I/csv_folder"
 
@@ -117,3 +117,129 @@ check usage.exclusive_criteria 2 "$O/q" "excludes" -- "${QS[@]}" --output_folder
 check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E[@]}" --data "$I/ok.csv" --compare_onnx "$M/model.onnx"
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"
+
+# --- hostile inputs, round 2 (issue 20) ---------------------------------------------------
+# Item numbers are the issue's. Successful runs write under $ok, beside $work: outside in/
+# and out/, and outside check's search for left temporary files (item 3 plants links there).
+# C skips the graph optimisation on opening (a second saved per run); CO keeps it where the
+# case is about $TMPDIR, where that optimisation writes its scratch graph.
+CO=("$bin" classify --quiet --model_folder "$S" --onnx_model "$M/model.onnx")
+C=("${CO[@]}" --no_optimize_graph)
+ok=${work}_ok
+rm -rf "$ok" && mkdir -p "$ok"
+
+# 1. External data must resolve inside the model's folder: bias.bin links to a secret.
+check onnx.external_symlink 3 "$O/q" "initializer 'embeddings.LayerNorm.bias' stores its data in '$I/onnx/external_symlink/bias.bin', which resolves to '$work/secret.bin' outside the model's folder" -- "$bin" quantize --quiet --onnx_model_folder "$I/onnx/external_symlink" --setfit_model_folder "$S" --no_optimize_graph --output_folder "$O/q"
+
+# 2. classify --output that is not a regular file is written as a stream, never renamed over
+# (10: also a shell's >(cmd), which used to say "No such file or directory").
+if [[ $(id -u) -eq 0 ]] && mknod "$ok/null_device" c 1 3; then
+  check out.classify_char_device 0 - -- "${C[@]}" --input "$I/ok.csv" --output "$ok/null_device"
+  pass_if out.classify_char_device_kept "the device is still a character device" test -c "$ok/null_device"
+else
+  echo "note out.classify_char_device: not root; mknod skipped (the FIFO case covers non-regular outputs)"
+fi
+mkfifo "$ok/fifo"
+cat "$ok/fifo" >"$ok/fifo.out" &
+reader=$!
+check out.classify_fifo 0 - -- timeout 120 "${C[@]}" --input "$I/ok.csv" --output "$ok/fifo"
+wait "$reader"
+pass_if out.classify_fifo_kept "the FIFO is still a FIFO and its reader got 9 lines" \
+  eval '[[ -p $ok/fifo && $(wc -l <"$ok/fifo.out") -eq 9 ]]'
+ln -s /proc/self/fd/1 "$ok/stdout_link"
+check out.classify_stdout_link 0 - -- "${C[@]}" --input "$I/ok.csv" --output "$ok/stdout_link"
+pass_if out.classify_stdout_link_kept "the link is still a link; its 9 lines went to stdout" \
+  eval '[[ -L $ok/stdout_link && $(wc -l <"$work/stdout.last") -eq 9 ]]'
+check out.classify_process_substitution 0 - -- "${C[@]}" --input "$I/ok.csv" --output >(wc -l >"$ok/procsub.out")
+sleep 1
+pass_if out.classify_process_substitution_read "the pipe's reader got 9 lines" eval '[[ $(cat "$ok/procsub.out") -eq 9 ]]'
+
+# 3. Temporary files are created exclusively under random names: links planted at the old
+# predictable names (OUT.docquant-tmp-<pid>, $TMPDIR/docquant-<pid>-0-optimized.onnx) are
+# never followed, and their target is untouched.
+echo "do not overwrite" >"$ok/victim"
+mkdir -p "$ok/tmp" "$ok/victim_folder"
+plant='for f in "$OUT_FILE.docquant-tmp-$$" "$TMPDIR/docquant-$$-0-optimized.onnx"; do ln -s "$VICTIM" "$f"; done; exec "$@"'
+OUT_FILE=$ok/report.json VICTIM=$ok/victim TMPDIR=$ok/tmp check out.planted_links_eval 0 - -- sh -c "$plant" sh "${E[@]}" --data "$I/ok.csv" --json "$ok/report.json"
+OUT_FILE=$ok/preds.csv VICTIM=$ok/victim TMPDIR=$ok/tmp check out.planted_links_classify 0 - -- sh -c "$plant" sh "${CO[@]}" --input "$I/ok.csv" --output "$ok/preds.csv"
+OUT_FILE=$ok/q VICTIM=$ok/victim_folder TMPDIR=$ok/tmp check out.planted_links_quantize 0 - -- sh -c "$plant" sh "${QS[@]}" --no_optimize_graph --output_folder "$ok/q"
+pass_if out.planted_links_untouched "the victim file and folder are untouched, the outputs written, no other temporary left" \
+  eval '[[ $(cat "$ok/victim") == "do not overwrite" && -z $(ls -A "$ok/victim_folder") && -s $ok/report.json &&
+          $(wc -l <"$ok/preds.csv") -eq 9 && -f $ok/q/model.onnx &&
+          -z $(find "$ok" -maxdepth 2 -name "*docquant-*" ! -type l) ]]'
+find "$ok" -maxdepth 2 -name '*docquant-*' -type l -delete
+
+# 4. (also tests/fuzz/regressions) A tokenizer.json nested 50,000 deep: refused at once.
+check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JSON nested more than 128 levels deep" -- "$bin" tokenize --setfit_model_folder "$I/sf_deep_json" --input "$I/ok.csv"
+
+# 5. Two quantize runs into one OUT: the second to start fails at once while the first works;
+# the first, finding OUT made meanwhile, fails instead of replacing it.
+"${QS[@]}" --no_optimize_graph --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
+first=$!
+for _ in $(seq 600); do compgen -G "$ok/twice.docquant-tmp-*" >/dev/null && break; sleep 0.05; done
+check out.second_run_same_output 4 - "$ok/twice: another docquant process (pid $first) is writing this output folder" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
+mkdir "$ok/twice" && echo "the other run's result" >"$ok/twice/file"
+wait "$first"
+first_rc=$?
+pass_if out.output_appeared_meanwhile "first run: exit 4, '$ok/twice: appeared while this run was working', OUT and no temporary left" \
+  eval '[[ $first_rc -eq 4 ]] && grep -qF "$ok/twice: appeared while this run was working" "$ok/first.err" && [[ $(ls -A "$ok/twice") == file ]] && ! compgen -G "$ok/twice.docquant-tmp-*" >/dev/null'
+
+# 6. Non-finite head parameters and model outputs.
+check setfit.head_nan 3 - "$I/sf_head_nan/model_head.pkl: coef_[0, 5] is NaN" -- "$bin" classify --model_folder "$I/sf_head_nan" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+check setfit.head_nan_eval 3 - "$I/sf_head_nan/model_head.pkl: coef_[0, 5] is NaN" -- "$bin" eval --model_folder "$I/sf_head_nan" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check onnx.nan_output_eval 3 - "$I/ok.csv: line " "output 'last_hidden_state' of $I/onnx/nan_output/model.onnx is NaN or infinite for this row's text" -- "${EO[@]}" "$I/onnx/nan_output/model.onnx" --data "$I/ok.csv"
+check onnx.nan_output_quantize 3 "$O/q" "output 'last_hidden_state' of $I/onnx/nan_output/model.onnx is NaN or infinite" -- "${QO[@]}" --onnx_model_folder "$I/onnx/nan_output" --no_optimize_graph --output_folder "$O/q"
+
+# 7. (also tests/fuzz/regressions) An engine error is not "no match".
+check setfit.regex_retry_limit 3 - "$I/sf_regex/tokenizer.json: pre_tokenizer.pattern: regular expression '(a|a)*b' fails on a text of 34 bytes: retry-limit-in-match over" -- "$bin" tokenize --setfit_model_folder "$I/sf_regex" --input "$I/a30.txt"
+
+# 8. Paths that cannot be resolved are input errors naming them; names that are not UTF-8
+# are written escaped (\\xff) in JSON reports.
+check setfit.tokenizer_link_loop 3 - "$I/sf_link_loop/tokenizer.json: Too many levels of symbolic links" -- "$bin" tokenize --setfit_model_folder "$I/sf_link_loop" --input "$I/ok.csv"
+check setfit.tokenizer_link_loop_classify 3 - "$I/sf_link_loop/tokenizer.json: Too many levels of symbolic links" -- "$bin" classify --model_folder "$I/sf_link_loop" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+long=$I/$(printf 'd/%.0s' $(seq 2100))texts.txt
+check input.path_too_long 3 - ": File name too long" -- "${C[@]}" --input "$long" --output "$O/preds.csv"
+bad_name=$I/not_utf8_$'\xff'.csv
+check input.not_utf8_name_eval 0 - -- "${E[@]}" --data "$bad_name" --json "$ok/not_utf8.json"
+check input.not_utf8_name_quantize 0 - -- "${QS[@]}" --no_optimize_graph --calibration_data "$bad_name" --max_trials 1 --output_folder "$ok/q_not_utf8"
+pass_if input.not_utf8_name_json "both JSON files parse and name the CSV as not_utf8_\\xff.csv" \
+  "$python" -c 'import json, sys
+assert json.load(open(sys.argv[1]))["data"].endswith("not_utf8_\\xff.csv")
+assert json.load(open(sys.argv[2]))["inputs"]["calibration_data"]["path"].endswith("not_utf8_\\xff.csv")' \
+  "$ok/not_utf8.json" "$ok/q_not_utf8/quantization.json"
+
+# 9. A tokenizer that does not fit the model: one line, when the folder and model are opened.
+max_lines=1 check setfit.tokenizer_model_mismatch 3 - "$M/model.onnx: the tokenizer of '$I/sf_mpnet_tokenizer' gives ids up to 30526, but the model's token embedding table 'embeddings.word_embeddings.weight' has 30522 rows" -- "$bin" classify --model_folder "$I/sf_mpnet_tokenizer" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+max_lines=1 check setfit.max_length_beyond_positions 3 - "$M/model.onnx: max length 1000 (the max length option) is more than the model's 512 positions" -- "${C[@]}" --input "$I/ok.csv" --output "$O/preds.csv" --max_length 1000
+
+# 10. Messages that said something else.
+check setfit.head_is_folder 3 "$O/q" "$I/sf_head_folder/model_head.pkl: is a folder, not a pickle file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_folder" --output_folder "$O/q"
+check csv.calibration_pipe 3 "$O/q" "/dev/stdin: is a pipe or a device, not a regular file" -- sh -c 'cat "$0" | exec "$@"' "$I/ok.csv" "${QS[@]}" --calibration_data /dev/stdin --output_folder "$O/q"
+
+# 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
+# in folder": a relative OUT is written.
+quantize_in_deep_folder() (
+  cd "$ok" || exit 1
+  local d
+  d=$(printf 'd%.0s' $(seq 99))
+  for _ in $(seq 45); do mkdir "$d" && cd "$d" || exit 1; done
+  "${QS[@]}" --no_optimize_graph --output_folder q >/dev/null 2>"$ok/deep.err" && test -f q/model.onnx
+)
+pass_if out.deep_working_folder "quantize --output_folder q in a working folder deeper than 4096 bytes" quantize_in_deep_folder
+
+# 11. Two classes with one name.
+check setfit.duplicate_labels 3 - "$I/sf_labels_twice/config_setfit.json field 'labels': classes 0 and 1 are both named 'pos'; class names must be unique" -- "$bin" classify --model_folder "$I/sf_labels_twice" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+check setfit.duplicate_labelencoder 3 - "$I/sf_encoder_twice/labelencoder.pkl classes_: classes 0 and 1 are both named 'pos'" -- "$bin" eval --model_folder "$I/sf_encoder_twice" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+
+# ONNX Runtime's telemetry is off: classify, eval and quantize leave an empty TMPDIR empty.
+mkdir -p "$ok/empty_tmp"
+TMPDIR=$ok/empty_tmp check out.tmpdir_classify 0 - -- "${CO[@]}" --input "$I/ok.csv" --output "$ok/tmp_preds.csv"
+TMPDIR=$ok/empty_tmp check out.tmpdir_eval 0 - -- "${E[@]}" --data "$I/ok.csv"
+TMPDIR=$ok/empty_tmp check out.tmpdir_quantize 0 - -- "${QS[@]}" --calibration_data "$I/ok.csv" --max_trials 1 --output_folder "$ok/q_tmp"
+pass_if out.tmpdir_stays_empty "TMPDIR is empty after classify, eval and quantize (no .ses, no mat-debug-<pid>.log)" \
+  eval '[[ -z $(ls -A "$ok/empty_tmp") ]]'
+
+# classify --output -: a regular input file is read through before the first byte goes out.
+check out.classify_stdout_late_error 3 - "$I/late_bad.txt: line 5001: invalid UTF-8 at byte 4 of the line" -- "${C[@]}" --input "$I/late_bad.txt" --output -
+pass_if out.classify_stdout_nothing_written "nothing on stdout before the late input error" test ! -s "$work/stdout.last"
+[[ $failures -eq 0 ]] && rm -rf "$ok"

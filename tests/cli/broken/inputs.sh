@@ -61,3 +61,56 @@ mkdir -p "$O/existing" && echo keep >"$O/existing/file"
 echo 'not a folder' >"$O/a_file"
 printf 'tuning:\n  objective: performance\n' >"$I/conf.yaml"
 ln -s "$S" "$O/link_to_setfit"  # an output path that reaches an input through a symlink
+
+# Hostile inputs, round 2 (issue 20; cases.sh's last section, same item numbers).
+# 1. bias.bin of onnx/external_symlink links to a secret outside in/ and out/.
+head -c 1536 /dev/urandom >"$work/secret.bin"
+ln -s "$work/secret.bin" "$I/onnx/external_symlink/bias.bin"
+
+# 4. A normalizer Sequence nested 50,000 deep (2.3 MB, made here, not stored).
+setfit_copy sf_deep_json && "$python" - "$I/sf_deep_json/tokenizer.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["normalizer"] = {"type": "Sequence", "normalizers": [j["normalizer"]]}
+text = json.dumps(j).replace('"normalizer": {"type": "Sequence", "normalizers": [',
+                             '"normalizer": ' + '{"type": "Sequence", "normalizers": [' * 50000, 1)
+text = text.replace(']}, "pre_tokenizer"', ']}' * 50000 + ', "pre_tokenizer"', 1)
+open(sys.argv[1], "w").write(text)
+PY
+
+# 6. NaN in the head's coef_ (onnx/nan_output has a NaN in the model).
+setfit_copy sf_head_nan && "$python" -c '
+import sys, joblib, numpy as np
+h = joblib.load(sys.argv[1]); h.coef_[0, 5] = np.nan; joblib.dump(h, sys.argv[1])' "$I/sf_head_nan/model_head.pkl"
+
+# 7. A Split pattern that backtracks exponentially: Oniguruma's retry limit on 30 a's.
+setfit_copy sf_regex && "$python" - "$I/sf_regex/tokenizer.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["pre_tokenizer"] = {"type": "Split", "pattern": {"Regex": "(a|a)*b"}, "behavior": "Isolated", "invert": False}
+json.dump(j, open(sys.argv[1], "w"))
+PY
+printf '%s c b\n' aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >"$I/a30.txt"
+
+# 8. A tokenizer.json that is a link to itself; a CSV whose name is not UTF-8.
+setfit_copy sf_link_loop && rm "$I/sf_link_loop/tokenizer.json" && ln -s tokenizer.json "$I/sf_link_loop/tokenizer.json"
+cp "$I/ok.csv" "$I/not_utf8_"$'\xff'".csv"
+
+# 9. MPNet's tokenizer (30,527 ids) in MiniLM's folder (30,522 embedding rows).
+setfit_copy sf_mpnet_tokenizer &&
+  cp "$shared/heads/setfit-sst2-mpnet/"{tokenizer.json,tokenizer_config.json,special_tokens_map.json,vocab.txt} "$I/sf_mpnet_tokenizer/"
+
+# 10. A head that is a folder.
+setfit_copy sf_head_folder && rm "$I/sf_head_folder/model_head.pkl" && mkdir "$I/sf_head_folder/model_head.pkl"
+
+# 11. Two classes with one name (config_setfit.json, labelencoder.pkl).
+setfit_copy sf_labels_twice && printf '{"labels": ["pos", "pos"]}' >"$I/sf_labels_twice/config_setfit.json"
+setfit_copy sf_encoder_twice && printf '{"labels": null}' >"$I/sf_encoder_twice/config_setfit.json" && "$python" -c '
+import sys, joblib, numpy as np
+from sklearn.preprocessing import LabelEncoder
+e = LabelEncoder(); e.classes_ = np.array(["pos", "pos"]); joblib.dump(e, sys.argv[1])' "$I/sf_encoder_twice/labelencoder.pkl"
+
+# classify --output -: an invalid line after the first chunk of 4096 texts.
+{ for _ in $(seq 5000); do echo "a fine film"; done; printf 'bad \xff\n'; } >"$I/late_bad.txt"
+
+chmod -R u+w "$I"

@@ -5,7 +5,10 @@
 # its stderr; OUT (or '-' for none) does not exist afterwards unless it existed before;
 # no file appeared or vanished under $work/out or $work/in; no *.docquant-tmp-* exists
 # under $work or the fixture; and every existing path on the command line (inputs,
-# and a pre-existing OUT) is unchanged (tree_hash) before and after.
+# and a pre-existing OUT) is unchanged (tree_hash) before and after. At most 3 lines on
+# stderr, or $max_lines when set. The command's stdout is kept in $work/stdout.last.
+#
+#   pass_if ID WHAT TEST... : a case decided by a test (e.g. [[ -p $fifo ]]) after a command.
 
 failures=0 cases=0
 
@@ -41,7 +44,7 @@ check() {
   [[ $got -eq $code ]] || why+=("exit $got, want $code")
   local f
   for f in "${facts[@]}"; do grep -qF -- "$f" "$work/stderr" || why+=("stderr lacks '$f'"); done
-  [[ $(grep -c . "$work/stderr") -le 3 ]] || why+=("more than 3 lines on stderr")
+  [[ $(grep -c . "$work/stderr") -le ${max_lines:-3} ]] || why+=("more than ${max_lines:-3} lines on stderr")
   if [[ $out != - && $out_existed -eq 0 && -e $out ]]; then why+=("output $out appeared"); fi
   [[ "$(listing)" == "$listed" ]] || why+=("files appeared or vanished: $(diff <(echo "$listed") <(listing) | grep '^[<>]' | head -3 | tr '\n' ' ')")
   local tmp
@@ -58,5 +61,18 @@ check() {
     echo "     command: $*"
     sed 's/^/     stderr: /' "$work/stderr" | head -5
   fi
-  rm -f "$work/stdout" "$work/stderr"
+  mv "$work/stdout" "$work/stdout.last"
+  rm -f "$work/stderr"
+}
+
+pass_if() {
+  local id=$1 what=$2
+  shift 2
+  cases=$((cases + 1))
+  if "$@"; then
+    echo "ok   $id: $what"
+  else
+    failures=$((failures + 1))
+    echo "FAIL $id: $what"
+  fi
 }

@@ -10,6 +10,7 @@ import os
 import sys
 
 import onnx
+import onnx.numpy_helper
 from onnx import TensorProto, helper
 
 
@@ -75,6 +76,27 @@ def main(src, out_dir):
             if e.key == "length":
                 e.value = str(1 << 50)
         onnx.save(m, os.path.join(folder, "model.onnx"))
+
+    # One initializer as external data in bias.bin, which inputs.sh makes a symlink to a
+    # file outside the folder (issue 20 item 1: its bytes must never reach the output).
+    m = copy.deepcopy(base)
+    t = next(t for t in m.graph.initializer if t.name == "embeddings.LayerNorm.bias")
+    raw = t.raw_data or onnx.numpy_helper.to_array(t).tobytes()
+    t.ClearField("raw_data")
+    t.ClearField("float_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "bias.bin"), ("offset", "0"), ("length", str(len(raw)))):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    save(m, out_dir, "external_symlink")
+
+    # A NaN in the embeddings' LayerNorm bias: every output is NaN (issue 20 item 6).
+    m = copy.deepcopy(base)
+    t = next(t for t in m.graph.initializer if t.name == "embeddings.LayerNorm.bias")
+    a = onnx.numpy_helper.to_array(t).copy()
+    a[7] = float("nan")
+    t.CopyFrom(onnx.numpy_helper.from_array(a, t.name))
+    save(m, out_dir, "nan_output")
 
     # IR version and opset newer than anything released.
     m = copy.deepcopy(base)

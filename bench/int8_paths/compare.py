@@ -26,11 +26,12 @@ from pathlib import Path
 
 QEMU_CPU = "Haswell,-pcid,-x2apic,-tsc-deadline,-hle,-invpcid,-rtm"
 RECIPES = [
-    ("per-channel, 7-bit (default)", []),
-    ("per-tensor, 7-bit", ["--per_tensor"]),
-    ("per-channel, 8-bit (--full_range)", ["--full_range"]),
-    ("per-tensor, 8-bit (--full_range)", ["--per_tensor", "--full_range"]),
-    ("per-channel, 7-bit, per-token activations", ["--activations", "per_token"]),
+    ("per-channel 7-bit weights, per-token activations (default)", []),
+    ("per-channel 7-bit, per-tensor activations", ["--activations", "per_tensor"]),
+    ("per-tensor 7-bit, per-tensor activations", ["--per_tensor", "--activations", "per_tensor"]),
+    ("per-channel 8-bit (--full_range), per-tensor activations", ["--full_range", "--activations", "per_tensor"]),
+    ("per-tensor 8-bit (--full_range), per-tensor activations",
+     ["--per_tensor", "--full_range", "--activations", "per_tensor"]),
 ]
 
 

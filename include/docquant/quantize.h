@@ -80,6 +80,10 @@ struct QuantizeTrial {
   double accuracy = 0;
   double seconds = 0;
   bool passed = false;
+  // Calibration rows run before the trial's outcome was certain: all of them, or fewer when
+  // the rows still to run could no longer lift it to the criterion (a fail decided early;
+  // `accuracy` is then the most those rows could have given).
+  std::size_t rows_evaluated = 0;
 };
 
 struct QuantizeNode {
@@ -112,6 +116,7 @@ struct QuantizeReport {
   // Wall seconds per phase ("load model", "trials: session", …), in the order they first
   // ran; phases nested in "tuning (all)" are also listed on their own.
   std::vector<std::pair<std::string, double>> phase_seconds;
+  std::int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the job
   double probe_seconds = 0;      // sensitivity probes
   std::string probe;             // which probe ranked the nodes ("" when none ran)
   std::size_t attentions_fused = 0;        // by optimize_graph

@@ -26,10 +26,16 @@ void print_summary(const QuantizeReport& r) {
                r.stop_reason,
                r.probe.empty() ? "" : fmt::format(", {} sensitivity probe {:.1f}s", r.probe, r.probe_seconds));
     fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
+    bool early = false;
     for (const auto& t : r.trials) {
-      fmt::print("  {:>5}  {:<20} {:>10} {:>9.4f} {:>5} {:>8.1f}\n", t.index, t.phase, t.fp32_nodes, t.accuracy,
-                 t.passed ? "yes" : "no", t.seconds);
+      const bool decided_early = t.rows_evaluated < r.calibration_rows;
+      early = early || decided_early;
+      fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8.1f}{}\n", t.index, t.phase, t.fp32_nodes,
+                 fmt::format("{}{:.4f}", decided_early ? "<=" : "", t.accuracy), t.passed ? "yes" : "no", t.seconds,
+                 decided_early ? fmt::format("   decided after {} of {} rows", t.rows_evaluated, r.calibration_rows)
+                               : "");
     }
+    if (early) fmt::print("  (<=: a fail decided early; the accuracy the remaining rows could at most have given)\n");
   } else {
     fmt::print("  accuracy      NOT CHECKED (no --calibration_data): default configuration\n");
   }
@@ -47,6 +53,10 @@ void print_summary(const QuantizeReport& r) {
   fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}% of fp32)\n", "model.onnx", mib(r.size_before), mib(r.size_after),
              100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
   fmt::print("  {:<16} {:>12} {:>12}   (of {} with a constant weight)\n", "nodes quantized", "", quantized, candidates);
+  if (r.peak_rss_bytes > 0) {
+    fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}x the fp32 model.onnx)\n", "peak memory", "", mib(r.peak_rss_bytes),
+               static_cast<double>(r.peak_rss_bytes) / static_cast<double>(r.size_before));
+  }
   fmt::print("  {:<16} {:>12} {:>12}   ({})\n", "int8 arithmetic", "", r.int8_path,
              r.nodes_that_can_saturate == 0 ? "exact on every x86 CPU"
                                             : fmt::format("{} node{} can saturate without VNNI", r.nodes_that_can_saturate,

@@ -30,9 +30,11 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
 }
 
 Predictions predict_dataset(const Predictor& predictor, const LabelledDataset& data,
-                            const std::function<void()>& before_each_batch) {
+                            const std::function<void()>& before_each_batch, const std::vector<Batch>* batches,
+                            const std::function<bool(const Predictions&, std::size_t rows_done)>& decided) {
   try {
-    return predictor.predict(data.batches, data.labels.size(), before_each_batch);
+    return predictor.predict(batches != nullptr ? *batches : data.batches, data.labels.size(), before_each_batch,
+                             decided);
   } catch (const NonFiniteOutputError& e) {
     throw InputError(fmt::format("{}: line {}: output '{}' of {} is NaN or infinite for this row's text; the model is "
                                  "corrupt or overflows on it",

@@ -29,7 +29,11 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
 
 // predictor.predict over the dataset's batches; a NaN or infinite model output is reported
 // with the CSV file and line of its row (InputError).
+// `batches` (default: the dataset's own) may regroup the rows; `decided` as in
+// Predictor::predict stops early.
 Predictions predict_dataset(const Predictor& predictor, const LabelledDataset& data,
-                            const std::function<void()>& before_each_batch = {});
+                            const std::function<void()>& before_each_batch = {},
+                            const std::vector<Batch>* batches = nullptr,
+                            const std::function<bool(const Predictions&, std::size_t rows_done)>& decided = {});
 
 }  // namespace docquant::runtime

@@ -131,16 +131,20 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) const {
 }
 
 Predictions Predictor::predict(const std::vector<Batch>& batches, std::size_t rows,
-                               const std::function<void()>& before_each_batch) const {
+                               const std::function<void()>& before_each_batch,
+                               const std::function<bool(const Predictions&, std::size_t rows_done)>& decided) const {
   Predictions out;
   out.num_classes = folder_.class_names.size();
   out.predicted.assign(rows, 0);
   if (!(signature_.form == ModelForm::head_in_graph && signature_.output_is_label)) {
     out.proba.assign(rows * out.num_classes, 0.0);
   }
+  std::size_t done = 0;
   for (const auto& b : batches) {
     if (before_each_batch) before_each_batch();
     run_batch(b, out);
+    done += b.rows.size();
+    if (decided && decided(out, done)) break;
   }
   return out;
 }

@@ -40,8 +40,11 @@ class Predictor {
   // Thread-safe: ONNX Runtime allows concurrent Run calls on one session, and nothing
   // else here changes after construction. `before_each_batch`, when set, runs before every
   // batch; an exception from it (e.g. a cancelled job) stops the prediction.
+  // `decided`, when set, runs after every batch with the predictions so far (rows not yet
+  // run hold class 0) and the number of rows run; returning true stops there.
   Predictions predict(const std::vector<Batch>& batches, std::size_t rows,
-                      const std::function<void()>& before_each_batch = {}) const;
+                      const std::function<void()>& before_each_batch = {},
+                      const std::function<bool(const Predictions&, std::size_t rows_done)>& decided = {}) const;
 
   const ModelSignature& signature() const { return signature_; }
   const std::string& name() const { return name_; }

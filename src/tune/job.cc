@@ -12,6 +12,8 @@
 #include <random>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "batching.h"
 #include "csv.h"
 #include "dataset.h"
@@ -66,15 +68,27 @@ void describe_int8_host(QuantizeReport& report) {
   }
 }
 
-// Wall seconds per phase of the job, summed, in the order phases first ran.
+// The process's peak resident set size so far (getrusage; Linux reports KiB).
+std::int64_t peak_rss_bytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Wall seconds per phase of the job, summed, in the order phases first ran; and the peak
+// resident memory when each phase first ended (so the phase that raised it shows).
 class PhaseTimes {
  public:
   // Adds the time since `t0` to `phase` and returns now (the next phase's start).
   Clock::time_point add(const std::string& phase, Clock::time_point t0) {
     const auto now = Clock::now();
     add_seconds(phase, std::chrono::duration<double>(now - t0).count());
+    if (std::none_of(peaks_.begin(), peaks_.end(), [&](const auto& p) { return p.first == phase; })) {
+      peaks_.emplace_back(phase, peak_rss_bytes());
+    }
     return now;
   }
+  const std::vector<std::pair<std::string, std::int64_t>>& peaks() const { return peaks_; }
   void add_seconds(const std::string& phase, double s) {
     auto it = std::find_if(list_.begin(), list_.end(), [&](const auto& p) { return p.first == phase; });
     if (it == list_.end()) {
@@ -87,6 +101,7 @@ class PhaseTimes {
 
  private:
   std::vector<std::pair<std::string, double>> list_;
+  std::vector<std::pair<std::string, std::int64_t>> peaks_;
 };
 
 // The calibration data tokenized and batched once, plus the sensitivity probe's sample.
@@ -118,6 +133,67 @@ tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMod
   tune::Config c;
   for (const auto& n : nodes) c.nodes[n] = mode;
   return c;
+}
+
+// The fewest correct rows of `n` that meet the criterion (n + 1 when none does): the
+// criterion's own test at each count, so an early decision is the full evaluation's.
+std::size_t rows_needed(const tune::Criterion& criterion, double baseline, std::size_t n) {
+  for (std::size_t c = 0; c <= n; ++c) {
+    if (criterion.met(baseline, static_cast<double>(c) / static_cast<double>(n))) return c;
+  }
+  return n + 1;
+}
+
+// The trials' batches, riskiest rows first: by fp32's margin for the true class (its
+// probability minus the best other class's; wrong rows negative). With per-token
+// activations a row's result does not depend on its batch, so rows are regrouped: each
+// quarter of the risk order is cut into length-sorted batches. With per-tensor activations
+// the batches must stay as evaluated (their composition changes results); only their order
+// changes, by their riskiest row.
+std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, const runtime::Predictions& fp32,
+                                                 const runtime::BatchPolicy& policy, std::int64_t pad_id,
+                                                 bool regroup) {
+  const std::size_t n = cal.labels.size();
+  std::vector<double> margin(n, 0.0);
+  for (std::size_t r = 0; r < n; ++r) {
+    if (fp32.proba.empty()) {
+      margin[r] = fp32.predicted[r] == cal.labels[r] ? 1.0 : -1.0;
+      continue;
+    }
+    const double* p = fp32.proba.data() + r * fp32.num_classes;
+    double other = -1.0;
+    for (std::size_t c = 0; c < fp32.num_classes; ++c) {
+      if (c != cal.labels[r]) other = std::max(other, p[c]);
+    }
+    margin[r] = p[cal.labels[r]] - other;
+  }
+  if (!regroup) {
+    std::vector<runtime::Batch> batches = cal.batches;
+    const auto riskiest = [&](const runtime::Batch& b) {
+      double m = 2.0;
+      for (std::size_t r : b.rows) m = std::min(m, margin[r]);
+      return m;
+    };
+    std::stable_sort(batches.begin(), batches.end(),
+                     [&](const runtime::Batch& a, const runtime::Batch& b) { return riskiest(a) < riskiest(b); });
+    return batches;
+  }
+  std::vector<std::size_t> order(n);
+  for (std::size_t r = 0; r < n; ++r) order[r] = r;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return margin[a] < margin[b]; });
+  std::vector<runtime::Batch> out;
+  const std::size_t quarter = (n + 3) / 4;
+  for (std::size_t start = 0; start < n; start += quarter) {
+    const std::vector<std::size_t> rows(order.begin() + static_cast<std::ptrdiff_t>(start),
+                                        order.begin() + static_cast<std::ptrdiff_t>(std::min(n, start + quarter)));
+    std::vector<Encoding> encodings;
+    for (std::size_t r : rows) encodings.push_back(cal.encodings[r]);
+    for (auto& b : runtime::make_batches(encodings, policy, pad_id)) {
+      for (auto& r : b.rows) r = rows[r];  // back to calibration row indices
+      out.push_back(std::move(b));
+    }
+  }
+  return out;
 }
 
 quant::ActivationScheme activation_scheme(const QuantizeOptions& o) {
@@ -296,6 +372,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
   std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
   std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
+  std::vector<std::size_t> rows_evaluated;    // per trial, in order: calibration rows run before its decision
 
   // 2. Tuning, when there is data to measure.
   tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
@@ -322,8 +399,17 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const std::string fp32_bytes = model::serialize_model(fp32);
     runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
     const auto t_base = since = phases.add("baseline: session", since);
-    report.baseline_accuracy = runtime::accuracy(runtime::predict_dataset(baseline_predictor, cal, check_cancel), cal.labels);
+    const runtime::Predictions baseline = runtime::predict_dataset(baseline_predictor, cal, check_cancel);
+    report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
     since = phases.add("baseline: evaluate", since);
+    // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
+    // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
+    // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
+    // The basic strategy orders its fallbacks by every trial's accuracy: it runs in full.
+    const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
+    const bool early_decisions = o.strategy != "basic";
+    const std::vector<runtime::Batch> trial_batches =
+        risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
                          report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
                          criterion.threshold(report.baseline_accuracy)));
@@ -350,7 +436,17 @@ QuantizeReport quantize(const QuantizeOptions& o) {
         phases.add_seconds("trials: session", trial.session_seconds);
       }
       t_trial = Clock::now();
-      const double acc = runtime::accuracy(trial.predictor->predict(cal.batches, cal.labels.size(), check_cancel), cal.labels);
+      const std::size_t n = cal.labels.size();
+      std::size_t correct = 0, next_batch = 0, done = 0;
+      const auto decided = [&](const runtime::Predictions& p, std::size_t rows_done) {
+        for (std::size_t r : trial_batches[next_batch++].rows) correct += p.predicted[r] == cal.labels[r];
+        done = rows_done;
+        return early_decisions && correct + (n - rows_done) < need;
+      };
+      runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
+      // Stopped early: the best accuracy the remaining rows could have given, which misses the criterion.
+      const double acc = static_cast<double>(correct + (n - done)) / static_cast<double>(n);
+      rows_evaluated.push_back(done);
       phases.add("trials: evaluate", t_trial);
       if (criterion.met(report.baseline_accuracy, acc)) {
         trial.predictor.reset();
@@ -414,8 +510,14 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     request.budget.max_time = o.max_time;
     request.default_mode = default_mode;
     request.on_trial = [&](const tune::Trial& t) {
-      progress(fmt::format("trial {:>3}  {:<20} acc {:.4f} {}  {:5.1f}s  {}", t.index, t.phase, t.accuracy,
-                           t.passed ? "pass" : "fail", t.seconds, t.summary));
+      const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
+                                   ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
+                                   : cal.labels.size();
+      const std::string outcome = rows < cal.labels.size()
+                                      ? fmt::format("fail (decided after {} of {} rows)", rows, cal.labels.size())
+                                      : (t.passed ? "pass" : "fail");
+      progress(fmt::format("trial {:>3}  {:<20} acc {}{:.4f} {}  {:5.1f}s  {}", t.index, t.phase,
+                           rows < cal.labels.size() ? "<= " : "", t.accuracy, outcome, t.seconds, t.summary));
     };
     since = Clock::now();
     const tune::TuneResult result = o.strategy == "basic" ? tune::tune_basic(request) : tune::tune_sensitivity(request);
@@ -428,7 +530,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
       for (std::size_t i = 0; i < objective.nodes.size(); ++i) sensitivity[objective.nodes[i]] = result.sensitivity[i];
     }
     for (const auto& t : result.trials) {
-      report.trials.push_back({t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed});
+      const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
+                                   ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
+                                   : cal.labels.size();
+      report.trials.push_back(
+          {t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed, rows});
     }
     if (result.chosen) {
       chosen = result.trials[*result.chosen].config;
@@ -551,7 +657,8 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   auto trials = nlohmann::ordered_json::array();
   for (const auto& t : report.trials) {
     trials.push_back({{"index", t.index}, {"phase", t.phase}, {"configuration", t.summary}, {"fp32_nodes", t.fp32_nodes},
-                      {"accuracy", t.accuracy}, {"seconds", t.seconds}, {"passed", t.passed}});
+                      {"accuracy", t.accuracy}, {"seconds", t.seconds}, {"passed", t.passed},
+                      {"rows_evaluated", t.rows_evaluated}});
   }
   j["trials"] = trials;
   auto nodes = nlohmann::ordered_json::array();
@@ -567,10 +674,15 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   phases.add("output: copy SetFit files, hashes, record", since);
   report.phase_seconds = phases.list();
   report.seconds = seconds_since(job_start);
+  report.peak_rss_bytes = peak_rss_bytes();
   j["seconds"] = report.seconds;
   nlohmann::ordered_json phase_json = nlohmann::ordered_json::object();
   for (const auto& [phase, s] : report.phase_seconds) phase_json[phase] = s;
   j["phase_seconds"] = phase_json;
+  j["peak_rss_bytes"] = report.peak_rss_bytes;
+  nlohmann::ordered_json rss_json = nlohmann::ordered_json::object();
+  for (const auto& [phase, bytes] : phases.peaks()) rss_json[phase] = bytes;
+  j["peak_rss_bytes_after_phase"] = rss_json;
   write_file_checked(out.dir() / "quantization.json", json_text(std::move(j)));
   check_cancel();
   out.commit();

@@ -63,6 +63,12 @@ struct QuantizeOptions {
   int threads = 0;  // ONNX Runtime intra-op threads; 0: one per core
   std::size_t sensitivity_sample = 64;  // texts used to rank nodes (sensitivity strategy)
 
+  // The fp32 baseline's predictions are kept in `baseline_cache` (default:
+  // $DOCQUANT_CACHE/baselines, else ~/.cache/docquant/baselines) and reused by a later run
+  // on the same fp32 graph, SetFit files, CSV, batching and threads (keyed by their sha256).
+  bool use_baseline_cache = true;
+  std::optional<std::filesystem::path> baseline_cache;
+
   bool overwrite = false;    // replace a non-empty output folder
   bool best_effort = false;  // write the most accurate trial even if it misses the criterion
 
@@ -117,6 +123,7 @@ struct QuantizeReport {
   // ran; phases nested in "tuning (all)" are also listed on their own.
   std::vector<std::pair<std::string, double>> phase_seconds;
   std::int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the job
+  bool baseline_cached = false;     // the fp32 baseline came from the cache (QuantizeOptions::use_baseline_cache)
   double probe_seconds = 0;      // sensitivity probes
   std::string probe;             // which probe ranked the nodes ("" when none ran)
   std::size_t attentions_fused = 0;        // by optimize_graph

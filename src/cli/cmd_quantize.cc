@@ -165,6 +165,9 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_option("--batch_size", o->batch_size, "Texts per model call while evaluating")->capture_default_str();
   cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--overwrite", o->overwrite, "Replace an existing non-empty output folder");
+  cmd->add_flag("!--no_cache", o->use_baseline_cache,
+                "Evaluate the fp32 baseline even when an earlier run on the same model, SetFit folder, CSV,\n"
+                "batching and threads left it in $DOCQUANT_CACHE/baselines (~/.cache/docquant/baselines)");
   cmd->add_flag("--best_effort", o->best_effort, "Write the most accurate trial even if it misses the criterion");
   cmd->add_flag("--quiet", *quiet, "No progress on stderr");
 

@@ -24,6 +24,7 @@
 #include "docquant/version.h"
 #include "file_util.h"
 #include "json_file.h"
+#include "baseline_cache.h"
 #include "graph_optimizer.h"
 #include "int8_kernel.h"
 #include "model_form.h"
@@ -293,6 +294,24 @@ SetFitContents setfit_contents(const fs::path& folder) {
   return c;
 }
 
+// Everything the fp32 baseline's predictions depend on (tune/baseline_cache.h).
+std::string baseline_key(const QuantizeOptions& o, const SetFitContents& contents, const std::string& fp32_bytes,
+                         const runtime::BatchPolicy& policy) {
+  nlohmann::ordered_json k;
+  k["docquant"] = fmt::format("{} {}", kVersion, kGitCommit);
+  k["onnxruntime"] = kOnnxRuntimeVersion;
+  k["fp32_graph_sha256"] = sha256_bytes(fp32_bytes);
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+  for (const auto& rel : contents.files) files[rel.generic_string()] = sha256_file(o.setfit_folder / rel);
+  k["setfit_files"] = files;
+  k["calibration_sha256"] = sha256_file(*o.calibration_data);
+  k["columns"] = {o.text_column, o.label_column};
+  k["batching"] = policy.describe();
+  k["threads"] = o.threads;
+  return k.dump();
+}
+
+
 }  // namespace
 
 QuantizeReport quantize(const QuantizeOptions& o) {
@@ -397,11 +416,27 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     });
 
     const std::string fp32_bytes = model::serialize_model(fp32);
-    runtime::Predictor baseline_predictor(fp32_bytes, signature, folder, session, model_name);
-    const auto t_base = since = phases.add("baseline: session", since);
-    const runtime::Predictions baseline = runtime::predict_dataset(baseline_predictor, cal, check_cancel);
+    // The fp32 predictions from an earlier run on the same inputs, when there is one.
+    const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : tune::default_baseline_cache();
+    const std::string key = baseline_key(o, contents, fp32_bytes, policy);
+    const auto t_base = Clock::now();
+    std::optional<tune::BaselineEntry> cached;
+    if (o.use_baseline_cache) cached = tune::load_baseline(cache, key, cal.labels.size(), folder.class_names.size());
+    std::optional<runtime::Predictor> baseline_predictor;
+    runtime::Predictions baseline;
+    if (cached) {
+      baseline = std::move(cached->predictions);
+      report.baseline_cached = true;
+      since = phases.add("baseline: read from the cache", since);
+    } else {
+      baseline_predictor.emplace(fp32_bytes, signature, folder, session, model_name);
+      since = phases.add("baseline: session", since);
+      baseline = runtime::predict_dataset(*baseline_predictor, cal, check_cancel);
+      baseline_predictor.reset();  // its session holds the fp32 weights, prepacked: not needed by the trials
+      since = phases.add("baseline: evaluate", since);
+      if (o.use_baseline_cache) tune::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
+    }
     report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
-    since = phases.add("baseline: evaluate", since);
     // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
     // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
     // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
@@ -410,9 +445,12 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const bool early_decisions = o.strategy != "basic";
     const std::vector<runtime::Batch> trial_batches =
         risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
-    progress(fmt::format("fp32 baseline accuracy {:.4f} ({:.1f}s); criterion: {} -> need >= {:.4f}",
-                         report.baseline_accuracy, seconds_since(t_base), criterion.describe(),
-                         criterion.threshold(report.baseline_accuracy)));
+    progress(fmt::format("fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}",
+                         report.baseline_accuracy,
+                         report.baseline_cached ? fmt::format("from the cache in {}; --no_cache evaluates it",
+                                                              cache.string())
+                                                : fmt::format("{:.1f}s", seconds_since(t_base)),
+                         criterion.describe(), criterion.threshold(report.baseline_accuracy)));
     check_cancel();
 
     const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
@@ -651,6 +689,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   j["accuracy_checked"] = report.accuracy_checked;
   if (report.accuracy_checked) {
     j["baseline_accuracy"] = report.baseline_accuracy;
+    j["baseline_from_cache"] = report.baseline_cached;
     j["final_accuracy"] = *report.final_accuracy;
     j["criterion_met"] = report.criterion_met;
   }

@@ -1,0 +1,76 @@
+#include "baseline_cache.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "file_util.h"
+#include "output_file.h"
+
+namespace docquant::tune {
+
+namespace fs = std::filesystem;
+
+fs::path default_baseline_cache() {
+  if (const char* c = std::getenv("DOCQUANT_CACHE"); c != nullptr && *c != '\0') return fs::path(c) / "baselines";
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return fs::path(h) / ".cache" / "docquant" / "baselines";
+  }
+  return {};
+}
+
+namespace {
+fs::path entry_path(const fs::path& folder, const std::string& key_material) {
+  return folder / (sha256_bytes(key_material) + ".json");
+}
+}  // namespace
+
+std::optional<BaselineEntry> load_baseline(const fs::path& folder, const std::string& key_material, std::size_t rows,
+                                           std::size_t classes) {
+  if (folder.empty()) return std::nullopt;
+  try {
+    std::ifstream in(entry_path(folder, key_material), std::ios::binary);
+    if (!in) return std::nullopt;
+    const nlohmann::json j = nlohmann::json::parse(in);
+    // The stored key material must be this run's (a sha256 collision, or a file copied in).
+    if (j.at("key_material").get<std::string>() != key_material) return std::nullopt;
+    BaselineEntry e;
+    e.accuracy = j.at("accuracy").get<double>();
+    e.predictions.num_classes = j.at("num_classes").get<std::size_t>();
+    e.predictions.predicted = j.at("predicted").get<std::vector<std::size_t>>();
+    e.predictions.proba = j.at("proba").get<std::vector<double>>();
+    if (e.predictions.num_classes != classes || e.predictions.predicted.size() != rows ||
+        (!e.predictions.proba.empty() && e.predictions.proba.size() != rows * classes)) {
+      return std::nullopt;
+    }
+    for (auto p : e.predictions.predicted) {
+      if (p >= classes) return std::nullopt;
+    }
+    return e;
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable or malformed: evaluate again
+  }
+}
+
+void store_baseline(const fs::path& folder, const std::string& key_material, const BaselineEntry& entry) {
+  if (folder.empty()) return;
+  try {
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) return;
+    nlohmann::json j;
+    j["key_material"] = key_material;
+    j["accuracy"] = entry.accuracy;
+    j["num_classes"] = entry.predictions.num_classes;
+    j["predicted"] = entry.predictions.predicted;
+    j["proba"] = entry.predictions.proba;
+    OutputFile out(entry_path(folder, key_material), "baseline cache entry");
+    out.write(j.dump());
+    out.commit();
+  } catch (const std::exception&) {
+    // A cache that cannot be written costs the next run its baseline, nothing more.
+  }
+}
+
+}  // namespace docquant::tune

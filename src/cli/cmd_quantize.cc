@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "commands.h"
-#include "csv.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
@@ -48,19 +47,6 @@ void print_summary(const QuantizeReport& r) {
              100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
   fmt::print("  {:<16} {:>12} {:>12}   (of {} with a constant weight)\n", "nodes quantized", "", quantized, candidates);
   fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
-}
-
-// Accuracy on calibration rows of a single class cannot show a quantized model drifting
-// towards that class, so such data is refused before any work (reading the CSV here also
-// reports its errors before the model is loaded).
-void check_calibration_classes(const std::filesystem::path& csv, const QuantizeOptions& o) {
-  const auto rows = read_labelled_csv(csv, o.text_column, o.label_column);
-  for (const auto& r : rows) {
-    if (r.label != rows.front().label) return;
-  }
-  throw InputError(fmt::format("{}: all {} rows have the label '{}'; accuracy on one class cannot show a quantized "
-                               "model drifting towards it. Calibrate on rows of every class",
-                               csv.string(), rows.size(), rows.front().label.substr(0, 80)));
 }
 
 }  // namespace
@@ -168,7 +154,6 @@ void add_quantize_command(CLI::App& root) {
     opts.quantize_embeddings = !*keep_embeddings;
     opts.fused_matmul = !*unfused;
     if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
-    if (opts.calibration_data) check_calibration_classes(*opts.calibration_data, opts);
     install_interrupt_handlers();
     opts.cancelled = [] { return interrupt_signal() != 0; };
     const QuantizeReport report = quantize(opts);

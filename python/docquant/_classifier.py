@@ -94,6 +94,20 @@ class Classifier:
         _, proba = self._classify(items)
         return proba[0] if single else proba
 
+    @overload
+    def classify(self, texts: str) -> tuple[str, np.ndarray]: ...
+    @overload
+    def classify(self, texts: Texts) -> tuple[list[str], np.ndarray]: ...
+
+    def classify(self, texts):
+        """Both at once, from one model run: ``(predict(texts), predict_proba(texts))``."""
+        if not self.has_probabilities:
+            raise UsageError("classify: this model's graph outputs labels only (no probabilities); use predict")
+        items, single = as_text_list(texts)
+        labels, proba = self._classify(items)
+        names = self._class_array[labels].tolist()
+        return (names[0], proba[0]) if single else (names, proba)
+
     def __call__(self, texts: Texts):
         """As SetFitModel's: the predictions (see :meth:`predict`)."""
         return self.predict(texts)

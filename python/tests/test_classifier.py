@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import docquant
-from conftest import read_texts
+from paths import read_texts
 
 
 def cli_classify(cli, folder, data_csv, out_csv, onnx_model=None):

@@ -30,3 +30,11 @@ def test_console_script_runs_the_cli():
 def test_typing_files_ship():
     assert (PACKAGE / "py.typed").exists()
     assert (PACKAGE / "_core.pyi").exists()
+
+
+def test_the_core_package_does_not_need_pyspark():
+    code = ("import sys, docquant\n"
+            "assert 'pyspark' not in sys.modules and 'pandas' not in sys.modules\n"
+            "try:\n    import docquant.spark\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "docquant.spark needs pyspark" in out

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import docquant
-from conftest import read_texts
+from paths import read_texts
 
 
 def sha256(path):

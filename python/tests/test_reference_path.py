@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import docquant
-from conftest import REFERENCE_PYTHON, ROOT, need, read_texts
+from paths import REFERENCE_PYTHON, ROOT, need, read_texts
 
 # docquant runs the fp32 export with quantize's graph optimisation (docs/classify.md): the
 # fused attention and layer norms move probabilities by ~1e-7 at most on these fixtures.

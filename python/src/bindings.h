@@ -26,12 +26,13 @@ void register_error_translator();
 
 // Records the interpreter's main thread; call once at import.
 void remember_main_thread();
-// A `cancelled` poll for the C++ core that runs Python's signal handlers while a call has
-// released the GIL: on the main thread, at most every 50 ms, it takes the GIL and calls
-// PyErr_CheckSignals; when a handler raised (KeyboardInterrupt for Ctrl-C) it throws that
-// Python exception, which unwinds the C++ call (nothing partial is written) and reaches
-// the caller unchanged. Elsewhere it returns false: Python runs handlers on the main thread only.
-bool python_signal_raised();
+// Runs Python's signal handlers from inside a C++ call that released the GIL (the core's
+// `cancelled` polls call it between batches): on the main thread, at most every 50 ms, it
+// takes the GIL and calls PyErr_CheckSignals; when a handler raised (KeyboardInterrupt for
+// Ctrl-C) it throws that Python exception, which unwinds the C++ call (nothing partial is
+// written) and reaches the caller unchanged. On other threads it does nothing: Python runs
+// signal handlers on the main thread only.
+void check_python_signals();
 
 // A numpy array that owns `values` (moved to the heap, freed with the array).
 template <class T>

@@ -22,7 +22,10 @@ Classifier open(const std::filesystem::path& folder, const std::filesystem::path
   o.batch_size = batch_size;
   o.max_length = max_length;
   o.optimize_graph = optimize_graph;
-  o.cancelled = python_signal_raised;
+  o.cancelled = [] {
+    check_python_signals();
+    return false;
+  };
   nb::gil_scoped_release no_gil;
   return Classifier(folder, o);
 }

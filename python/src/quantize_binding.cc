@@ -29,7 +29,7 @@ std::filesystem::path run_quantize(QuantizeOptions o, nb::object progress, nb::o
     };
   }
   o.cancelled = [fn = cancelled.ptr()] {
-    if (python_signal_raised()) return true;  // not reached: a raised signal throws
+    check_python_signals();
     if (fn == Py_None) return false;
     nb::gil_scoped_acquire gil;
     return nb::cast<bool>(nb::handle{fn}());

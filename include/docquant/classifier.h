@@ -19,7 +19,8 @@
 //
 // Errors: the constructor throws docquant::InputError (missing or malformed files,
 // a head that does not fit the model) naming the file; predict functions throw
-// docquant::UsageError for misuse (e.g. predict_proba on a graph that outputs labels only).
+// docquant::UsageError for misuse (e.g. predict_proba on a graph that outputs labels only),
+// and an ErrorKind::interrupted Error when options.cancelled says so.
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -41,6 +42,10 @@ struct ClassifierOptions {
   // Runtime's extended optimisations, Attention and SkipLayerNormalization (faster; outputs
   // within ~1e-5). Costs about a second when opening MiniLM. Quantized models run as they are.
   bool optimize_graph = true;
+  // Polled before every model batch on the thread running the model (the calling thread);
+  // returning true stops the call with an ErrorKind::interrupted Error. Lets a host stop a
+  // long call within one batch (the Python package checks for Ctrl-C here).
+  std::function<bool()> cancelled;
 };
 
 // Predictions for a list of texts, in input order.

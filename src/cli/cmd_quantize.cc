@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "commands.h"
-#include "csv.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
@@ -64,20 +63,6 @@ void print_summary(const QuantizeReport& r) {
   fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
   // On stderr as well as in the record, even under --quiet: they change what the output means.
   for (const auto& w : r.warnings) fmt::print(stderr, "docquant: warning: {}\n", w);
-}
-
-// Accuracy on calibration rows of a single class cannot show a quantized model drifting
-// towards that class, so such data is refused before any work (reading the CSV here also
-// reports its errors before the model is loaded).
-void check_calibration_classes(const std::filesystem::path& csv, const QuantizeOptions& o) {
-  require_rereadable_csv(csv);
-  const auto rows = read_labelled_csv(csv, o.text_column, o.label_column);
-  for (const auto& r : rows) {
-    if (r.label != rows.front().label) return;
-  }
-  throw InputError(fmt::format("{}: all {} rows have the label '{}'; accuracy on one class cannot show a quantized "
-                               "model drifting towards it. Calibrate on rows of every class",
-                               csv.string(), rows.size(), rows.front().label.substr(0, 80)));
 }
 
 }  // namespace
@@ -199,7 +184,6 @@ void add_quantize_command(CLI::App& root) {
     opts.quantize_embeddings = !*keep_embeddings;
     opts.fused_matmul = !*unfused;
     if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
-    if (opts.calibration_data) check_calibration_classes(*opts.calibration_data, opts);
     install_interrupt_handlers();
     opts.cancelled = [] { return interrupt_signal() != 0; };
     const QuantizeReport report = quantize(opts);

@@ -92,10 +92,16 @@ struct Classifier::Impl {
     return tokenizer.encode_batch(texts, options.threads);
   }
 
+  void check_cancelled() const {
+    if (options.cancelled && options.cancelled()) {
+      throw Error(ErrorKind::interrupted, "stopped by the caller before every text was classified");
+    }
+  }
+
   // Runs the model on one chunk's encodings and appends the results to `out`.
   void predict_chunk(const std::vector<Encoding>& encodings, Classification& out) const {
     const auto batches = runtime::make_batches(encodings, policy, tokenizer.pad_id());
-    runtime::Predictions p = predictor->predict(batches, encodings.size());
+    runtime::Predictions p = predictor->predict(batches, encodings.size(), [this] { check_cancelled(); });
     if (out.label.empty()) {
       out.label = std::move(p.predicted);
       out.proba = std::move(p.proba);

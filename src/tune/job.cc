@@ -130,6 +130,19 @@ CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFo
   return set;
 }
 
+// Accuracy on calibration rows of a single class cannot show a quantized model drifting
+// towards that class, so such data is refused before any work (reading the CSV here also
+// reports its errors before the model is loaded).
+void check_calibration_classes(const fs::path& csv, const QuantizeOptions& o) {
+  const auto rows = read_labelled_csv(csv, o.text_column, o.label_column);
+  for (const auto& r : rows) {
+    if (r.label != rows.front().label) return;
+  }
+  throw InputError(fmt::format("{}: all {} rows have the label '{}'; accuracy on one class cannot show a quantized "
+                               "model drifting towards it. Calibrate on rows of every class",
+                               csv.string(), rows.size(), rows.front().label.substr(0, 80)));
+}
+
 tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMode mode) {
   tune::Config c;
   for (const auto& n : nodes) c.nodes[n] = mode;
@@ -334,7 +347,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
 
   // 1. Inputs, all checked before any work.
-  if (o.calibration_data) require_rereadable_csv(*o.calibration_data);
+  if (o.calibration_data) {
+    require_rereadable_csv(*o.calibration_data);
+    check_calibration_classes(*o.calibration_data, o);
+  }
   QuantizeReport report;
   PhaseTimes phases;
   auto since = job_start;

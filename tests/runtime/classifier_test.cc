@@ -243,6 +243,26 @@ TEST_F(ClassifierTest, ConcurrentCallersMatchOneCaller) {
   }
 }
 
+// options.cancelled is polled before every batch: a call stops within one batch with an
+// interrupted Error (the Python package's Ctrl-C check relies on this).
+TEST(ClassifierCancel, StopsBeforeTheNextBatch) {
+  if (!fs::exists(fixture_dir() / "manifest.json")) GTEST_SKIP() << "fixture minilm-sst2 is absent";
+  int polls = 0;
+  ClassifierOptions o;
+  o.onnx_model = fixture_dir() / "onnx" / "model.onnx";
+  o.batch_size = 4;
+  o.cancelled = [&] { return ++polls == 3; };
+  const Classifier c(fixture_dir() / "setfit", o);
+  const std::vector<std::string> texts(40, "a good film");
+  try {
+    c.classify(texts);
+    FAIL() << "classify ran to the end";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::interrupted);
+  }
+  EXPECT_EQ(polls, 3);  // batches 1 and 2 ran; the third poll stopped the call
+}
+
 TEST_F(ClassifierTest, EmptyInput) {
   const Classification c = fp32_->classify({});
   EXPECT_EQ(c.num_classes, 2u);

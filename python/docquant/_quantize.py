@@ -1,0 +1,119 @@
+"""docquant.quantize: `docquant quantize` as a function call."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import _core
+from ._errors import UsageError
+
+PathLike = str | os.PathLike
+
+
+def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibration_data: PathLike | None,
+             output_folder: PathLike, *, relative: float | None = None, absolute: float | None = None,
+             strategy: str | None = None, config: PathLike | None = None, max_trials: int | None = None,
+             timeout: float | None = None, seed: int | None = None, overwrite: bool = False,
+             progress: bool | Callable[[str], Any] = True, cancelled: Callable[[], bool] | None = None,
+             text_column: str = "text", label_column: str = "label", sensitivity_probe: str = "local",
+             per_tensor: bool = False, full_range: bool = False, keep_embeddings_fp32: bool = False,
+             unfused: bool = False, optimize_graph: bool = True, batch_size: int = 32, threads: int = 0,
+             best_effort: bool = False) -> dict[str, Any]:
+    """Quantizes a SetFit model's ONNX body to dynamic INT8, keeping accuracy on
+    ``calibration_data`` within the criterion of fp32; returns the record it writes
+    (``output_folder/quantization.json``, as a dict).
+
+    The arguments are `docquant quantize`'s flags (docs/quantize.md) with the same defaults:
+
+    - ``onnx_model_folder``: a folder holding model.onnx, or an .onnx file;
+      ``setfit_model_folder``: tokenizer, model_head.pkl, pooling and label configs;
+      ``calibration_data``: CSV with ``text_column`` and ``label_column`` (None: the default
+      configuration is written and accuracy is NOT checked); ``output_folder``: must not
+      exist or be empty, unless ``overwrite``.
+    - ``relative`` (default 0.01) or ``absolute``: accuracy loss allowed; ``strategy``
+      ("sensitivity", default, or "basic"); ``max_trials`` (100); ``timeout`` seconds (0: no
+      limit); ``seed`` (9527). None means the CLI's default, or the value of ``config`` -- an
+      INC 1.x YAML as `--config` reads it -- when one is given: arguments given explicitly
+      override the YAML, as flags do.
+    - ``progress``: True prints the CLI's progress lines on stderr, a callable receives each
+      line, False is silent. ``cancelled``: polled between batches; returning True stops the
+      job with :class:`docquant.Interrupted`.
+    - The recipe flags: ``per_tensor``, ``full_range``, ``keep_embeddings_fp32``, ``unfused``,
+      ``optimize_graph``; evaluation: ``batch_size``, ``threads`` (0: one per core);
+      ``best_effort`` writes the most accurate trial even if it misses the criterion.
+
+    The GIL is released while the job runs. Ctrl-C (KeyboardInterrupt) or an exception from
+    a callback stops it at the next batch; the output folder appears whole or not at all.
+    Raises :class:`docquant.InputError`, :class:`docquant.OutputError`,
+    :class:`docquant.UsageError` or :class:`docquant.CriterionNotMetError`.
+    """
+    if relative is not None and absolute is not None:
+        raise UsageError("give relative or absolute, not both")
+    o = _core.QuantizeOptions()
+    if config is not None:
+        _core.apply_inc_yaml(o, config)
+    o.onnx_model = onnx_model_folder
+    o.setfit_folder = setfit_model_folder
+    o.calibration_data = calibration_data
+    o.output_folder = output_folder
+    if relative is not None:
+        o.relative_criterion, o.criterion = True, relative
+    if absolute is not None:
+        o.relative_criterion, o.criterion = False, absolute
+    if strategy is not None:
+        o.strategy = strategy
+    if max_trials is not None:
+        o.max_trials = max_trials
+    if timeout is not None:
+        o.max_seconds = timeout
+    if seed is not None:
+        o.seed = seed
+    o.overwrite = overwrite
+    o.text_column, o.label_column = text_column, label_column
+    o.sensitivity_probe = sensitivity_probe
+    o.per_channel = not per_tensor
+    o.reduce_range = not full_range
+    o.quantize_embeddings = not keep_embeddings_fp32
+    o.fused_matmul = not unfused
+    o.optimize_graph = optimize_graph
+    o.batch_size, o.threads = batch_size, threads
+    o.best_effort = best_effort
+
+    if progress is True:
+        report_line = _print_to_stderr
+    elif progress is False or progress is None:
+        report_line = None
+    elif callable(progress):
+        report_line = progress
+    else:
+        raise UsageError(f"progress must be True, False or a callable taking one str, not {progress!r}")
+    try:
+        out = _core.quantize(o, report_line, cancelled)
+    except KeyboardInterrupt as e:
+        e.add_note("docquant.quantize stopped; no output folder was written")
+        raise
+    with open(os.path.join(out, "quantization.json"), encoding="utf-8") as f:
+        report = json.load(f)
+    if report_line is not None:
+        report_line(_summary(report, out))
+    return report
+
+
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _summary(r: dict[str, Any], out: str) -> str:
+    mib = 1 << 20
+    sizes = r["sizes"]
+    line = (f"docquant quantize: {out} in {r['seconds']:.1f}s; model.onnx {sizes['model_onnx_before'] / mib:.1f} MiB"
+            f" -> {sizes['model_onnx_after'] / mib:.1f} MiB")
+    if r.get("accuracy_checked"):
+        met = "criterion met" if r["criterion_met"] else "CRITERION NOT MET (best_effort)"
+        line += f"; accuracy {r['baseline_accuracy']:.4f} -> {r['final_accuracy']:.4f} ({met})"
+    else:
+        line += "; accuracy NOT CHECKED (no calibration data)"
+    return line

@@ -1,0 +1,66 @@
+// docquant.Classifier's native half: a docquant::Classifier whose calls release the GIL
+// and stop at the next batch when Python has a signal to handle (Ctrl-C).
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <filesystem>
+
+#include "bindings.h"
+#include "docquant/classifier.h"
+
+namespace docquant::python {
+
+namespace {
+
+Classifier open(const std::filesystem::path& folder, const std::filesystem::path& onnx_model, int threads,
+                std::size_t batch_size, std::size_t max_length, bool optimize_graph) {
+  ClassifierOptions o;
+  o.onnx_model = onnx_model;
+  o.threads = threads;
+  o.batch_size = batch_size;
+  o.max_length = max_length;
+  o.optimize_graph = optimize_graph;
+  o.cancelled = [] {
+    check_python_signals();
+    return false;
+  };
+  nb::gil_scoped_release no_gil;
+  return Classifier(folder, o);
+}
+
+// (labels, probabilities): class indices int64 [n], probabilities float64 [n, classes]
+// (None for a graph that outputs labels only).
+nb::tuple classify(const Classifier& c, nb::handle texts) {
+  const std::vector<std::string> input = to_texts(texts);
+  Classification r;
+  {
+    nb::gil_scoped_release no_gil;
+    r = c.classify(input);
+  }
+  const std::size_t n = r.label.size();
+  std::vector<std::int64_t> labels(r.label.begin(), r.label.end());
+  nb::object proba = nb::none();
+  if (c.has_probabilities()) proba = nb::cast(to_numpy(std::move(r.proba), {n, r.num_classes}));
+  return nb::make_tuple(to_numpy(std::move(labels), {n}), proba);
+}
+
+}  // namespace
+
+void bind_classifier(nb::module_& m) {
+  nb::class_<Classifier>(m, "Classifier")
+      .def(
+          "__init__",
+          [](Classifier* self, const std::filesystem::path& folder, const std::filesystem::path& onnx_model,
+             int threads, std::size_t batch_size, std::size_t max_length, bool optimize_graph) {
+            new (self) Classifier(open(folder, onnx_model, threads, batch_size, max_length, optimize_graph));
+          },
+          nb::arg("model_folder"), nb::arg("onnx_model"), nb::arg("threads"), nb::arg("batch_size"),
+          nb::arg("max_length"), nb::arg("optimize_graph"))
+      .def_prop_ro("classes", &Classifier::classes)
+      .def_prop_ro("has_probabilities", &Classifier::has_probabilities)
+      .def("classify", &classify, nb::arg("texts"));
+}
+
+}  // namespace docquant::python

@@ -1,0 +1,83 @@
+// docquant.quantize's native half: QuantizeOptions as a typed object (an unknown attribute
+// is an AttributeError, never ignored), the INC YAML reader, and the job with the GIL
+// released, progress handed to a Python callable and Ctrl-C polled between batches.
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "bindings.h"
+#include "docquant/quantize.h"
+#include "inc_config.h"
+
+namespace docquant::python {
+
+namespace {
+
+// Runs the job; returns the output folder. `progress` gets each progress line and
+// `cancelled` is polled with the signals; both are called on this thread with the GIL
+// taken, and an exception either raises stops the job with nothing written.
+std::filesystem::path run_quantize(QuantizeOptions o, nb::object progress, nb::object cancelled) {
+  // Raw pointers: the std::functions may be copied while the GIL is released; the
+  // objects stay alive in this frame.
+  if (!progress.is_none()) {
+    o.progress = [fn = progress.ptr()](const std::string& line) {
+      nb::gil_scoped_acquire gil;
+      nb::handle{fn}(line);
+    };
+  }
+  o.cancelled = [fn = cancelled.ptr()] {
+    check_python_signals();
+    if (fn == Py_None) return false;
+    nb::gil_scoped_acquire gil;
+    return nb::cast<bool>(nb::handle{fn}());
+  };
+  QuantizeReport report;
+  {
+    nb::gil_scoped_release no_gil;
+    report = quantize(o);
+  }
+  return report.output_folder;
+}
+
+}  // namespace
+
+void bind_quantize(nb::module_& m) {
+  nb::class_<QuantizeOptions>(m, "QuantizeOptions")
+      .def(nb::init<>())
+      .def_rw("onnx_model", &QuantizeOptions::onnx_model)
+      .def_rw("setfit_folder", &QuantizeOptions::setfit_folder)
+      .def_rw("calibration_data", &QuantizeOptions::calibration_data)
+      .def_rw("output_folder", &QuantizeOptions::output_folder)
+      .def_rw("text_column", &QuantizeOptions::text_column)
+      .def_rw("label_column", &QuantizeOptions::label_column)
+      .def_rw("relative_criterion", &QuantizeOptions::relative_criterion)
+      .def_rw("criterion", &QuantizeOptions::criterion)
+      .def_rw("higher_is_better", &QuantizeOptions::higher_is_better)
+      .def_rw("strategy", &QuantizeOptions::strategy)
+      .def_rw("sensitivity_probe", &QuantizeOptions::sensitivity_probe)
+      .def_rw("max_trials", &QuantizeOptions::max_trials)
+      .def_prop_rw(
+          "max_seconds", [](const QuantizeOptions& o) { return o.max_time.count(); },
+          [](QuantizeOptions& o, double s) { o.max_time = std::chrono::duration<double>(s); })
+      .def_rw("seed", &QuantizeOptions::seed)
+      .def_rw("per_channel", &QuantizeOptions::per_channel)
+      .def_rw("reduce_range", &QuantizeOptions::reduce_range)
+      .def_rw("quantize_embeddings", &QuantizeOptions::quantize_embeddings)
+      .def_rw("fused_matmul", &QuantizeOptions::fused_matmul)
+      .def_rw("optimize_graph", &QuantizeOptions::optimize_graph)
+      .def_rw("batch_size", &QuantizeOptions::batch_size)
+      .def_rw("threads", &QuantizeOptions::threads)
+      .def_rw("sensitivity_sample", &QuantizeOptions::sensitivity_sample)
+      .def_rw("overwrite", &QuantizeOptions::overwrite)
+      .def_rw("best_effort", &QuantizeOptions::best_effort);
+
+  m.def(
+      "apply_inc_yaml", [](QuantizeOptions& o, const std::filesystem::path& file) { tune::apply_inc_yaml(file, o); },
+      nb::arg("options"), nb::arg("file"));
+  m.def("quantize", &run_quantize, nb::arg("options"), nb::arg("progress").none(), nb::arg("cancelled").none());
+}
+
+}  // namespace docquant::python

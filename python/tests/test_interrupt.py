@@ -1,0 +1,66 @@
+"""Ctrl-C (SIGINT) during a long docquant call: KeyboardInterrupt within a batch or two,
+nothing partial written. Each case runs in a child Python so the signal reaches only it."""
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+PREDICT = """
+import sys, docquant
+clf = docquant.Classifier(sys.argv[1], threads=1)
+texts = ["a long and winding review of a film that goes on and on " * 8] * 20000
+print("ready", flush=True)
+try:
+    clf.predict(texts)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+    sys.exit(42)
+print("finished", flush=True)
+"""
+
+QUANTIZE = """
+import sys, docquant
+def progress(line):
+    if line.startswith("fp32 baseline") or line.startswith("calibration data"):
+        print("ready", flush=True)
+try:
+    docquant.quantize(sys.argv[1] + "/onnx", sys.argv[1] + "/setfit", sys.argv[2], sys.argv[3], progress=progress)
+except KeyboardInterrupt as e:
+    print("KeyboardInterrupt", *getattr(e, "__notes__", []), flush=True)
+    sys.exit(42)
+print("finished", flush=True)
+"""
+
+
+def interrupt(script, *args, after=1.0):
+    """Runs `script` in a child Python, sends SIGINT `after` seconds after it prints "ready";
+    returns (exit code, stdout, seconds from the signal to the child's exit)."""
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *map(str, args)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    time.sleep(after)
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    out, err = child.communicate(timeout=60)
+    return child.returncode, out + err, time.monotonic() - sent
+
+
+def test_ctrl_c_stops_predict(int8_folder):
+    code, output, seconds = interrupt(PREDICT, int8_folder)
+    assert code == 42, output
+    assert "KeyboardInterrupt" in output
+    print(f"predict stopped {seconds:.2f}s after SIGINT")
+    assert seconds < 5
+
+
+def test_ctrl_c_stops_quantize_and_writes_nothing(sst2_fixture, data, tmp_path):
+    out = tmp_path / "q"
+    code, output, seconds = interrupt(QUANTIZE, sst2_fixture, data / "sst2_dev.csv", out, after=2.0)
+    assert code == 42, output
+    assert "no output folder was written" in output
+    print(f"quantize stopped {seconds:.2f}s after SIGINT")
+    assert seconds < 10
+    assert list(tmp_path.iterdir()) == [], "a staged or partial output folder was left"

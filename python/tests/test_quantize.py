@@ -1,0 +1,81 @@
+"""docquant.quantize end to end on a real fixture: the report, the folder, and the same
+model the CLI wrote for the example (scripts/setup.sh quantizes minilm-sst2 on sst2_dev)."""
+import hashlib
+import json
+import subprocess
+
+import pytest
+
+import docquant
+from paths import read_texts
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cli_quantized(cli, sst2_fixture, int8_folder, data, tmp_path):
+    """The CLI's output for minilm-sst2 on sst2_dev with default flags: the example folder
+    setup.sh wrote, when this build wrote it; else (a shared cache another checkout
+    re-quantized) the CLI runs here."""
+    if json.loads((int8_folder / "quantization.json").read_text())["git_commit"] == docquant.git_commit:
+        return int8_folder
+    out = tmp_path / "cli-int8"
+    subprocess.run([cli, "quantize", "--quiet", "--onnx_model_folder", str(sst2_fixture / "onnx"),
+                    "--setfit_model_folder", str(sst2_fixture / "setfit"), "--calibration_data",
+                    str(data / "sst2_dev.csv"), "--output_folder", str(out)], check=True, capture_output=True)
+    return out
+
+
+def test_quantize_end_to_end(cli, sst2_fixture, int8_folder, data, tmp_path):
+    lines = []
+    out = tmp_path / "int8"
+    report = docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", out,
+                               progress=lines.append)
+    assert report == json.loads((out / "quantization.json").read_text())
+    assert report["criterion_met"] and report["accuracy_checked"]
+    assert report["criterion"]["kind"] == "relative" and report["criterion"]["value"] == 0.01
+    assert report["seed"] == 9527 and report["strategy"]["max_trials"] == 100
+    assert any(line.startswith("fp32 baseline accuracy") for line in lines)
+    assert lines[-1].startswith(f"docquant quantize: {out} in ")
+    # The CLI, given the same inputs and defaults, wrote the same model.
+    cli_folder = cli_quantized(cli, sst2_fixture, int8_folder, data, tmp_path)
+    cli_report = json.loads((cli_folder / "quantization.json").read_text())
+    assert report["final_accuracy"] == cli_report["final_accuracy"]
+    assert report["baseline_accuracy"] == cli_report["baseline_accuracy"]
+    assert sha256(out / "model.onnx") == sha256(cli_folder / "model.onnx")
+    clf = docquant.Classifier(out)
+    texts = read_texts(data / "sst2_dev.csv")
+    labels = read_texts(data / "sst2_dev.csv", "label")
+    accuracy = sum(p == y for p, y in zip(clf.predict(texts), labels)) / len(labels)
+    assert accuracy == report["final_accuracy"]
+
+
+def test_criterion_not_met_writes_nothing(sst2_fixture, data, tmp_path):
+    # fp32 0.7030 and every int8 trial below it on sst2_dev: a zero loss cannot be met in 1 trial.
+    with pytest.raises(docquant.CriterionNotMetError):
+        docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", tmp_path / "q",
+                          absolute=0.0, max_trials=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancelled_callback_and_callback_errors(sst2_fixture, data, tmp_path):
+    polls = []
+
+    def cancelled():
+        polls.append(1)
+        return len(polls) > 3
+
+    with pytest.raises(docquant.Interrupted):
+        docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", tmp_path / "q",
+                          progress=False, cancelled=cancelled)
+    assert list(tmp_path.iterdir()) == []
+
+    def progress(line):
+        if line.startswith("calibration data"):
+            raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", tmp_path / "q",
+                          progress=progress)
+    assert list(tmp_path.iterdir()) == []

@@ -34,6 +34,8 @@ class QuantizeOptions:
     max_seconds: float
     seed: int
     per_channel: bool
+    activations: str
+    use_baseline_cache: bool
     reduce_range: bool
     quantize_embeddings: bool
     fused_matmul: bool

@@ -19,9 +19,9 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
              timeout: float | None = None, seed: int | None = None, overwrite: bool = False,
              progress: bool | Callable[[str], Any] = True, cancelled: Callable[[], bool] | None = None,
              text_column: str = "text", label_column: str = "label", sensitivity_probe: str = "local",
-             per_tensor: bool = False, full_range: bool = False, keep_embeddings_fp32: bool = False,
-             unfused: bool = False, optimize_graph: bool = True, batch_size: int = 32, threads: int = 0,
-             best_effort: bool = False) -> dict[str, Any]:
+             per_tensor: bool = False, full_range: bool = False, activations: str = "per_token",
+             keep_embeddings_fp32: bool = False, unfused: bool = False, optimize_graph: bool = True,
+             batch_size: int = 32, threads: int = 0, best_effort: bool = False, cache: bool = True) -> dict[str, Any]:
     """Quantizes a SetFit model's ONNX body to dynamic INT8, keeping accuracy on
     ``calibration_data`` within the criterion of fp32; returns the record it writes
     (``output_folder/quantization.json``, as a dict).
@@ -41,9 +41,13 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
     - ``progress``: True prints the CLI's progress lines on stderr, a callable receives each
       line, False is silent. ``cancelled``: polled between batches; returning True stops the
       job with :class:`docquant.Interrupted`.
-    - The recipe flags: ``per_tensor``, ``full_range``, ``keep_embeddings_fp32``, ``unfused``,
+    - The recipe flags: ``per_tensor``, ``full_range``, ``activations`` ("per_token", default:
+      a text's answer does not depend on its batch; or "per_tensor": ONNX Runtime's dynamic
+      quantization, faster where no node needs fp32), ``keep_embeddings_fp32``, ``unfused``,
       ``optimize_graph``; evaluation: ``batch_size``, ``threads`` (0: one per core);
-      ``best_effort`` writes the most accurate trial even if it misses the criterion.
+      ``best_effort`` writes the most accurate trial even if it misses the criterion;
+      ``cache=False`` evaluates the fp32 baseline even when an earlier run left it cached
+      (`--no_cache`).
 
     The GIL is released while the job runs. Ctrl-C (KeyboardInterrupt) or an exception from
     a callback stops it at the next batch; the output folder appears whole or not at all.
@@ -76,6 +80,8 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
     o.sensitivity_probe = sensitivity_probe
     o.per_channel = not per_tensor
     o.reduce_range = not full_range
+    o.activations = activations
+    o.use_baseline_cache = cache
     o.quantize_embeddings = not keep_embeddings_fp32
     o.fused_matmul = not unfused
     o.optimize_graph = optimize_graph

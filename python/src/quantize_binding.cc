@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "bindings.h"
+#include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
 
@@ -64,6 +65,18 @@ void bind_quantize(nb::module_& m) {
           [](QuantizeOptions& o, double s) { o.max_time = std::chrono::duration<double>(s); })
       .def_rw("seed", &QuantizeOptions::seed)
       .def_rw("per_channel", &QuantizeOptions::per_channel)
+      .def_prop_rw(
+          "activations",
+          [](const QuantizeOptions& o) {
+            return std::string(o.activations == ActivationScales::per_token ? "per_token" : "per_tensor");
+          },
+          [](QuantizeOptions& o, const std::string& v) {
+            if (v != "per_token" && v != "per_tensor") {
+              throw UsageError("activations must be 'per_token' or 'per_tensor', not '" + v + "'");
+            }
+            o.activations = v == "per_token" ? ActivationScales::per_token : ActivationScales::per_tensor;
+          })
+      .def_rw("use_baseline_cache", &QuantizeOptions::use_baseline_cache)
       .def_rw("reduce_range", &QuantizeOptions::reduce_range)
       .def_rw("quantize_embeddings", &QuantizeOptions::quantize_embeddings)
       .def_rw("fused_matmul", &QuantizeOptions::fused_matmul)

@@ -22,7 +22,8 @@ def test_onnxruntime_comes_from_the_package():
 def test_console_script_runs_the_cli():
     script = Path(sys.executable).parent / "docquant"
     out = subprocess.run([str(script), "--version"], check=True, capture_output=True, text=True).stdout
-    assert out.strip().startswith(f"docquant {docquant.__version__} (commit {docquant.git_commit}, ONNX Runtime 1.29.0)")
+    assert out.strip().startswith(f"docquant {docquant.__version__} (commit {docquant.git_commit}, ONNX Runtime 1.29.0, "
+                                  "int8 kernel on this CPU: ")
     bad = subprocess.run([str(script), "classify"], capture_output=True, text=True)
     assert bad.returncode == 2 and "docquant: usage error" in bad.stderr
 

@@ -236,6 +236,46 @@ Int8Path emulated_int8_path() {
   return *path;
 }
 
+namespace {
+
+// The integer GEMM both activation recipes end in: raw uint8 rows `qx` [rows, k], each with
+// its scale and zero point, times the int8 weight, accumulated as `path`'s kernel does;
+// the zero point is taken out after the sum (MLAS: minus zero_point × the weight's column
+// sums), then the product is scaled back and the bias added.
+EmulatedMatMul integer_gemm(const std::vector<std::uint8_t>& qx, const std::vector<float>& row_scale,
+                            const std::vector<int>& row_zero_point, std::int64_t rows, std::int64_t k,
+                            const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                            bool per_channel, bool reduce_range, Int8Path path) {
+  const QuantizedWeight qw =
+      quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
+  std::vector<std::int64_t> column_sums(static_cast<std::size_t>(n), 0);
+  for (std::int64_t t = 0; t < k; ++t) {
+    for (std::int64_t j = 0; j < n; ++j) column_sums[static_cast<std::size_t>(j)] += qw.values[static_cast<std::size_t>(t * n + j)];
+  }
+  EmulatedMatMul out;
+  out.x_scale = *std::max_element(row_scale.begin(), row_scale.end());
+  out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
+  out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
+  out.saturated.assign(static_cast<std::size_t>(rows * n), 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::span<const std::uint8_t> a(qx.data() + r * k, static_cast<std::size_t>(k));
+    const auto ri = static_cast<std::size_t>(r);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const auto o = static_cast<std::size_t>(r * n + j);
+      const std::int64_t acc = dot_u8s8(a, qw.values.data() + j, static_cast<std::size_t>(n), path, &out.saturated[o]) -
+                               static_cast<std::int64_t>(row_zero_point[ri]) * column_sums[static_cast<std::size_t>(j)];
+      if (out.saturated[o] > 0) ++out.saturated_outputs;
+      const float multiplier = row_scale[ri] * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0];
+      float y = static_cast<float>(acc) * multiplier;
+      if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
+      out.y[o] = y;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                       const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
                                       bool per_channel, bool reduce_range, Int8Path path) {
@@ -245,71 +285,31 @@ EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t 
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
-  const QuantParams xp = dynamic_uint8_params(lo, hi);
-  // The kernel multiplies the raw uint8 values; the zero point is taken out after
-  // the sum (MLAS: minus zero_point × the column sums of the weight).
+  const QuantParams xp = dynamic_uint8_params(lo, hi);  // one scale for the whole tensor
   std::vector<std::uint8_t> qx(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) qx[i] = static_cast<std::uint8_t>(quantize_value(x[i], xp, kUint8));
-  const QuantizedWeight qw =
-      quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
-  std::vector<std::int64_t> column_sums(static_cast<std::size_t>(n), 0);
-  for (std::int64_t t = 0; t < k; ++t) {
-    for (std::int64_t j = 0; j < n; ++j) column_sums[static_cast<std::size_t>(j)] += qw.values[static_cast<std::size_t>(t * n + j)];
-  }
-  EmulatedMatMul out;
-  out.x_scale = xp.scale;
-  out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
-  out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
-  out.saturated.assign(static_cast<std::size_t>(rows * n), 0);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::span<const std::uint8_t> a(qx.data() + r * k, static_cast<std::size_t>(k));
-    for (std::int64_t j = 0; j < n; ++j) {
-      const auto o = static_cast<std::size_t>(r * n + j);
-      const std::int64_t acc = dot_u8s8(a, qw.values.data() + j, static_cast<std::size_t>(n), path, &out.saturated[o]) -
-                               static_cast<std::int64_t>(xp.zero_point) * column_sums[static_cast<std::size_t>(j)];
-      if (out.saturated[o] > 0) ++out.saturated_outputs;
-      const float multiplier = xp.scale * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0];
-      float y = static_cast<float>(acc) * multiplier;
-      if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
-      out.y[o] = y;
-    }
-  }
-  return out;
+  return integer_gemm(qx, std::vector<float>(static_cast<std::size_t>(rows), xp.scale),
+                      std::vector<int>(static_cast<std::size_t>(rows), xp.zero_point), rows, k, w, n, bias, per_channel,
+                      reduce_range, path);
 }
 
 EmulatedMatMul emulate_per_token_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                         const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
                                         bool per_channel, bool reduce_range, Int8Path path) {
-  const QuantizedWeight qw =
-      quantize_weight(w, k, n, per_channel ? std::optional<int>(1) : std::nullopt, reduce_range);
-  std::vector<std::int64_t> column_sums(static_cast<std::size_t>(n), 0);
-  for (std::int64_t t = 0; t < k; ++t) {
-    for (std::int64_t j = 0; j < n; ++j) column_sums[static_cast<std::size_t>(j)] += qw.values[static_cast<std::size_t>(t * n + j)];
-  }
-  EmulatedMatMul out;
-  out.max_w_scale = *std::max_element(qw.scales.begin(), qw.scales.end());
-  out.y.assign(static_cast<std::size_t>(rows * n), 0.0f);
-  out.saturated.assign(static_cast<std::size_t>(rows * n), 0);
-  std::vector<std::uint8_t> qx(static_cast<std::size_t>(k));
+  std::vector<std::uint8_t> qx(x.size());
+  std::vector<float> scales(static_cast<std::size_t>(rows));
   for (std::int64_t r = 0; r < rows; ++r) {
     float absmax = 0.0f;
     for (std::int64_t t = 0; t < k; ++t) absmax = std::max(absmax, std::fabs(x[static_cast<std::size_t>(r * k + t)]));
     const TokenScale s = per_token_scale(absmax);
-    out.x_scale = std::max(out.x_scale, s.scale);
+    scales[static_cast<std::size_t>(r)] = s.scale;
     for (std::int64_t t = 0; t < k; ++t) {
-      qx[static_cast<std::size_t>(t)] = static_cast<std::uint8_t>(quantize_per_token(x[static_cast<std::size_t>(r * k + t)], s));
-    }
-    for (std::int64_t j = 0; j < n; ++j) {
-      const auto o = static_cast<std::size_t>(r * n + j);
-      const std::int64_t acc = dot_u8s8(qx, qw.values.data() + j, static_cast<std::size_t>(n), path, &out.saturated[o]) -
-                               static_cast<std::int64_t>(kTokenZeroPoint) * column_sums[static_cast<std::size_t>(j)];
-      if (out.saturated[o] > 0) ++out.saturated_outputs;
-      float y = static_cast<float>(acc) * (s.scale * qw.scales[per_channel ? static_cast<std::size_t>(j) : 0]);
-      if (!bias.empty()) y += bias[static_cast<std::size_t>(j)];
-      out.y[o] = y;
+      const auto i = static_cast<std::size_t>(r * k + t);
+      qx[i] = static_cast<std::uint8_t>(quantize_per_token(x[i], s));
     }
   }
-  return out;
+  return integer_gemm(qx, scales, std::vector<int>(static_cast<std::size_t>(rows), kTokenZeroPoint), rows, k, w, n,
+                      bias, per_channel, reduce_range, path);
 }
 
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,

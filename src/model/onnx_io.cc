@@ -1,12 +1,17 @@
 #include "onnx_io.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -25,13 +30,13 @@ namespace {
 // The newest IR version libonnx 1.12's checker understands.
 constexpr std::int64_t kCheckerMaxIrVersion = 8;
 
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open the file", file.string()));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return std::move(buffer).str();
-}
+// Closes a file descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 std::int64_t parse_external_int(const std::string& text, const char* key, const onnx::TensorProto& tensor,
                                 const fs::path& model_file) {
@@ -312,23 +317,23 @@ fs::path resolve_model_file(const fs::path& path) {
   return path;
 }
 
-LoadResult load_model(const fs::path& path, bool run_checker) {
-  const fs::path file = resolve_model_file(path);
-  return parse_model(read_file(file), file, run_checker);
-}
+namespace {
 
-LoadResult parse_model(std::string_view bytes, const fs::path& file, bool run_checker) {
-  LoadResult result;
-  result.file = file;
-  if (bytes.empty()) throw InputError(fmt::format("{}: the file is empty, not an ONNX model", result.file.string()));
-
-  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+// The checks before parsing: an empty file or one over protobuf's limit gets its own message.
+void check_model_size(std::uint64_t size, const fs::path& file) {
+  if (size == 0) throw InputError(fmt::format("{}: the file is empty, not an ONNX model", file.string()));
+  if (size > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
     throw InputError(fmt::format("{}: {} bytes is over protobuf's 2 GiB limit for one ONNX file; store the weights "
                                  "as external data",
-                                 result.file.string(), bytes.size()));
+                                 file.string(), size));
   }
-  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
-  google::protobuf::io::CodedInputStream coded(&raw);
+}
+
+// Parses the ModelProto from `stream`, then does what load_model does after reading.
+LoadResult parse_stream(google::protobuf::io::ZeroCopyInputStream& stream, const fs::path& file, bool run_checker) {
+  LoadResult result;
+  result.file = file;
+  google::protobuf::io::CodedInputStream coded(&stream);
   coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
   if (!result.model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
     throw InputError(fmt::format("{}: not a valid ONNX model (the protobuf does not parse: truncated or another format)",
@@ -370,6 +375,31 @@ LoadResult parse_model(std::string_view bytes, const fs::path& file, bool run_ch
   return result;
 }
 
+}  // namespace
+
+// The file is parsed as it is read, never held whole beside the parsed model: for a 436 MB
+// MPNet that halves the peak memory of loading it (issue 19).
+LoadResult load_model(const fs::path& path, bool run_checker) {
+  const fs::path file = resolve_model_file(path);
+  const FdCloser in{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (in.fd < 0) throw InputError(fmt::format("{}: cannot open the file", file.string()));
+  struct stat st {};
+  if (::fstat(in.fd, &st) != 0) throw InputError(fmt::format("{}: cannot open the file", file.string()));
+  check_model_size(static_cast<std::uint64_t>(st.st_size), file);
+  google::protobuf::io::FileInputStream stream(in.fd);
+  LoadResult result = parse_stream(stream, file, run_checker);
+  if (stream.GetErrno() != 0) {
+    throw InputError(fmt::format("{}: read failed: {}", file.string(), std::strerror(stream.GetErrno())));
+  }
+  return result;
+}
+
+LoadResult parse_model(std::string_view bytes, const fs::path& file, bool run_checker) {
+  check_model_size(bytes.size(), file);
+  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+  return parse_stream(raw, file, run_checker);
+}
+
 std::string serialize_model(const onnx::ModelProto& model) {
   std::string out;
   google::protobuf::io::StringOutputStream stream(&out);
@@ -380,8 +410,21 @@ std::string serialize_model(const onnx::ModelProto& model) {
   return out;
 }
 
+// Streamed to the file: the bytes are never held whole in memory (the same bytes as
+// serialize_model's, deterministic serialisation does not depend on the stream).
 void save_model(const onnx::ModelProto& model, const fs::path& file) {
-  write_file_checked(file, serialize_model(model));
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) throw OutputError(fmt::format("{}: cannot create the file", file.string()));
+  {
+    google::protobuf::io::OstreamOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!model.SerializeToCodedStream(&coded) || coded.HadError()) {
+      throw OutputError(fmt::format("{}: write failed (disk full?)", file.string()));
+    }
+  }
+  out.flush();
+  if (!out) throw OutputError(fmt::format("{}: write failed (disk full?)", file.string()));
 }
 
 }  // namespace docquant::model

@@ -74,6 +74,9 @@ struct QuantizeOptions {
 
   // Progress lines for a human (no trailing newline); called from the calling thread.
   std::function<void(const std::string&)> progress;
+  // Rows done of a long phase ("baseline", "trial 3"), after each batch, from the calling
+  // thread: for a live counter with an ETA. A phase ends with a `progress` line.
+  std::function<void(const std::string& phase, std::size_t done, std::size_t total)> row_progress;
   // Polled between steps; returning true aborts with an "interrupted" error and no output.
   std::function<bool()> cancelled;
 };

@@ -19,6 +19,10 @@ GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file,
   SessionConfig extended = config;
   extended.optimization = GraphOptimizationLevel::ORT_ENABLE_EXTENDED;
   extended.optimized_model_file = scratch;
+  extended.prepack_weights = false;  // the session only writes `scratch`; it never runs
+  // `model` is read again from ONNX Runtime's output below: freed now, the fp32 weights are
+  // not held three times (this proto, ONNX Runtime's, the re-read) at the phase's peak.
+  { onnx::ModelProto released; model.Swap(&released); }
   try {
     make_session_from_file(model_file, extended, name);
   } catch (const InputError&) {
@@ -66,7 +70,9 @@ std::string model_to_run(onnx::ModelProto& model, const fs::path& model_file, bo
       try {
         optimize_graph(model, model_file, dir / "optimized.onnx", config, name);
       } catch (const OutputError&) {
-        // Only a speed-up: without a writable temporary folder the model runs as exported.
+        // Only a speed-up: without a writable temporary folder the model runs as exported
+        // (read again: optimize_graph released it).
+        model = model::load_model(model_file, /*run_checker=*/false).model;
       } catch (...) {
         fs::remove_all(dir, ec);
         throw;

@@ -22,7 +22,8 @@ struct GraphFusions {
 
 // Replaces `model` by the optimised graph of `model_file` (which holds `model`). ONNX
 // Runtime hands its optimisations over only as a file: `scratch` is written, read back and
-// removed. Throws OutputError naming `scratch` when it cannot be written, InputError when
+// removed. `model` is released before ONNX Runtime reads the file, so on a throw it is
+// empty. Throws OutputError naming `scratch` when it cannot be written, InputError when
 // ONNX Runtime refuses the model.
 GraphFusions optimize_graph(onnx::ModelProto& model, const std::filesystem::path& model_file,
                             const std::filesystem::path& scratch, const SessionConfig& config,

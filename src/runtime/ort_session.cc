@@ -40,6 +40,7 @@ Ort::SessionOptions session_options(const SessionConfig& config) {
   options.SetInterOpNumThreads(1);
   options.SetGraphOptimizationLevel(config.optimization);
   if (!config.optimized_model_file.empty()) options.SetOptimizedModelFilePath(config.optimized_model_file.c_str());
+  if (!config.prepack_weights) options.AddConfigEntry("session.disable_prepacking", "1");
   return options;
 }
 

@@ -13,6 +13,9 @@ struct SessionConfig {
   GraphOptimizationLevel optimization = GraphOptimizationLevel::ORT_ENABLE_ALL;
   // When set, ONNX Runtime writes the graph after its optimisations to this file.
   std::filesystem::path optimized_model_file;
+  // false for a session that only optimises and saves the graph and never runs: ONNX Runtime
+  // then keeps no repacked copy of the weights (as much memory again as the fp32 model).
+  bool prepack_weights = true;
 };
 
 // The process-wide ONNX Runtime environment (created on first use; it logs nothing: its

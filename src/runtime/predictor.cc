@@ -11,7 +11,17 @@ namespace docquant::runtime {
 
 Predictor::Predictor(const std::string& model_bytes, const ModelSignature& signature,
                      const setfit::SetFitFolder& folder, const SessionConfig& config, const std::string& name)
-    : session_(make_session(model_bytes, config, name)), signature_(signature), folder_(folder), name_(name) {
+    : Predictor(make_session(model_bytes, config, name), signature, folder, name) {}
+
+Predictor Predictor::from_file(const std::filesystem::path& model_file, const ModelSignature& signature,
+                               const setfit::SetFitFolder& folder, const SessionConfig& config,
+                               const std::string& name) {
+  return Predictor(make_session_from_file(model_file, config, name), signature, folder, name);
+}
+
+Predictor::Predictor(Ort::Session session, const ModelSignature& signature, const setfit::SetFitFolder& folder,
+                     const std::string& name)
+    : session_(std::move(session)), signature_(signature), folder_(folder), name_(name) {
   if (folder_.head.multi_label()) {
     throw InputError(fmt::format("{}: the head is multi-label (OneVsRestClassifier); accuracy-driven tuning needs a "
                                  "single-label head",

@@ -34,6 +34,9 @@ class Predictor {
   // model or its output does not fit the folder's head (width, class count).
   Predictor(const std::string& model_bytes, const ModelSignature& signature, const setfit::SetFitFolder& folder,
             const SessionConfig& config, const std::string& name);
+  // The same from a model file, which ONNX Runtime reads itself (no copy of its bytes here).
+  static Predictor from_file(const std::filesystem::path& model_file, const ModelSignature& signature,
+                             const setfit::SetFitFolder& folder, const SessionConfig& config, const std::string& name);
 
   // Predictions for `rows` texts given as batches (each row in exactly one batch).
   // Throws NonFiniteOutputError when the model's output for a row is NaN or infinite.
@@ -50,6 +53,8 @@ class Predictor {
   const std::string& name() const { return name_; }
 
  private:
+  Predictor(Ort::Session session, const ModelSignature& signature, const setfit::SetFitFolder& folder,
+            const std::string& name);
   void run_batch(const Batch& batch, Predictions& out) const;
   // Throws NonFiniteOutputError naming the first row of `values` (batch rows × width) with a
   // NaN or an infinity.

@@ -2,8 +2,10 @@
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "commands.h"
+#include "progress_line.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
@@ -183,7 +185,14 @@ void add_quantize_command(CLI::App& root) {
     opts.activations = *activations == "per_token" ? ActivationScales::per_token : ActivationScales::per_tensor;
     opts.quantize_embeddings = !*keep_embeddings;
     opts.fused_matmul = !*unfused;
-    if (!*quiet) opts.progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+    // One line per phase; on a terminal also a live rows/ETA counter during each evaluation.
+    const auto status = std::make_shared<ProgressLine>(stderr, ProgressLine::stderr_is_terminal());
+    if (!*quiet) {
+      opts.progress = [status](const std::string& line) { status->line(line); };
+      opts.row_progress = [status](const std::string& phase, std::size_t done, std::size_t total) {
+        status->rows(phase, done, total);
+      };
+    }
     install_interrupt_handlers();
     opts.cancelled = [] { return interrupt_signal() != 0; };
     const QuantizeReport report = quantize(opts);

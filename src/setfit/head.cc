@@ -493,8 +493,8 @@ std::vector<double> Head::predict_proba(const float* emb, std::size_t n, std::si
 std::vector<std::size_t> Head::predict(const float* emb, std::size_t n, std::size_t dim) const {
   check_dim(dim);
   if (multi_label_) {
-    throw UsageError("the head is multi-label (OneVsRestClassifier on label indicators): use "
-                     "predict_multilabel");
+    throw UsageError(std::string("the head is multi-label (") + to_string(kind_) +
+                     ", fitted on label indicators): use predict_multilabel");
   }
   std::vector<std::size_t> out(n, 0);
   if (kind_ == HeadKind::logistic_regression) {

@@ -137,6 +137,38 @@ def pdump(protocol):
     return dump
 
 
+def refused_cases(out, Xm, Y):
+    """Multi-target heads docquant must refuse, each with a fragment of its message:
+    OUT/refused/<case>/model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
+    from sklearn.svm import SVC
+    root = out / "refused"
+    root.mkdir(parents=True, exist_ok=True)
+    cases = {}
+
+    def add(name, head, fragment):
+        (root / name).mkdir(exist_ok=True)
+        joblib.dump(head, root / name / "model_head.pkl")
+        cases[name] = fragment
+
+    bad_order = ClassifierChain(lr()).fit(Xm, Y)
+    bad_order.order_ = np.array([0, 0, 2, 3])
+    add("chain_order_repeats", bad_order, "ClassifierChain.order_ is not a permutation of 0..3")
+    narrow = ClassifierChain(lr()).fit(Xm, Y)
+    narrow.estimators_[2].coef_ = narrow.estimators_[2].coef_[:, :-1].copy()
+    add("chain_estimator_width", narrow, f"estimators_[2]: reads {DIM + 1} features where {DIM + 2} were expected")
+    if SK >= (1, 5):
+        odd = ClassifierChain(lr()).fit(Xm, Y)
+        odd.chain_method_ = "transform"
+        add("chain_unknown_method", odd, "ClassifierChain.chain_method_ 'transform' is not one docquant knows")
+    Y3 = Y.copy()
+    Y3[:40, 1] = 2  # one target with three classes: multiclass-multioutput, not multi-label
+    add("multioutput_multiclass_target", MultiOutputClassifier(lr()).fit(Xm, Y3),
+        "estimators_[1]: has classes [0, 1, 2]; docquant reads multi-label heads whose targets are 0/1 indicators")
+    add("multioutput_svc", MultiOutputClassifier(SVC()).fit(Xm, Y),
+        "'sklearn.svm._classes.SVC'")
+    (root / "manifest.json").write_text(json.dumps({"sklearn": sklearn.__version__, "cases": cases}, indent=1))
+
+
 def real_multilabel_cases(out):
     """Multi-target heads trained on real SMS texts embedded by a real body
     (tools/heads/fixture_embeddings.py): fitted on the first 400 rows, scored on the rest."""
@@ -215,6 +247,7 @@ def main():
             cases.append(golden(out, f"chain_{method}", ClassifierChain(lr(), chain_method=method).fit(Xm, Y),
                                 Xe, jdump()))
     cases += real_multilabel_cases(out)
+    refused_cases(out, Xm, Y)
     cases.append(golden(out, "ovr_binary", OneVsRestClassifier(lr()).fit(X, y), Xe, jdump()))
     # Compressed joblib files.
     for comp in ["zlib", "gzip", "bz2", "lzma", "xz", "lz4"]:

@@ -139,3 +139,32 @@ TEST(HeadParity, MatchesScikitLearnInEveryVenv) {
   std::cout << "[parity] all: " << venvs << " scikit-learn versions, " << all.heads << " heads, "
             << all.rows << " embedding rows, max |dp| = " << all.max_delta << "\n";
 }
+
+// Multi-target heads that look like SetFit's but are not what docquant computes (a chain whose
+// order_ repeats, an estimator of the wrong width, an unknown chain_method_, a target with three
+// classes, a non-LogisticRegression estimator): each refused, naming what is wrong.
+TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
+  const fs::path root = golden_root();
+  if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const fs::path manifest = entry.path() / "refused" / "manifest.json";
+    if (!fs::exists(manifest)) continue;
+    const auto m = read_json(manifest);
+    for (const auto& [name, fragment] : m["cases"].items()) {
+      const fs::path file = entry.path() / "refused" / name / "model_head.pkl";
+      SCOPED_TRACE(file.string());
+      try {
+        (void)docquant::setfit::Head::load(file);
+        ADD_FAILURE() << "accepted";
+      } catch (const docquant::InputError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(fragment.get<std::string>()), std::string::npos) << msg;
+        EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 12u) << "expected the refusal cases of every pinned scikit-learn under " << root;
+  std::cout << "[refused] " << checked << " malformed multi-target heads refused by name\n";
+}

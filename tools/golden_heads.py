@@ -31,6 +31,7 @@ import numpy as np
 import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.multioutput import ClassifierChain, MultiOutputClassifier
 from sklearn.preprocessing import LabelEncoder
 
 warnings.filterwarnings("ignore")
@@ -88,13 +89,24 @@ def golden(out, name, head, X, dump, extra=None):
     loaded = joblib.load(d / "model_head.pkl")
     proba = loaded.predict_proba(X)
     pred = loaded.predict(X)
+    if isinstance(proba, list):
+        # MultiOutputClassifier: one (n, 2) array per label; SetFit stacks them to (n, labels, 2).
+        # docquant's column k is label k's p(1), like OneVsRest's and ClassifierChain's.
+        stacked = np.stack(proba, axis=1)
+        assert np.abs(stacked[:, :, 0] - (1 - stacked[:, :, 1])).max() < 1e-12
+        proba = stacked[:, :, 1]
+    if isinstance(loaded, (MultiOutputClassifier, ClassifierChain)):
+        classes = list(range(proba.shape[1]))  # one column per label; names come from config labels
+    else:
+        classes = [c.item() if hasattr(c, "item") else c for c in loaded.classes_]
     g = {
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
         "joblib": joblib.__version__,
+        "head": type(loaded).__name__,
         "n": int(X.shape[0]),
         "dim": int(X.shape[1]),
-        "classes": [c.item() if hasattr(c, "item") else c for c in loaded.classes_],
+        "classes": classes,
         "proba": proba.astype(np.float64).ravel().tolist(),
     }
     if hasattr(pred, "toarray"):
@@ -123,6 +135,55 @@ def pdump(protocol):
         with open(path, "wb") as f:
             pickle.dump(obj, f, protocol=protocol)
     return dump
+
+
+def refused_cases(out, Xm, Y):
+    """Multi-target heads docquant must refuse, each with a fragment of its message:
+    OUT/refused/<case>/model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
+    from sklearn.svm import SVC
+    root = out / "refused"
+    root.mkdir(parents=True, exist_ok=True)
+    cases = {}
+
+    def add(name, head, fragment):
+        (root / name).mkdir(exist_ok=True)
+        joblib.dump(head, root / name / "model_head.pkl")
+        cases[name] = fragment
+
+    bad_order = ClassifierChain(lr()).fit(Xm, Y)
+    bad_order.order_ = np.array([0, 0, 2, 3])
+    add("chain_order_repeats", bad_order, "ClassifierChain.order_ is not a permutation of 0..3")
+    narrow = ClassifierChain(lr()).fit(Xm, Y)
+    narrow.estimators_[2].coef_ = narrow.estimators_[2].coef_[:, :-1].copy()
+    add("chain_estimator_width", narrow, f"estimators_[2]: reads {DIM + 1} features where {DIM + 2} were expected")
+    if SK >= (1, 5):
+        odd = ClassifierChain(lr()).fit(Xm, Y)
+        odd.chain_method_ = "transform"
+        add("chain_unknown_method", odd, "ClassifierChain.chain_method_ 'transform' is not one docquant knows")
+    Y3 = Y.copy()
+    Y3[:40, 1] = 2  # one target with three classes: multiclass-multioutput, not multi-label
+    add("multioutput_multiclass_target", MultiOutputClassifier(lr()).fit(Xm, Y3),
+        "estimators_[1]: has classes [0, 1, 2]; docquant reads multi-label heads whose targets are 0/1 indicators")
+    add("multioutput_svc", MultiOutputClassifier(SVC()).fit(Xm, Y),
+        "'sklearn.svm._classes.SVC'")
+    (root / "manifest.json").write_text(json.dumps({"sklearn": sklearn.__version__, "cases": cases}, indent=1))
+
+
+def real_multilabel_cases(out):
+    """Multi-target heads trained on real SMS texts embedded by a real body
+    (tools/heads/fixture_embeddings.py): fitted on the first 400 rows, scored on the rest."""
+    emb_file = out.parent / "fixture-embeddings" / "multilabel_sms.npy"
+    if not emb_file.exists():
+        print(f"golden_heads: no {emb_file}; no real multi-label heads")
+        return []
+    X = np.load(emb_file).astype(np.float32)
+    Y = np.load(out.parent / "fixture-embeddings" / "multilabel_sms_labels.npy")
+    fit, score = slice(0, 400), slice(400, None)
+    labels = {"config_labels": ["spam", "long", "number"], "class_names": ["spam", "long", "number"],
+              "real_embeddings": int(X[score].shape[0])}
+    heads = {"real_sms_ovr": OneVsRestClassifier(lr()), "real_sms_multioutput": MultiOutputClassifier(lr()),
+             "real_sms_chain": ClassifierChain(lr())}
+    return [golden(out, name, h.fit(X[fit], Y[fit]), X[score], jdump(), labels) for name, h in heads.items()]
 
 
 def main():
@@ -173,6 +234,20 @@ def main():
     Xm = (Y @ rng.standard_normal((4, DIM)) + rng.standard_normal((240, DIM))).astype(np.float32)
     cases.append(golden(out, "ovr_multilabel", OneVsRestClassifier(lr()).fit(Xm, Y), Xe, jdump()))
     cases.append(golden(out, "ovr_multiclass", OneVsRestClassifier(lr()).fit(X6, y6), Xe, jdump()))
+    # SetFit's multi_target_strategy="multi-output" and "classifier-chain".
+    cases.append(golden(out, "multioutput", MultiOutputClassifier(lr()).fit(Xm, Y), Xe, jdump()))
+    cases.append(golden(out, "chain", ClassifierChain(lr()).fit(Xm, Y), Xe, jdump()))
+    cases.append(golden(out, "chain_random_order",
+                        ClassifierChain(lr(), order="random", random_state=3).fit(Xm, Y), Xe, jdump()))
+    if HAS_MULTI_CLASS:  # binary multinomial estimators: softmax([-d, d]) per label
+        cases.append(golden(out, "multioutput_multinomial",
+                            MultiOutputClassifier(lr(multi_class="multinomial")).fit(Xm, Y), Xe, jdump()))
+    if SK >= (1, 5):  # chain_method: what each estimator passes on to the next
+        for method in ["predict_proba", "predict_log_proba", "decision_function"]:
+            cases.append(golden(out, f"chain_{method}", ClassifierChain(lr(), chain_method=method).fit(Xm, Y),
+                                Xe, jdump()))
+    cases += real_multilabel_cases(out)
+    refused_cases(out, Xm, Y)
     cases.append(golden(out, "ovr_binary", OneVsRestClassifier(lr()).fit(X, y), Xe, jdump()))
     # Compressed joblib files.
     for comp in ["zlib", "gzip", "bz2", "lzma", "xz", "lz4"]:

@@ -91,7 +91,14 @@ class PythonPath:
         self.pad_id = self.tokenizer.token_to_id(special)
 
         self.head = joblib.load(os.path.join(folder, "model_head.pkl"))
+        # SetFit's multi-target heads fitted on label indicators: a set of labels per text.
+        binarizer = getattr(self.head, "label_binarizer_", None)
+        self.multi_label = (type(self.head).__name__ in ("MultiOutputClassifier", "ClassifierChain")
+                            or getattr(binarizer, "y_type_", "").startswith("multilabel"))
         self.classes = self._class_names()
+        # run()'s columns: the probabilities, or for a multi-label head each label's 0/1
+        # prediction followed by its probability.
+        self.columns = len(self.classes) * (2 if self.multi_label else 1)
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -107,7 +114,10 @@ class PythonPath:
     def _class_names(self):
         """One name per predict_proba column: the label encoder's (the original pipeline's
         string labels), else config_setfit.json's labels, else the head's classes_."""
-        classes = list(self.head.classes_)
+        if type(self.head).__name__ in ("MultiOutputClassifier", "ClassifierChain"):
+            classes = list(range(len(self.head.estimators_)))  # one column per label
+        else:
+            classes = list(self.head.classes_)
         encoder_path = os.path.join(self.folder, "labelencoder.pkl")
         config_path = os.path.join(self.folder, "config_setfit.json")
         if isinstance(classes[0], str):
@@ -147,7 +157,12 @@ class PythonPath:
             emb = hidden[:, 0, :]
         if self.normalize:
             emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
-        return self.head.predict_proba(emb)
+        proba = self.head.predict_proba(emb)
+        if not self.multi_label:
+            return proba
+        if isinstance(proba, list):  # MultiOutputClassifier: (n, 2) per label; keep p(1)
+            proba = np.stack(proba, axis=1)[:, :, 1]
+        return np.hstack([np.asarray(self.head.predict(emb), dtype=np.float64), proba])
 
     def predict(self, texts, batch_size=32, sort_by_length=True, chunk_size=0, batching=None):
         """Class index and probabilities per text, in input order, batched as docquant batches
@@ -156,7 +171,7 @@ class PythonPath:
         and chunk_size; "sorted" is sort_by_length=True."""
         if batching in ("input_order", "max_length"):
             width = self.max_length if batching == "max_length" else None
-            proba = np.zeros((len(texts), len(self.classes)), dtype=np.float64)
+            proba = np.zeros((len(texts), self.columns), dtype=np.float64)
             for start in range(0, len(texts), batch_size):
                 proba[start:start + batch_size] = self.run(self.encode(texts[start:start + batch_size]), width)
             return proba.argmax(axis=1), proba
@@ -172,7 +187,7 @@ class PythonPath:
         order = list(range(len(texts)))
         if sort_by_length:
             order.sort(key=lambda i: len(encodings[i].ids))  # stable, as docquant's
-        proba = np.zeros((len(texts), len(self.classes)), dtype=np.float64)
+        proba = np.zeros((len(texts), self.columns), dtype=np.float64)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             proba[rows] = self.run([encodings[i] for i in rows])
@@ -195,12 +210,20 @@ def read_texts(path, text_column="text"):
         return [row[text_column] for row in csv.DictReader(f)]
 
 
-def write_predictions(path, classes, labels, proba):
+def write_predictions(path, classes, labels, proba, multi_label=False):
+    """The CSV `docquant classify` writes; for a multi-label head proba holds each label's 0/1
+    prediction then its probability (PythonPath.run)."""
     out = sys.stdout if path == "-" else open(path, "w", newline="", encoding="utf-8")
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["label"] + [f"proba_{c}" for c in classes])
-    for label, row in zip(labels, proba):
-        writer.writerow([classes[label]] + [repr(float(p)) for p in row])
+    n = len(classes)
+    if multi_label:
+        writer.writerow([f"label_{c}" for c in classes] + [f"proba_{c}" for c in classes])
+        for row in proba:
+            writer.writerow([str(int(v)) for v in row[:n]] + [repr(float(p)) for p in row[n:]])
+    else:
+        writer.writerow(["label"] + [f"proba_{c}" for c in classes])
+        for label, row in zip(labels, proba):
+            writer.writerow([classes[label]] + [repr(float(p)) for p in row])
     if out is not sys.stdout:
         out.close()
 
@@ -277,7 +300,7 @@ def main():
             ap.error("predict needs --input")
         texts = read_texts(args.input, args.text_column)
         labels, proba = path.predict(texts, args.batch_size, chunk_size=args.chunk_size, batching=batchings[0])
-        write_predictions(args.output, path.classes, labels, proba)
+        write_predictions(args.output, path.classes, labels, proba, path.multi_label)
         return 0
     if not args.data:
         ap.error("bench needs --data")

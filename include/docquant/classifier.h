@@ -22,6 +22,7 @@
 // docquant::UsageError for misuse (e.g. predict_proba on a graph that outputs labels only),
 // and an ErrorKind::interrupted Error when options.cancelled says so.
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -49,10 +50,14 @@ struct ClassifierOptions {
 };
 
 // Predictions for a list of texts, in input order.
+// For a multi-label head (Classifier::multi_label()) the classes are labels, each text has any
+// number of them: label_set says which, proba holds each label's own probability (rows do not sum
+// to 1) and label is 0 for every text.
 struct Classification {
   std::size_t num_classes = 0;
   std::vector<std::size_t> label;  // class index per text (into Classifier::classes())
   std::vector<double> proba;       // texts × num_classes, row-major; empty when has_probabilities() is false
+  std::vector<std::uint8_t> label_set;  // texts × num_classes 0/1, multi-label heads only (else empty)
 };
 
 class Classifier {
@@ -68,6 +73,9 @@ class Classifier {
   const std::vector<std::string>& classes() const;
   // False only for a head-in-graph model whose sole output is the predicted label.
   bool has_probabilities() const;
+  // True when the head gives a set of labels per text (SetFit's multi_target_strategy heads
+  // fitted on label indicators): use classify()'s label_set; predict() throws UsageError.
+  bool multi_label() const;
 
   // Labels (class names) for the texts.
   std::vector<std::string> predict(std::span<const std::string> texts) const;

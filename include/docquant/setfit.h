@@ -16,6 +16,7 @@
 
 namespace docquant::pickle {
 class Value;
+struct Object;
 }
 
 namespace docquant::setfit {
@@ -59,7 +60,14 @@ struct ClassValue {
   std::string str() const { return is_text ? text : std::to_string(number); }
 };
 
-enum class HeadKind { logistic_regression, one_vs_rest };
+// SetFit's scikit-learn heads: LogisticRegression, and its multi_target_strategy wrappers
+// ("one-vs-rest", "multi-output", "classifier-chain") around LogisticRegression.
+enum class HeadKind { logistic_regression, one_vs_rest, multi_output, classifier_chain };
+const char* to_string(HeadKind kind);  // the scikit-learn class, e.g. "MultiOutputClassifier(LogisticRegression)"
+
+// ClassifierChain.chain_method_: what estimator k passes on as a feature to estimators k+1…
+// (scikit-learn >= 1.5; before, always predict).
+enum class ChainMethod { predict, predict_proba, predict_log_proba, decision_function };
 
 // How probabilities come out of the decision function.
 enum class ProbaRule {
@@ -69,6 +77,8 @@ enum class ProbaRule {
   softmax,               // softmax over classes
   ovr_independent,       // OneVsRestClassifier multi-label: one expit per label, no normalising
   ovr_estimators,        // OneVsRestClassifier single-label: per-estimator p, rows normalised
+  per_label,             // MultiOutputClassifier: one binary estimator per label, its p(1)
+  chain,                 // ClassifierChain: per-label p(1), each estimator also seeing earlier labels
 };
 const char* to_string(ProbaRule rule);
 
@@ -98,6 +108,8 @@ class Head {
   // call predict_multilabel.
   std::vector<std::size_t> predict(const float* emb, std::size_t n, std::size_t dim) const;
   // n × num_classes() 0/1 indicators (multi-label heads; single-label heads give one-hot rows).
+  // For multi-label heads predict_proba's column k is label k's probability (MultiOutput's
+  // predict_proba(X)[k][:, 1]); columns are independent and rows do not sum to 1.
   std::vector<std::uint8_t> predict_multilabel(const float* emb, std::size_t n,
                                                std::size_t dim) const;
 
@@ -112,7 +124,11 @@ class Head {
   };
 
  private:
+  static Head multi_target_from(const pickle::Object& o, const std::string& source);
   std::vector<double> decisions(const Linear& m, const float* emb, std::size_t n) const;
+  // Multi-label heads: n × num_classes() decisions, column k = label k's estimator.
+  std::vector<double> label_decisions(const float* emb, std::size_t n) const;
+  const Linear& label_model(std::size_t label) const;
   void check_dim(std::size_t dim) const;
 
   HeadKind kind_ = HeadKind::logistic_regression;
@@ -121,6 +137,8 @@ class Head {
   std::vector<ClassValue> classes_;
   std::size_t width_ = 0;
   bool multi_label_ = false;
+  std::vector<std::size_t> chain_order_;  // ClassifierChain.order_: label of chain position i
+  ChainMethod chain_method_ = ChainMethod::predict;
   bool ovr_binary_ = false;       // OneVsRest with one estimator (binary y)
   bool ties_to_last_ = false;     // OneVsRest argmax tie rule of scikit-learn < 1.6
   bool zero_sum_uniform_ = true;  // OvR normalisation of an all-zero row: uniform (>= 1.6) or NaN

@@ -9,6 +9,7 @@
 
 #include "bindings.h"
 #include "docquant/classifier.h"
+#include "docquant/error.h"
 
 namespace docquant::python {
 
@@ -27,7 +28,14 @@ Classifier open(const std::filesystem::path& folder, const std::filesystem::path
     return false;
   };
   nb::gil_scoped_release no_gil;
-  return Classifier(folder, o);
+  Classifier c(folder, o);
+  // classify()'s tuple has one class per text; label sets are not mapped to Python yet.
+  if (c.multi_label()) {
+    throw InputError(folder.string() + ": the head is multi-label (a set of labels per text); the Python package "
+                     "classifies with single-label heads only for now: use 'docquant classify', which writes one "
+                     "column per label");
+  }
+  return c;
 }
 
 // (labels, probabilities): class indices int64 [n], probabilities float64 [n, classes]

@@ -209,9 +209,18 @@ void append_field(fmt::memory_buffer& b, std::string_view s) {
   b.push_back('"');
 }
 
+// Single-label heads: label,proba_<class>,… . Multi-label heads: one 0/1 column per label,
+// label_<name>,…, then proba_<name>,… (each label's own probability).
 fmt::memory_buffer header(const Classifier& c) {
   fmt::memory_buffer b;
-  b.append(std::string_view("label"));
+  if (c.multi_label()) {
+    for (std::size_t k = 0; k < c.classes().size(); ++k) {
+      if (k > 0) b.push_back(',');
+      append_field(b, "label_" + c.classes()[k]);
+    }
+  } else {
+    b.append(std::string_view("label"));
+  }
   if (c.has_probabilities()) {
     for (const auto& name : c.classes()) {
       b.push_back(',');
@@ -225,8 +234,16 @@ fmt::memory_buffer header(const Classifier& c) {
 // Rows in input order: the class name, then each probability in its shortest form
 // that parses back to the same double.
 void append_rows(fmt::memory_buffer& b, const Classifier& c, const Classification& r) {
+  const bool multi_label = !r.label_set.empty();
   for (std::size_t i = 0; i < r.label.size(); ++i) {
-    append_field(b, c.classes()[r.label[i]]);
+    if (multi_label) {
+      for (std::size_t k = 0; k < r.num_classes; ++k) {
+        if (k > 0) b.push_back(',');
+        b.push_back(r.label_set[i * r.num_classes + k] != 0 ? '1' : '0');
+      }
+    } else {
+      append_field(b, c.classes()[r.label[i]]);
+    }
     for (std::size_t k = 0; k < r.num_classes && !r.proba.empty(); ++k) {
       fmt::format_to(std::back_inserter(b), ",{}", r.proba[i * r.num_classes + k]);
     }
@@ -309,7 +326,8 @@ void add_classify_command(CLI::App& root) {
       "\nInput: a .csv file (its --text_column; other columns are ignored) or a text file with one text per\n"
       "line (a trailing \\r is stripped; blank lines are empty texts). '-' reads stdin as lines unless --format csv.\n"
       "Output: CSV in input order, header 'label,proba_<class>,...' (class names from the head; probabilities\n"
-      "printed to round-trip exactly). A model whose graph outputs only labels gives just 'label'. The file is\n"
+      "printed to round-trip exactly). A model whose graph outputs only labels gives just 'label'. A multi-label\n"
+      "head (SetFit's multi_target_strategy) gives one 0/1 column per label, 'label_<name>,...,proba_<name>,...'. The file is\n"
       "written beside --output under a temporary name and renamed when complete; '-' writes stdout.\n\n"
       "Streaming: texts are read in chunks of {}; within a chunk they are sorted by token count and cut into\n"
       "batches of --batch_size padded to their longest text -- the batching of 'docquant eval' and of quantize's\n"

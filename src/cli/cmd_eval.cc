@@ -42,6 +42,7 @@ struct Evaluated {
 Evaluated evaluate(const std::string& folder_path, const std::string& onnx_override, const EvalArgs& a,
                    std::vector<std::string>& class_names, std::vector<std::size_t>& labels) {
   const auto folder = setfit::SetFitFolder::load(folder_path);
+  runtime::require_single_label(folder, "eval");
   TokenizerOptions topts;
   topts.padding = Padding::none;
   const auto tokenizer = Tokenizer::from_folder(folder_path, topts);

@@ -25,8 +25,7 @@ void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out
         << "\n";
   }
   out << "head:              "
-      << (head.kind() == setfit::HeadKind::logistic_regression ? "LogisticRegression"
-                                                                : "OneVsRestClassifier(LogisticRegression)")
+      << setfit::to_string(head.kind())
       << (head.multi_label() ? ", multi-label" : "") << "\n";
   out << "probabilities:     " << setfit::to_string(head.proba_rule()) << "\n";
   out << "multi_class:       "

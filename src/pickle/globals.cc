@@ -33,6 +33,8 @@ constexpr std::array kAllowed{
     Allowed{"sklearn.linear_model._logistic", "LogisticRegression", Role::estimator},
     Allowed{"sklearn.multiclass", "OneVsRestClassifier", Role::estimator},
     Allowed{"sklearn.multiclass", "_ConstantPredictor", Role::estimator},
+    Allowed{"sklearn.multioutput", "MultiOutputClassifier", Role::estimator},
+    Allowed{"sklearn.multioutput", "ClassifierChain", Role::estimator},
     Allowed{"sklearn.preprocessing._label", "LabelEncoder", Role::estimator},
     Allowed{"sklearn.preprocessing._label", "LabelBinarizer", Role::estimator},
     Allowed{"joblib.numpy_pickle", "NumpyArrayWrapper", Role::estimator},
@@ -108,8 +110,9 @@ Global resolve_global(const Cursor& cur, std::string module, std::string name, i
     throw RefusedGlobalError(
         cur.source() + ": offset " + std::to_string(cur.pos()) + ": the pickle refers to '" +
             shown + "' (module '" + g.module.substr(0, 120) + "', name '" + g.name.substr(0, 80) +
-            "'), which docquant does not load: only scikit-learn LogisticRegression / "
-            "OneVsRestClassifier / LabelEncoder heads with numpy arrays are read (docs/pickle.md)",
+            "'), which docquant does not load: only scikit-learn LogisticRegression heads "
+            "(alone or in OneVsRestClassifier / MultiOutputClassifier / ClassifierChain), "
+            "LabelEncoder and numpy arrays are read (docs/pickle.md)",
         g.module, g.name);
   }
   return g;

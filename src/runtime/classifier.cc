@@ -55,15 +55,6 @@ const ClassifierOptions& checked(const ClassifierOptions& o) {
   return o;
 }
 
-const setfit::SetFitFolder& check_single_label(const setfit::SetFitFolder& folder) {
-  if (folder.head.multi_label()) {
-    throw InputError(fmt::format("{}: the head is multi-label (OneVsRestClassifier with indicator targets); "
-                                 "docquant classifies with single-label heads only",
-                                 (folder.path / "model_head.pkl").string()));
-  }
-  return folder;
-}
-
 }  // namespace
 
 struct Classifier::Impl {
@@ -76,7 +67,6 @@ struct Classifier::Impl {
   }
 
   std::optional<runtime::Predictor> make_predictor(const std::filesystem::path& model_folder) {
-    check_single_label(folder);
     runtime::SessionConfig session;
     session.intra_op_threads = options.threads;
     LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model, options.optimize_graph, session,
@@ -105,9 +95,11 @@ struct Classifier::Impl {
     if (out.label.empty()) {
       out.label = std::move(p.predicted);
       out.proba = std::move(p.proba);
+      out.label_set = std::move(p.label_set);
     } else {
       out.label.insert(out.label.end(), p.predicted.begin(), p.predicted.end());
       out.proba.insert(out.proba.end(), p.proba.begin(), p.proba.end());
+      out.label_set.insert(out.label_set.end(), p.label_set.begin(), p.label_set.end());
     }
   }
 
@@ -145,6 +137,8 @@ const std::vector<std::string>& Classifier::classes() const { return impl_->fold
 
 bool Classifier::has_probabilities() const { return !impl_->labels_only(); }
 
+bool Classifier::multi_label() const { return impl_->folder.head.multi_label(); }
+
 Classification Classifier::classify(std::span<const std::string> texts) const {
   Classification out;
   out.num_classes = impl_->folder.class_names.size();
@@ -167,6 +161,7 @@ Classification Classifier::classify(std::span<const std::string> texts) const {
       [&](Classification&& part) {
         out.label.insert(out.label.end(), part.label.begin(), part.label.end());
         out.proba.insert(out.proba.end(), part.proba.begin(), part.proba.end());
+        out.label_set.insert(out.label_set.end(), part.label_set.begin(), part.label_set.end());
       });
   return out;
 }
@@ -185,6 +180,11 @@ void Classifier::classify_stream(const TextReader& read, const ResultWriter& wri
 }
 
 std::vector<std::string> Classifier::predict(std::span<const std::string> texts) const {
+  if (multi_label()) {
+    throw UsageError(fmt::format("predict: the head is multi-label ({}); each text has a set of labels: use classify "
+                                 "(label_set) or predict_proba",
+                                 setfit::to_string(impl_->folder.head.kind())));
+  }
   const Classification c = classify(texts);
   std::vector<std::string> names;
   names.reserve(c.label.size());

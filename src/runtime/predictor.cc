@@ -22,11 +22,20 @@ Predictor Predictor::from_file(const std::filesystem::path& model_file, const Mo
 Predictor::Predictor(Ort::Session session, const ModelSignature& signature, const setfit::SetFitFolder& folder,
                      const std::string& name)
     : session_(std::move(session)), signature_(signature), folder_(folder), name_(name) {
-  if (folder_.head.multi_label()) {
-    throw InputError(fmt::format("{}: the head is multi-label (OneVsRestClassifier); accuracy-driven tuning needs a "
-                                 "single-label head",
-                                 folder_.path.string()));
+  if (folder_.head.multi_label() && signature_.form == ModelForm::head_in_graph) {
+    throw InputError(fmt::format("{}: the head is multi-label ({}) but the model has a head in its graph; docquant "
+                                 "applies multi-label heads outside the graph only: export the body alone",
+                                 name_, setfit::to_string(folder_.head.kind())));
   }
+}
+
+void require_single_label(const setfit::SetFitFolder& folder, std::string_view purpose) {
+  if (!folder.head.multi_label()) return;
+  throw InputError(fmt::format("{}: the head is multi-label ({}, {} labels); {} scores one class per text and docquant "
+                               "does not score label sets (exact-match accuracy) yet: quantize without "
+                               "--calibration_data and check the output with 'docquant classify'",
+                               (folder.path / "model_head.pkl").string(), setfit::to_string(folder.head.kind()),
+                               folder.head.num_classes(), purpose));
 }
 
 namespace {
@@ -130,7 +139,16 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) const {
     const std::size_t dim = embeddings.size() / std::max<std::size_t>(1, n);
     if (folder_.normalize) setfit::normalize_rows(embeddings.data(), n, dim);
     proba = folder_.head.predict_proba(embeddings.data(), n, dim);
-    predicted = folder_.head.predict(embeddings.data(), n, dim);
+    if (folder_.head.multi_label()) {
+      const auto set = folder_.head.predict_multilabel(embeddings.data(), n, dim);
+      for (std::size_t r = 0; r < n; ++r) {
+        std::copy_n(set.begin() + static_cast<std::ptrdiff_t>(r * classes), classes,
+                    out.label_set.begin() + static_cast<std::ptrdiff_t>(batch.rows[r] * classes));
+      }
+      predicted.assign(n, 0);
+    } else {
+      predicted = folder_.head.predict(embeddings.data(), n, dim);
+    }
   }
   for (std::size_t r = 0; r < n; ++r) {
     const std::size_t row = batch.rows[r];
@@ -149,6 +167,7 @@ Predictions Predictor::predict(const std::vector<Batch>& batches, std::size_t ro
   if (!(signature_.form == ModelForm::head_in_graph && signature_.output_is_label)) {
     out.proba.assign(rows * out.num_classes, 0.0);
   }
+  if (folder_.head.multi_label()) out.label_set.assign(rows * out.num_classes, 0);
   std::size_t done = 0;
   for (const auto& b : batches) {
     if (before_each_batch) before_each_batch();

@@ -3,8 +3,10 @@
 // model in ONNX Runtime and applies whatever of pooling, normalisation and head
 // lies outside the graph (see ModelForm).
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "batching.h"
@@ -18,8 +20,13 @@ namespace docquant::runtime {
 struct Predictions {
   std::size_t num_classes = 0;
   std::vector<double> proba;          // rows × num_classes, input order (empty when the graph gives labels only)
-  std::vector<std::size_t> predicted;  // class index per row (into SetFitFolder::class_names)
+  std::vector<std::size_t> predicted;  // class index per row (into SetFitFolder::class_names); 0 for multi-label heads
+  std::vector<std::uint8_t> label_set;  // rows × num_classes 0/1, multi-label heads only (else empty)
 };
+
+// Throws InputError naming the head when it is multi-label: `purpose` (eval, quantize's
+// accuracy criterion) scores one class per text, and docquant does not score label sets yet.
+void require_single_label(const setfit::SetFitFolder& folder, std::string_view purpose);
 
 // The model's output for one text is NaN or infinite (a corrupt weight, an overflow): no
 // probability can come of it. `row` is the text's index in the predicted rows.

@@ -1,5 +1,6 @@
-// The scikit-learn head: LogisticRegression and OneVsRestClassifier(LogisticRegression), with
-// predict_proba / predict following the scikit-learn release that wrote the pickle.
+// The scikit-learn head: LogisticRegression and SetFit's multi-target wrappers around it
+// (OneVsRestClassifier, MultiOutputClassifier, ClassifierChain), with predict_proba / predict
+// following the scikit-learn release that wrote the pickle.
 //
 // How LogisticRegression.predict_proba picks its normalisation, by writing version:
 //   < 1.8: OvR (expit, rows divided by their sum) when multi_class is 'ovr'/'warn', or when it
@@ -8,6 +9,9 @@
 //          [-d, d] (the binary multinomial case).
 //   >= 1.8: multi_class is gone: <= 2 classes expit, else softmax.
 // OneVsRestClassifier.predict ties: the last estimator wins before 1.8, the first from 1.8.
+// MultiOutputClassifier / ClassifierChain (multi-label only): label k's probability is its binary
+// estimator's p(1); a chain's estimator i also sees what positions 0..i-1 passed on
+// (chain_method_, by default their 0/1 predictions), as ClassifierChain._get_predictions.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -158,7 +162,60 @@ double positive_probability(const Head::Linear& m, double d) {
   return expit(d);
 }
 
+constexpr const char* kLogisticRegression = "sklearn.linear_model._logistic.LogisticRegression";
+
+// One label's estimator inside MultiOutputClassifier / ClassifierChain: a binary
+// LogisticRegression fitted on a 0/1 indicator column, reading `width` features.
+Head::Linear read_label_estimator(const Value& e, const std::string& where, std::size_t width) {
+  if (!e.is_object_of(kLogisticRegression)) {
+    bad(where, "is a " + e.type_name() + "; only LogisticRegression estimators are read");
+  }
+  std::size_t w = 0;
+  std::vector<ClassValue> classes;
+  std::string mc, solver, ver;
+  Head::Linear m = read_logistic(e.as_object(), where, &w, &classes, &mc, &solver, &ver);
+  if (classes.size() != 2 || classes[0].is_text || classes[1].is_text || classes[0].number != 0 ||
+      classes[1].number != 1) {
+    std::string shown;
+    for (const auto& c : classes) shown += (shown.empty() ? "" : ", ") + c.str();
+    bad(where, "has classes [" + shown + "]; docquant reads multi-label heads whose targets are 0/1 indicators");
+  }
+  if (w != width) {
+    bad(where, "reads " + std::to_string(w) + " features where " + std::to_string(width) + " were expected");
+  }
+  return m;
+}
+
+ChainMethod parse_chain_method(const std::string& s, const std::string& source) {
+  if (s.empty() || s == "predict") return ChainMethod::predict;
+  if (s == "predict_proba") return ChainMethod::predict_proba;
+  if (s == "predict_log_proba") return ChainMethod::predict_log_proba;
+  if (s == "decision_function") return ChainMethod::decision_function;
+  bad(source, "ClassifierChain.chain_method_ '" + s + "' is not one docquant knows");
+}
+
+// What chain position i hands on to the positions after it, from its decision d.
+double chain_feature(const Head::Linear& m, double d, ChainMethod method) {
+  switch (method) {
+    case ChainMethod::predict: return d > 0 ? 1.0 : 0.0;  // classes_ are [0, 1]
+    case ChainMethod::predict_proba: return positive_probability(m, d);
+    case ChainMethod::predict_log_proba: return std::log(positive_probability(m, d));
+    case ChainMethod::decision_function: return d;
+  }
+  return d;
+}
+
 }  // namespace
+
+const char* to_string(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::logistic_regression: return "LogisticRegression";
+    case HeadKind::one_vs_rest: return "OneVsRestClassifier(LogisticRegression)";
+    case HeadKind::multi_output: return "MultiOutputClassifier(LogisticRegression)";
+    case HeadKind::classifier_chain: return "ClassifierChain(LogisticRegression)";
+  }
+  return "?";
+}
 
 const char* to_string(ProbaRule rule) {
   switch (rule) {
@@ -168,6 +225,8 @@ const char* to_string(ProbaRule rule) {
     case ProbaRule::softmax: return "multinomial (softmax)";
     case ProbaRule::ovr_independent: return "multi-label one-vs-rest (independent expit)";
     case ProbaRule::ovr_estimators: return "one-vs-rest estimators (rows normalised)";
+    case ProbaRule::per_label: return "multi-label, one binary estimator per label (independent)";
+    case ProbaRule::chain: return "multi-label classifier chain (each label sees the earlier ones)";
   }
   return "?";
 }
@@ -204,9 +263,12 @@ Head Head::from_value(const Value& root, const std::string& source) {
     h.zero_sum_uniform_ = v.known && v.at_least(1, 8);
     return h;
   }
+  if (cls == "sklearn.multioutput.MultiOutputClassifier" || cls == "sklearn.multioutput.ClassifierChain") {
+    return multi_target_from(o, source);
+  }
   if (cls != "sklearn.multiclass.OneVsRestClassifier") {
-    bad(source, "holds a " + cls + "; docquant reads LogisticRegression and "
-                "OneVsRestClassifier(LogisticRegression) heads");
+    bad(source, "holds a " + cls + "; docquant reads LogisticRegression heads and OneVsRestClassifier, "
+                "MultiOutputClassifier or ClassifierChain around LogisticRegression");
   }
   h.kind_ = HeadKind::one_vs_rest;
   h.sklearn_version_ = str_attr(o, "_sklearn_version");
@@ -266,10 +328,59 @@ Head Head::from_value(const Value& root, const std::string& source) {
   return h;
 }
 
+Head Head::multi_target_from(const Object& o, const std::string& source) {
+  Head h;
+  const bool chain = o.cls.name == "ClassifierChain";
+  h.kind_ = chain ? HeadKind::classifier_chain : HeadKind::multi_output;
+  h.rule_ = chain ? ProbaRule::chain : ProbaRule::per_label;
+  h.multi_label_ = true;
+  h.sklearn_version_ = str_attr(o, "_sklearn_version");
+  const auto& ests = need(o, "estimators_", source).as_sequence();
+  if (ests.empty()) bad(source, o.cls.name + " has no estimators_");
+  const std::size_t labels = ests.size();
+  if (chain) {
+    const Value& order_v = need(o, "order_", source);
+    if (!order_v.is_array() || order_v.as_array().ndim() != 1 || order_v.as_array().size() != labels) {
+      bad(source, "ClassifierChain.order_ is not one index per estimator");
+    }
+    std::vector<bool> seen(labels, false);
+    for (std::size_t i = 0; i < labels; ++i) {
+      const std::int64_t k = order_v.as_array().as_int(i);
+      if (k < 0 || static_cast<std::size_t>(k) >= labels || seen[static_cast<std::size_t>(k)]) {
+        bad(source, "ClassifierChain.order_ is not a permutation of 0.." + std::to_string(labels - 1));
+      }
+      seen[static_cast<std::size_t>(k)] = true;
+      h.chain_order_.push_back(static_cast<std::size_t>(k));
+    }
+    h.chain_method_ = parse_chain_method(str_attr(o, "chain_method_"), source);
+  }
+  // Every estimator reads the embedding; a chain's estimator i also the i labels before it.
+  const Value& first = *ests[0];
+  if (!first.is_object_of(kLogisticRegression)) {
+    bad(source + ": estimators_[0]", "is a " + first.type_name() + "; only LogisticRegression estimators are read");
+  }
+  const Value& coef0 = need(first.as_object(), "coef_", source + ": estimators_[0]");
+  if (!coef0.is_array() || coef0.as_array().ndim() != 2) bad(source + ": estimators_[0]", "coef_ is not a 2-d array");
+  h.width_ = coef0.as_array().shape[1];
+  for (std::size_t i = 0; i < labels; ++i) {
+    const std::string where = source + ": estimators_[" + std::to_string(i) + "]";
+    h.models_.push_back(read_label_estimator(*ests[i], where, h.width_ + (chain ? i : 0)));
+    if (i == 0) {
+      h.multi_class_ = str_attr(ests[i]->as_object(), "multi_class");
+      h.solver_ = str_attr(ests[i]->as_object(), "solver");
+    }
+  }
+  for (std::size_t k = 0; k < labels; ++k) {
+    ClassValue c;
+    c.number = static_cast<std::int64_t>(k);
+    h.classes_.push_back(c);
+  }
+  return h;
+}
+
 std::string Head::describe() const {
-  std::string s = kind_ == HeadKind::logistic_regression ? "LogisticRegression"
-                                                          : "OneVsRestClassifier(LogisticRegression)";
-  s += ", " + std::to_string(classes_.size()) + " classes, ";
+  std::string s = to_string(kind_);
+  s += ", " + std::to_string(classes_.size()) + (multi_label_ ? " labels, " : " classes, ");
   s += to_string(rule_);
   if (!sklearn_version_.empty()) s += ", written by scikit-learn " + sklearn_version_;
   return s;
@@ -304,6 +415,14 @@ std::vector<double> Head::predict_proba(const float* emb, std::size_t n, std::si
   check_dim(dim);
   const std::size_t C = classes_.size();
   std::vector<double> p(n * C);
+  if (kind_ == HeadKind::multi_output || kind_ == HeadKind::classifier_chain) {
+    const auto d = label_decisions(emb, n);
+    for (std::size_t k = 0; k < C; ++k) {
+      const Linear& m = label_model(k);
+      for (std::size_t r = 0; r < n; ++r) p[r * C + k] = positive_probability(m, d[r * C + k]);
+    }
+    return p;
+  }
   if (kind_ == HeadKind::logistic_regression) {
     const Linear& m = models_[0];
     const auto d = decisions(m, emb, n);
@@ -374,8 +493,8 @@ std::vector<double> Head::predict_proba(const float* emb, std::size_t n, std::si
 std::vector<std::size_t> Head::predict(const float* emb, std::size_t n, std::size_t dim) const {
   check_dim(dim);
   if (multi_label_) {
-    throw UsageError("the head is multi-label (OneVsRestClassifier on label indicators): use "
-                     "predict_multilabel");
+    throw UsageError(std::string("the head is multi-label (") + to_string(kind_) +
+                     ", fitted on label indicators): use predict_multilabel");
   }
   std::vector<std::size_t> out(n, 0);
   if (kind_ == HeadKind::logistic_regression) {
@@ -420,9 +539,50 @@ std::vector<std::uint8_t> Head::predict_multilabel(const float* emb, std::size_t
     for (std::size_t r = 0; r < n; ++r) out[r * C + idx[r]] = 1;
     return out;
   }
+  if (kind_ == HeadKind::multi_output || kind_ == HeadKind::classifier_chain) {
+    // LogisticRegression.predict: classes_[decision > 0], and classes_ are [0, 1].
+    const auto d = label_decisions(emb, n);
+    for (std::size_t i = 0; i < n * C; ++i) out[i] = d[i] > 0 ? 1 : 0;
+    return out;
+  }
   for (std::size_t k = 0; k < models_.size(); ++k) {
     const auto d = decisions(models_[k], emb, n);
     for (std::size_t r = 0; r < n; ++r) out[r * C + k] = d[r] > multilabel_threshold_ ? 1 : 0;
+  }
+  return out;
+}
+
+const Head::Linear& Head::label_model(std::size_t label) const {
+  if (kind_ != HeadKind::classifier_chain) return models_[label];
+  const auto pos = std::find(chain_order_.begin(), chain_order_.end(), label) - chain_order_.begin();
+  return models_[static_cast<std::size_t>(pos)];
+}
+
+std::vector<double> Head::label_decisions(const float* emb, std::size_t n) const {
+  const std::size_t C = classes_.size();
+  std::vector<double> out(n * C);
+  if (kind_ != HeadKind::classifier_chain) {
+    for (std::size_t k = 0; k < C; ++k) {
+      const auto d = decisions(models_[k], emb, n);
+      for (std::size_t r = 0; r < n; ++r) out[r * C + k] = d[r];
+    }
+    return out;
+  }
+  // The chain, row by row: position i reads [x, f_0 … f_{i-1}] (numpy's hstack of float32 X
+  // with float64 features, so in double) and its decision lands in column order_[i].
+  std::vector<double> fed(C);
+  for (std::size_t r = 0; r < n; ++r) {
+    const float* x = emb + r * width_;
+    for (std::size_t i = 0; i < C; ++i) {
+      const Linear& m = models_[i];
+      const double* w = m.coef.data();
+      double acc = 0;
+      for (std::size_t j = 0; j < width_; ++j) acc += static_cast<double>(x[j]) * w[j];
+      for (std::size_t j = 0; j < i; ++j) acc += fed[j] * w[width_ + j];
+      const double d = acc + m.intercept[0];
+      out[r * C + chain_order_[i]] = d;
+      fed[i] = chain_feature(m, d, chain_method_);
+    }
   }
   return out;
 }

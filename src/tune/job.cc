@@ -362,6 +362,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& note : loaded.notes) progress("note: " + note);
   const std::string model_name = loaded.file.string();
   const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  if (o.calibration_data) runtime::require_single_label(folder, "quantize's accuracy criterion");
   const SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,7 @@ std::vector<float> read_f32(const fs::path& p, std::size_t count) {
 struct Tally {
   std::size_t heads = 0, rows = 0, probas = 0;
   double max_delta = 0;
+  std::map<std::string, std::size_t> kinds;  // scikit-learn class -> heads checked
 };
 
 void check_case(const fs::path& dir, Tally& t) {
@@ -51,6 +53,11 @@ void check_case(const fs::path& dir, Tally& t) {
   const auto emb = read_f32(dir / "embeddings.f32", n * dim);
   const SetFitFolder f = SetFitFolder::load(dir);
   const auto& head = f.head;
+  // The class docquant read it as is the one scikit-learn loaded, e.g.
+  // "MultiOutputClassifier(LogisticRegression)" for "MultiOutputClassifier".
+  EXPECT_EQ(std::string(docquant::setfit::to_string(head.kind())).rfind(g["head"].get<std::string>(), 0), 0u)
+      << docquant::setfit::to_string(head.kind()) << " vs scikit-learn's " << g["head"];
+  EXPECT_EQ(head.multi_label(), g["multilabel"].get<bool>());
   const std::size_t C = g["classes"].size();
   ASSERT_EQ(head.num_classes(), C);
   for (std::size_t k = 0; k < C; ++k) {
@@ -89,6 +96,7 @@ void check_case(const fs::path& dir, Tally& t) {
               << ": max |dp| = " << worst << " (" << head.describe() << ")\n";
   }
   t.heads += 1;
+  t.kinds[g["head"].get<std::string>()] += 1;
   t.rows += n;
   t.probas += proba.size();
   t.max_delta = std::max(t.max_delta, worst);
@@ -121,8 +129,42 @@ TEST(HeadParity, MatchesScikitLearnInEveryVenv) {
     all.rows += t.rows;
     all.probas += t.probas;
     all.max_delta = std::max(all.max_delta, t.max_delta);
+    // SetFit's every scikit-learn head (multi_target_strategy none, one-vs-rest, multi-output,
+    // classifier-chain) is checked against every pinned release.
+    for (const char* kind : {"LogisticRegression", "OneVsRestClassifier", "MultiOutputClassifier", "ClassifierChain"}) {
+      EXPECT_GT(t.kinds[kind], 0u) << "no " << kind << " golden for scikit-learn " << m["sklearn"];
+    }
   }
   ASSERT_GT(venvs, 0u) << "no manifest.json under " << root;
   std::cout << "[parity] all: " << venvs << " scikit-learn versions, " << all.heads << " heads, "
             << all.rows << " embedding rows, max |dp| = " << all.max_delta << "\n";
+}
+
+// Multi-target heads that look like SetFit's but are not what docquant computes (a chain whose
+// order_ repeats, an estimator of the wrong width, an unknown chain_method_, a target with three
+// classes, a non-LogisticRegression estimator): each refused, naming what is wrong.
+TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
+  const fs::path root = golden_root();
+  if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;
+  std::size_t checked = 0;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    const fs::path manifest = entry.path() / "refused" / "manifest.json";
+    if (!fs::exists(manifest)) continue;
+    const auto m = read_json(manifest);
+    for (const auto& [name, fragment] : m["cases"].items()) {
+      const fs::path file = entry.path() / "refused" / name / "model_head.pkl";
+      SCOPED_TRACE(file.string());
+      try {
+        (void)docquant::setfit::Head::load(file);
+        ADD_FAILURE() << "accepted";
+      } catch (const docquant::InputError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(fragment.get<std::string>()), std::string::npos) << msg;
+        EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 12u) << "expected the refusal cases of every pinned scikit-learn under " << root;
+  std::cout << "[refused] " << checked << " malformed multi-target heads refused by name\n";
 }

@@ -59,6 +59,10 @@ check setfit.sbert_config 3 - "$I/sf_sbert_config/sentence_bert_config.json" "ma
 check setfit.head_truncated 3 "$O/q" "$I/sf_head_truncated/model_head.pkl: offset" "past the end of the file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_truncated" --output_folder "$O/q"
 check setfit.head_executes_code 3 "$O/q" "model_head.pkl" "'posix.system'" "which docquant does not load" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_exec" --output_folder "$O/q"
 [[ ! -e "$work/PWNED" ]] || { echo "FAIL setfit.head_executes_code: the pickle ran code"; failures=$((failures + 1)); }
+check setfit.torch_head 3 "$O/q" "$I/sf_torch_head/model_head.pkl" "SetFit's differentiable head" "'setfit.modeling.SetFitHead'" "head folded into the graph" -- "${Q[@]}" --setfit_model_folder "$I/sf_torch_head" --output_folder "$O/q"
+check setfit.torch_head_eval 3 - "SetFit's differentiable head" -- "$bin" eval --model_folder "$I/sf_torch_head" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.multilabel_eval 3 - "$I/sf_multilabel/model_head.pkl: the head is multi-label (MultiOutputClassifier(LogisticRegression), 3 labels); eval scores one class per text" "exact-match" -- "$bin" eval --model_folder "$I/sf_multilabel" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.multilabel_quantize 3 "$O/q" "the head is multi-label" "quantize's accuracy criterion" "quantize without --calibration_data" -- "${Q[@]}" --setfit_model_folder "$I/sf_multilabel" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 check setfit.head_width 3 "$O/q" "$I/sf_head_width/model_head.pkl: the head expects 768 features but" "1_Pooling/config.json pools to 384" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 check setfit.body_width 3 "$O/q" "token embeddings have width 384" "word_embedding_dimension is 768" -- "${Q[@]}" --setfit_model_folder "$I/sf_body_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 

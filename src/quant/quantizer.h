@@ -12,11 +12,9 @@
 #include <vector>
 
 #include "graph_context.h"
-#include "quantize_pass.h"
+#include "plan.h"
 
 namespace docquant::quant {
-
-inline constexpr const char* kMsDomain = "com.microsoft";
 
 // Which input of a node is its constant weight and which of the weight's axes
 // holds output channels (the axis per-channel scales run along).

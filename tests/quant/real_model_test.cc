@@ -24,6 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Feed;
+using graph::fuse_attention;
+using graph::fuse_skip_layer_norm;
 
 // The quantized model (weights int8, embeddings int8) must be at most this
 // fraction of the fp32 file.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plan.h"
@@ -21,11 +22,21 @@ struct Candidate {
   std::int64_t weight_bytes = 0;  // fp32 bytes of that weight
 };
 
+// What the pass did with a node whose op type has a quantizer.
+enum class NodeAction {
+  quantized,
+  kept_by_plan,     // the plan left it fp32 (per node, or its op type switched off)
+  not_quantizable,  // its quantizer refused it (NodeDecision::refusal says why)
+};
+// "quantized", "kept fp32 (plan)", "kept fp32 (not quantizable)".
+std::string_view to_string(NodeAction action) noexcept;
+
 // What the pass did with one node whose op type has a quantizer.
 struct NodeDecision {
   std::string node;     // key as in Candidate::node
   std::string op_type;
-  std::string action;   // "quantized", "kept fp32 (plan)", "kept fp32 (not quantizable: <why>)"
+  NodeAction action = NodeAction::quantized;
+  std::string refusal;  // why the quantizer refused it (NodeAction::not_quantizable only)
   std::vector<std::string> new_nodes;  // names of the nodes that replace it (empty when kept)
   std::vector<std::string> folded;     // other nodes absorbed into them (a bias Add)
   WeightGranularity granularity = WeightGranularity::per_tensor;  // as applied
@@ -36,6 +47,10 @@ struct NodeDecision {
   int max_pair_magnitude = 0;
   ActivationScheme activations = ActivationScheme::per_tensor;     // as applied
 };
+
+// The decision as quantization.json words it: "quantized", "kept fp32 (plan)" or
+// "kept fp32 (not quantizable: <why>)".
+std::string describe(const NodeDecision& decision);
 
 struct QuantizeResult {
   onnx::ModelProto model;

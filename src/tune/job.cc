@@ -335,12 +335,6 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   const auto check_cancel = [&] {
     if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output was written");
   };
-  if (o.strategy != "sensitivity" && o.strategy != "basic") {
-    throw UsageError(fmt::format("unknown strategy '{}' (choose sensitivity or basic)", o.strategy));
-  }
-  if (o.sensitivity_probe != "local" && o.sensitivity_probe != "isolated") {
-    throw UsageError(fmt::format("unknown sensitivity probe '{}' (choose local or isolated)", o.sensitivity_probe));
-  }
   if (!(o.criterion >= 0) || (o.relative_criterion && o.criterion >= 1)) {
     throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
   }
@@ -426,7 +420,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // first op-type-wise trial is per-channel). Its quantize pass and session creation,
     // mostly single-threaded, run on a second thread while the baseline evaluates.
     const tune::Config first_config = uniform_config(
-        objective.nodes, o.strategy == "basic" ? tune::NodeMode::int8_per_channel : default_mode);
+        objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
     std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
       return prepare_trial(first_config, fp32, o, signature, folder, session, model_name);
     });
@@ -458,7 +452,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
     // The basic strategy orders its fallbacks by every trial's accuracy: it runs in full.
     const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
-    const bool early_decisions = o.strategy != "basic";
+    const bool early_decisions = o.strategy != QuantizeStrategy::basic;
     const std::vector<runtime::Batch> trial_batches =
         risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}",
@@ -508,7 +502,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
       }
       return acc;
     };
-    if (o.sensitivity_probe == "local") {
+    if (o.sensitivity_probe == SensitivityProbe::local) {
       // One session ranks every node: each node's own output error when it alone is
       // quantized (tune/probe.h), on the sample, under the evaluation's session settings.
       objective.sensitivity = [&](tune::NodeMode mode) {
@@ -574,7 +568,8 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                            rows < cal.labels.size() ? "<= " : "", t.accuracy, outcome, t.seconds, t.summary));
     };
     since = Clock::now();
-    const tune::TuneResult result = o.strategy == "basic" ? tune::tune_basic(request) : tune::tune_sensitivity(request);
+    const tune::TuneResult result =
+        o.strategy == QuantizeStrategy::basic ? tune::tune_basic(request) : tune::tune_sensitivity(request);
     since = phases.add("tuning (all)", since);
     report.strategy = result.strategy;
     report.stop_reason = result.stop_reason;
@@ -612,7 +607,6 @@ QuantizeReport quantize(const QuantizeOptions& o) {
           result.trials.size(), result.stop_reason, best));
     }
   } else {
-    report.strategy = "none";
     report.stop_reason = "no calibration data: default configuration, accuracy not checked";
     progress("no --calibration_data: quantizing with the default configuration; accuracy was NOT checked");
   }
@@ -636,21 +630,23 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   since = phases.add("output: write model.onnx", since);
   report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
   for (const auto& d : decisions) {
+    QuantizeNode node{d.node, d.op_type, NodeOutcome::quantized, quant::describe(d), std::nullopt, false};
     auto it = chosen.nodes.find(d.node);
-    std::string decision = d.action;
-    if (d.action == "quantized") {
-      decision = fmt::format("{} {}{}{}", d.weight_type, d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
-                             d.reduce_range ? " reduce_range" : "",
-                             d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+    if (d.action == quant::NodeAction::quantized) {
+      node.decision = fmt::format("{} {}{}{}", d.weight_type,
+                                  d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+                                  d.reduce_range ? " reduce_range" : "",
+                                  d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+      node.can_saturate = quant::pairwise_can_saturate(d.max_pair_magnitude);
     } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
-      decision = "fp32 (tuning)";
+      node.outcome = NodeOutcome::fp32_by_tuning;
+      node.decision = "fp32 (tuning)";
+    } else {
+      node.outcome = d.action == quant::NodeAction::not_quantizable ? NodeOutcome::not_quantizable : NodeOutcome::fp32_by_plan;
     }
-    auto score = sensitivity.find(d.node);
-    const bool can_saturate = d.action == "quantized" && quant::pairwise_can_saturate(d.max_pair_magnitude);
-    report.nodes.push_back({d.node, d.op_type, decision,
-                            score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second),
-                            can_saturate});
-    if (can_saturate) ++report.nodes_that_can_saturate;
+    if (auto score = sensitivity.find(d.node); score != sensitivity.end()) node.sensitivity = score->second;
+    if (node.can_saturate) ++report.nodes_that_can_saturate;
+    report.nodes.push_back(std::move(node));
   }
   describe_int8_host(report);
   for (const auto& rel : contents.folders) {
@@ -698,8 +694,12 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                  {"skip_layer_normalization_fused", report.skip_layer_norms_fused},
                  {"nodes_that_can_saturate", report.nodes_that_can_saturate},
                  {"exact_on_every_x86_cpu", report.nodes_that_can_saturate == 0}};
-  j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
-                   {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};
+  j["strategy"] = {{"name", report.strategy ? to_string(*report.strategy) : "none"},
+                   {"max_trials", o.max_trials},
+                   {"max_seconds", o.max_time.count()},
+                   {"stop_reason", report.stop_reason},
+                   {"probe", report.probe ? to_string(*report.probe) : ""},
+                   {"probe_seconds", report.probe_seconds}};
   j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
                    {"text", report.batching}};
   j["accuracy_checked"] = report.accuracy_checked;

@@ -33,7 +33,7 @@ std::set<std::string> candidate_nodes(const onnx::ModelProto& model) {
 std::set<std::string> quantized_nodes(const onnx::ModelProto& model) {
   std::set<std::string> nodes;
   for (const auto& d : quantize(model, QuantPlan{}).decisions) {
-    if (d.action == "quantized") nodes.insert(d.node);
+    if (d.action == NodeAction::quantized) nodes.insert(d.node);
   }
   return nodes;
 }

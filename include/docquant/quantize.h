@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,39 @@ namespace docquant {
 //   per_token:  one scale per token of each text: a text's answer depends on the text alone,
 //               however it is batched or padded (stock ONNX Runtime ops; docs/quantize.md).
 enum class ActivationScales { per_tensor, per_token };
+
+// How tuning searches for the nodes to keep fp32 (docs/quantize.md).
+//   sensitivity: rank nodes once, then binary-search how many stay fp32 (few evaluations);
+//   basic:       INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative).
+enum class QuantizeStrategy { sensitivity, basic };
+inline constexpr QuantizeStrategy kQuantizeStrategies[] = {QuantizeStrategy::sensitivity, QuantizeStrategy::basic};
+
+// How the sensitivity strategy ranks nodes.
+//   local:    one ONNX Runtime session: each node's own output error when it alone is quantized;
+//   isolated: one session per node: how far the class probabilities move when it alone is
+//             quantized (slow).
+enum class SensitivityProbe { local, isolated };
+inline constexpr SensitivityProbe kSensitivityProbes[] = {SensitivityProbe::local, SensitivityProbe::isolated};
+
+// The names the CLI, the INC YAML, Python and quantization.json use.
+constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
+  return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
+}
+constexpr const char* to_string(SensitivityProbe probe) noexcept {
+  return probe == SensitivityProbe::isolated ? "isolated" : "local";
+}
+constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
+  for (QuantizeStrategy s : kQuantizeStrategies) {
+    if (name == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+constexpr std::optional<SensitivityProbe> parse_sensitivity_probe(std::string_view name) noexcept {
+  for (SensitivityProbe p : kSensitivityProbes) {
+    if (name == to_string(p)) return p;
+  }
+  return std::nullopt;
+}
 
 struct QuantizeOptions {
   std::filesystem::path onnx_model;     // an .onnx file or a folder holding model.onnx
@@ -32,11 +66,8 @@ struct QuantizeOptions {
   double criterion = 0.01;
   bool higher_is_better = true;
 
-  std::string strategy = "sensitivity";  // or "basic" (INC 1.x's)
-  // How the sensitivity strategy ranks nodes: "local" (one ONNX Runtime session: each
-  // node's own output error when it alone is quantized) or "isolated" (one session per
-  // node: how far the class probabilities move when it alone is quantized; slow).
-  std::string sensitivity_probe = "local";
+  QuantizeStrategy strategy = QuantizeStrategy::sensitivity;
+  SensitivityProbe sensitivity_probe = SensitivityProbe::local;
   int max_trials = 100;
   std::chrono::duration<double> max_time{0};  // 0: none (INC's exit_policy.timeout 0 = stop at first pass)
   std::uint64_t seed = 9527;
@@ -95,10 +126,22 @@ struct QuantizeTrial {
   std::size_t rows_evaluated = 0;
 };
 
+// What quantize did with a node whose op type has a quantizer.
+enum class NodeOutcome {
+  quantized,
+  fp32_by_tuning,   // tuning kept it fp32 to meet the criterion
+  fp32_by_plan,     // the recipe left it fp32 (e.g. --keep_embeddings_fp32)
+  not_quantizable,  // its quantizer refused it
+};
+
 struct QuantizeNode {
   std::string node;
   std::string op_type;
-  std::string decision;  // "int8 per-channel", "int8 per-tensor", "fp32 (tuning)", "fp32 (not quantizable: …)"
+  NodeOutcome outcome = NodeOutcome::quantized;
+  // The outcome as quantization.json words it: "int8 per-channel", "int8 per-tensor
+  // reduce_range, per-token activations", "uint8 per-tensor", "fp32 (tuning)",
+  // "kept fp32 (plan)", "kept fp32 (not quantizable: <why>)".
+  std::string decision;
   std::optional<double> sensitivity;  // the sensitivity probe's score, when it ran (higher: kept fp32 first)
   // An int8 GEMM whose weights let a CPU without VNNI saturate a pair of u8×s8 products
   // into int16 (possible only with full-range weights; docs/quantize.md).
@@ -110,7 +153,7 @@ struct QuantizeReport {
   std::string model_form;
   std::string batching;
   std::string criterion;
-  std::string strategy;
+  std::optional<QuantizeStrategy> strategy;  // the one that ran; none without calibration data
   std::string stop_reason;
   bool accuracy_checked = false;
   std::size_t calibration_rows = 0;
@@ -128,7 +171,7 @@ struct QuantizeReport {
   std::int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the job
   bool baseline_cached = false;     // the fp32 baseline came from the cache (QuantizeOptions::use_baseline_cache)
   double probe_seconds = 0;      // sensitivity probes
-  std::string probe;             // which probe ranked the nodes ("" when none ran)
+  std::optional<SensitivityProbe> probe;  // which probe ranked the nodes, when one ran
   std::size_t attentions_fused = 0;        // by optimize_graph
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
   // The u8×s8 kernel family ONNX Runtime runs on the machine that measured accuracy

@@ -57,8 +57,20 @@ void bind_quantize(nb::module_& m) {
       .def_rw("relative_criterion", &QuantizeOptions::relative_criterion)
       .def_rw("criterion", &QuantizeOptions::criterion)
       .def_rw("higher_is_better", &QuantizeOptions::higher_is_better)
-      .def_rw("strategy", &QuantizeOptions::strategy)
-      .def_rw("sensitivity_probe", &QuantizeOptions::sensitivity_probe)
+      .def_prop_rw(
+          "strategy", [](const QuantizeOptions& o) { return std::string(to_string(o.strategy)); },
+          [](QuantizeOptions& o, const std::string& v) {
+            const auto strategy = parse_quantize_strategy(v);
+            if (!strategy) throw UsageError("unknown strategy '" + v + "' (choose sensitivity or basic)");
+            o.strategy = *strategy;
+          })
+      .def_prop_rw(
+          "sensitivity_probe", [](const QuantizeOptions& o) { return std::string(to_string(o.sensitivity_probe)); },
+          [](QuantizeOptions& o, const std::string& v) {
+            const auto probe = parse_sensitivity_probe(v);
+            if (!probe) throw UsageError("unknown sensitivity probe '" + v + "' (choose local or isolated)");
+            o.sensitivity_probe = *probe;
+          })
       .def_rw("max_trials", &QuantizeOptions::max_trials)
       .def_prop_rw(
           "max_seconds", [](const QuantizeOptions& o) { return o.max_time.count(); },

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "commands.h"
 #include "docquant/error.h"
@@ -12,6 +13,8 @@
 #include "inspect_setfit.h"
 #include "int8_kernel.h"
 #include "onnx_io.h"
+#include "quantize_pass.h"
+#include "quantizer.h"
 
 namespace docquant::cli {
 
@@ -58,12 +61,23 @@ void print_onnx_summary(const fs::path& path) {
   fmt::print("\nthis CPU's int8 kernel: {} ({})\n", quant::to_string(int8_path),
              quant::int8_path_saturates(int8_path) ? "pairs of u8*s8 products saturate to int16 with full-range weights"
                                                    : "exact int32 accumulation");
+  // The nodes quantize would rewrite: the quantizers' own answer, so inspect and quantize agree.
+  std::map<std::string, int> quantizable;
+  std::int64_t quantizable_weight_bytes = 0;
+  for (const auto& c : quant::find_candidates(loaded.model)) {
+    quantizable[c.op_type]++;
+    quantizable_weight_bytes += c.weight_bytes;
+  }
   fmt::print("\ndynamic INT8 quantization could rewrite\n");
-  if (s.quantizable.empty()) fmt::print("  nothing: no MatMul/Gemm/Gather/Attention with a constant float weight\n");
-  for (const auto& [op, count] : s.quantizable) fmt::print("  {:<32} {:>6}\n", op, count);
+  if (quantizable.empty()) {
+    std::string ops;
+    for (const quant::Quantizer* q : quant::all_quantizers()) ops += fmt::format("{}{}", ops.empty() ? "" : "/", q->op_type());
+    fmt::print("  nothing: no {} node that its quantizer accepts\n", ops);
+  }
+  for (const auto& [op, count] : quantizable) fmt::print("  {:<32} {:>6}\n", op, count);
   if (s.parameter_bytes > 0) {
-    fmt::print("  weights they hold: {} ({:.0f}% of parameter bytes)\n", human_bytes(s.quantizable_weight_bytes),
-               100.0 * static_cast<double>(s.quantizable_weight_bytes) / static_cast<double>(s.parameter_bytes));
+    fmt::print("  weights they hold: {} ({:.0f}% of parameter bytes)\n", human_bytes(quantizable_weight_bytes),
+               100.0 * static_cast<double>(quantizable_weight_bytes) / static_cast<double>(s.parameter_bytes));
   }
 }
 

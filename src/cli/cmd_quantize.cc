@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "progress_line.h"
@@ -15,6 +17,14 @@ namespace docquant::cli {
 
 namespace {
 
+// The names of an enum's values, for CLI11's IsMember (the enum's to_string is their one source).
+template <typename Enum, std::size_t N>
+std::vector<std::string> names_of(const Enum (&values)[N]) {
+  std::vector<std::string> names;
+  for (Enum v : values) names.emplace_back(to_string(v));
+  return names;
+}
+
 std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
 void print_summary(const QuantizeReport& r) {
@@ -23,9 +33,9 @@ void print_summary(const QuantizeReport& r) {
   if (r.accuracy_checked) {
     fmt::print("  calibration   {} rows; {}\n", r.calibration_rows, r.batching);
     fmt::print("  criterion     {}\n", r.criterion);
-    fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy, r.trials.size(), r.trials.size() == 1 ? "" : "s",
-               r.stop_reason,
-               r.probe.empty() ? "" : fmt::format(", {} sensitivity probe {:.1f}s", r.probe, r.probe_seconds));
+    fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy ? to_string(*r.strategy) : "none", r.trials.size(),
+               r.trials.size() == 1 ? "" : "s", r.stop_reason,
+               r.probe ? fmt::format(", {} sensitivity probe {:.1f}s", to_string(*r.probe), r.probe_seconds) : "");
     fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
     bool early = false;
     for (const auto& t : r.trials) {
@@ -42,8 +52,8 @@ void print_summary(const QuantizeReport& r) {
   }
   int quantized = 0, candidates = 0;
   for (const auto& n : r.nodes) {
-    quantized += n.decision.starts_with("int8") || n.decision.starts_with("uint8");
-    candidates += !n.decision.starts_with("kept fp32 (not quantizable");
+    quantized += n.outcome == NodeOutcome::quantized;
+    candidates += n.outcome != NodeOutcome::not_quantizable;
   }
   fmt::print("\n  {:<16} {:>12} {:>12}\n", "", "fp32", "int8");
   if (r.accuracy_checked && r.final_accuracy) {
@@ -113,15 +123,17 @@ void add_quantize_command(CLI::App& root) {
   auto* rel = cmd->add_option("--relative", *relative, "Relative accuracy loss allowed (0.01 = 1%)")->capture_default_str();
   auto* abs = cmd->add_option("--absolute", *absolute, "Absolute accuracy loss allowed instead (0.005 = half a point)");
   rel->excludes(abs);
-  cmd->add_option("--strategy", o->strategy,
+  auto strategy = std::make_shared<std::string>(to_string(o->strategy));
+  cmd->add_option("--strategy", *strategy,
                   "sensitivity: rank nodes once, binary-search how many stay fp32 (few evaluations)\n"
                   "basic: INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative)")
-      ->check(CLI::IsMember({"sensitivity", "basic"}))
+      ->check(CLI::IsMember(names_of(kQuantizeStrategies)))
       ->capture_default_str();
-  cmd->add_option("--sensitivity_probe", o->sensitivity_probe,
+  auto probe = std::make_shared<std::string>(to_string(o->sensitivity_probe));
+  cmd->add_option("--sensitivity_probe", *probe,
                   "How the sensitivity strategy ranks nodes: local (one session: each node's own output error)\n"
                   "or isolated (one session per node: change of the class probabilities; slow)")
-      ->check(CLI::IsMember({"local", "isolated"}))
+      ->check(CLI::IsMember(names_of(kSensitivityProbes)))
       ->capture_default_str();
   cmd->add_option("--max_trials", o->max_trials, "At most this many full evaluations")->capture_default_str();
   cmd->add_option("--timeout", *timeout, "Stop tuning after this many seconds (0: no limit; the first passing trial\n"
@@ -159,6 +171,9 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_flag("--quiet", *quiet, "No progress on stderr");
 
   cmd->callback([=] {
+    // IsMember above admits only names that parse.
+    o->strategy = *parse_quantize_strategy(*strategy);
+    o->sensitivity_probe = *parse_sensitivity_probe(*probe);
     QuantizeOptions opts = *o;
     if (!config->empty()) {
       tune::apply_inc_yaml(*config, opts);

@@ -100,29 +100,7 @@ GraphSummary summarize(const onnx::ModelProto& model) {
     s.parameter_bytes += n * dtype_size(t.data_type());
   }
 
-  const auto float_weight = [&](const std::string& name) -> const onnx::TensorProto* {
-    auto it = initializers.find(name);
-    if (it == initializers.end() || it->second->data_type() != onnx::TensorProto::FLOAT) return nullptr;
-    return it->second;
-  };
-  for (const auto& node : g.node()) {
-    s.op_histogram[node.op_type()]++;
-    const onnx::TensorProto* weight = nullptr;
-    const std::string& op = node.op_type();
-    if ((op == "MatMul" || op == "Gemm") && node.input_size() >= 2) {
-      weight = float_weight(node.input(1));
-    } else if (op == "Gather" && node.input_size() >= 1) {
-      weight = float_weight(node.input(0));
-    } else if (op == "Attention" && node.input_size() >= 2) {
-      weight = float_weight(node.input(1));
-    } else if (op == "EmbedLayerNormalization" && node.input_size() >= 3) {
-      weight = float_weight(node.input(2));
-    }
-    if (weight != nullptr && weight->dims_size() >= 2) {
-      s.quantizable[op]++;
-      s.quantizable_weight_bytes += element_count(*weight) * 4;
-    }
-  }
+  for (const auto& node : g.node()) s.op_histogram[node.op_type()]++;
   return s;
 }
 

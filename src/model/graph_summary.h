@@ -1,6 +1,7 @@
 #pragma once
-// What `docquant inspect` reports about an ONNX model: structure, parameters and
-// which nodes a dynamic INT8 quantizer could rewrite.
+// What `docquant inspect` reports about an ONNX model's structure and parameters. Which
+// nodes quantize would rewrite is the quantizers' answer (quant::find_candidates), not
+// this part's.
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -31,10 +32,6 @@ struct GraphSummary {
   std::map<std::string, DtypeTotals> parameters;  // by dtype name
   std::int64_t parameter_count = 0;
   std::int64_t parameter_bytes = 0;
-  // Nodes a dynamic quantizer could touch, by op type: MatMul/Gemm with a constant
-  // weight, Gather from a constant table, fused Attention/EmbedLayerNormalization.
-  std::map<std::string, int> quantizable;
-  std::int64_t quantizable_weight_bytes = 0;
 };
 
 GraphSummary summarize(const onnx::ModelProto& model);

@@ -43,6 +43,7 @@ onnx::NodeProto split_in_three(const std::string& in, const std::vector<std::str
 class AttentionQuantizer final : public Quantizer {
  public:
   std::string_view op_type() const noexcept override { return "Attention"; }
+  std::string_view domain() const noexcept override { return kMsDomain; }
 
   std::optional<WeightSpec> weight_spec(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
     return WeightSpec{1, 1};  // [hidden, 3 * hidden]; channels are the Q, K and V columns
@@ -64,10 +65,8 @@ class AttentionQuantizer final : public Quantizer {
     Rewrite r;
     r.granularity = config.granularity;
     r.reduce_range = config.reduce_range;
-    WeightLayout layout;
-    if (config.granularity == WeightGranularity::per_channel) layout.axis = 1;
-    layout.reduce_range = config.reduce_range;
-    const QuantizedWeightNames w = ctx.weights.quantize(node.input(1), layout);
+    const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
+    const QuantizedWeightNames w = ctx.weights.quantize(node.input(spec.input), weight_layout(spec, config));
     r.max_pair_magnitude = w.max_pair_magnitude;
     const std::string stem = node_stem(node);
     if (config.activations == ActivationScheme::per_token && multi_head_attention_fits(node)) {

@@ -40,6 +40,7 @@ bool has_input(const onnx::NodeProto& node, int i) { return i < node.input_size(
 class EmbedLayerNormQuantizer final : public Quantizer {
  public:
   std::string_view op_type() const noexcept override { return "EmbedLayerNormalization"; }
+  std::string_view domain() const noexcept override { return kMsDomain; }
   bool enabled(const QuantPlan& plan) const noexcept override { return plan.quantize_embeddings; }
 
   std::optional<WeightSpec> weight_spec(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {

@@ -43,16 +43,17 @@ class GatherQuantizer final : public Quantizer {
     r.granularity = per_row ? WeightGranularity::per_channel : WeightGranularity::per_tensor;
     r.reduce_range = false;  // no integer products downstream: full range
 
+    const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
     WeightLayout layout;
     if (per_row) {
-      layout.axis = 0;
+      layout.axis = spec.channel_axis;
       layout.column_scale = true;
     }
-    const QuantizedWeightNames table = ctx.weights.quantize(node.input(0), layout);
+    const QuantizedWeightNames table = ctx.weights.quantize(node.input(spec.input), layout);
 
     onnx::NodeProto gather = node;  // keeps axis and any other attribute
     gather.set_name(ctx.names.unique(stem + "_quant"));
-    gather.set_input(0, table.values);
+    gather.set_input(spec.input, table.values);
     const std::string gathered = ctx.names.unique(out + "_int8");
     gather.set_output(0, gathered);
     r.nodes.push_back(gather);

@@ -59,16 +59,14 @@ class GemmQuantizer final : public Quantizer {
   }
 
   Rewrite rewrite(const onnx::NodeProto& node, const NodeConfig& config, RewriteContext& ctx) const override {
-    const GemmAttributes g = attributes_of(node);
-    WeightLayout layout;
-    if (config.granularity == WeightGranularity::per_channel) layout.axis = 1;  // of the [K, N] layout
-    layout.reduce_range = config.reduce_range;
-    layout.transpose = g.trans_b != 0;
+    // With transB = 1 the weight is stored transposed, as the [K, N] an integer MatMul takes.
+    const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
+    const WeightLayout layout = weight_layout(spec, config, /*transpose=*/attributes_of(node).trans_b != 0);
 
     IntegerMatMul mm;
     mm.stem = node_stem(node);
     mm.a = node.input(0);
-    mm.b = ctx.weights.quantize(node.input(1), layout);
+    mm.b = ctx.weights.quantize(node.input(spec.input), layout);
     if (node.input_size() >= 3) mm.bias = node.input(2);
     mm.output = node.output(0);
 

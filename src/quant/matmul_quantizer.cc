@@ -74,11 +74,8 @@ class MatMulQuantizer final : public Quantizer {
       mm.b_activation = node.input(1);
       fused = false;
     } else {
-      const bool per_channel = config.granularity == WeightGranularity::per_channel;
-      WeightLayout layout;
-      if (per_channel) layout.axis = 1;
-      layout.reduce_range = config.reduce_range;
-      mm.b = ctx.weights.quantize(node.input(1), layout);
+      const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
+      mm.b = ctx.weights.quantize(node.input(spec.input), weight_layout(spec, config));
       r.granularity = config.granularity;
       r.reduce_range = config.reduce_range;
       r.max_pair_magnitude = mm.b.max_pair_magnitude;
@@ -88,7 +85,7 @@ class MatMulQuantizer final : public Quantizer {
         return r;
       }
       if (fused) {
-        const std::int64_t n_cols = ctx.graph.constant(node.input(1))->dims(1);
+        const std::int64_t n_cols = ctx.graph.constant(node.input(spec.input))->dims(spec.channel_axis);
         if (auto add = foldable_bias_add(node, n_cols, ctx.graph)) {
           const onnx::NodeProto& add_node = ctx.graph.node(*add);
           mm.bias = add_node.input(0) == mm.output ? add_node.input(1) : add_node.input(0);

@@ -14,16 +14,6 @@
 
 namespace docquant::quant {
 
-std::string_view to_string(ActivationScheme scheme) noexcept {
-  return scheme == ActivationScheme::per_token ? "per_token" : "per_tensor";
-}
-
-std::optional<ActivationScheme> parse_activation_scheme(std::string_view name) noexcept {
-  if (name == "per_token") return ActivationScheme::per_token;
-  if (name == "per_tensor") return ActivationScheme::per_tensor;
-  return std::nullopt;
-}
-
 std::string node_key(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? fmt::format("{}#{}", node.op_type(), index) : node.name();
 }
@@ -71,9 +61,21 @@ void drop_stale_value_info(onnx::GraphProto& g) {
   }
 }
 
-std::string kept(const std::string& why) { return fmt::format("kept fp32 ({})", why); }
-
 }  // namespace
+
+std::string_view to_string(NodeAction action) noexcept {
+  switch (action) {
+    case NodeAction::quantized: return "quantized";
+    case NodeAction::kept_by_plan: return "kept fp32 (plan)";
+    case NodeAction::not_quantizable: return "kept fp32 (not quantizable)";
+  }
+  return "quantized";
+}
+
+std::string describe(const NodeDecision& decision) {
+  if (decision.action == NodeAction::not_quantizable) return fmt::format("kept fp32 (not quantizable: {})", decision.refusal);
+  return std::string(to_string(decision.action));
+}
 
 std::vector<Candidate> find_candidates(const onnx::ModelProto& model) {
   const GraphView graph(model);
@@ -127,14 +129,15 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
     d.reduce_range = config.reduce_range;
 
     if (!q->enabled(plan)) {
-      d.action = kept("plan");
+      d.action = NodeAction::kept_by_plan;
     } else if (auto why = q->refusal(node, plan, graph)) {
-      d.action = kept("not quantizable: " + *why);
+      d.action = NodeAction::not_quantizable;
+      d.refusal = std::move(*why);
     } else if (!config.quantize) {
-      d.action = kept("plan");
+      d.action = NodeAction::kept_by_plan;
     } else {
       Rewrite r = q->rewrite(node, config, ctx);
-      d.action = "quantized";
+      d.action = NodeAction::quantized;
       d.granularity = r.granularity;
       d.weight_type = r.weight_type;
       d.reduce_range = r.reduce_range;

@@ -6,47 +6,13 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "plan.h"
+
 namespace docquant::quant {
-
-enum class WeightGranularity { per_tensor, per_channel };
-
-// How a MatMul/Gemm's input is quantized at run time.
-//   per_tensor: one scale and zero point over the whole tensor -- the whole batch and its
-//               padding (DynamicQuantizeMatMul / DynamicQuantizeLinear), so a text's
-//               result depends on the texts it is batched with;
-//   per_token:  one scale per row of the last axis (each token of each text), symmetric
-//               around 128 (formulas.h per_token_scale), then MatMulIntegerToFloat: a
-//               row's result depends on that row alone.
-enum class ActivationScheme { per_tensor, per_token };
-std::string_view to_string(ActivationScheme scheme) noexcept;
-std::optional<ActivationScheme> parse_activation_scheme(std::string_view name) noexcept;
-
-// How one node is quantized.
-struct NodeConfig {
-  bool quantize = true;
-  // per_channel: one scale per output column of a MatMul/Gemm weight, one per
-  // row of a Gather table.
-  WeightGranularity granularity = WeightGranularity::per_tensor;
-  // 7-bit weights ([-64, 64], as ORT), so u8×s8 products cannot saturate on
-  // AVX2 CPUs without VNNI. Only integer MatMul/Gemm use it; Gather ignores it.
-  bool reduce_range = false;
-  ActivationScheme activations = ActivationScheme::per_tensor;
-};
-
-struct QuantPlan {
-  NodeConfig defaults;                         // applied to every quantizable node …
-  std::map<std::string, NodeConfig> per_node;  // … unless overridden by node key (see Candidate::node)
-  bool fused_matmul = true;         // com.microsoft DynamicQuantizeMatMul, else DynamicQuantizeLinear +
-                                    // MatMulInteger + Cast + Mul (ai.onnx only)
-  bool quantize_embeddings = true;  // Gather on a constant table -> int8 table + dequantize
-  bool activation_matmul = false;   // also MatMul whose B is not a constant (both inputs quantized at run time)
-};
 
 // A node some quantizer accepts.
 struct Candidate {
@@ -56,11 +22,21 @@ struct Candidate {
   std::int64_t weight_bytes = 0;  // fp32 bytes of that weight
 };
 
+// What the pass did with a node whose op type has a quantizer.
+enum class NodeAction {
+  quantized,
+  kept_by_plan,     // the plan left it fp32 (per node, or its op type switched off)
+  not_quantizable,  // its quantizer refused it (NodeDecision::refusal says why)
+};
+// "quantized", "kept fp32 (plan)", "kept fp32 (not quantizable)".
+std::string_view to_string(NodeAction action) noexcept;
+
 // What the pass did with one node whose op type has a quantizer.
 struct NodeDecision {
   std::string node;     // key as in Candidate::node
   std::string op_type;
-  std::string action;   // "quantized", "kept fp32 (plan)", "kept fp32 (not quantizable: <why>)"
+  NodeAction action = NodeAction::quantized;
+  std::string refusal;  // why the quantizer refused it (NodeAction::not_quantizable only)
   std::vector<std::string> new_nodes;  // names of the nodes that replace it (empty when kept)
   std::vector<std::string> folded;     // other nodes absorbed into them (a bias Add)
   WeightGranularity granularity = WeightGranularity::per_tensor;  // as applied
@@ -71,6 +47,10 @@ struct NodeDecision {
   int max_pair_magnitude = 0;
   ActivationScheme activations = ActivationScheme::per_tensor;     // as applied
 };
+
+// The decision as quantization.json words it: "quantized", "kept fp32 (plan)" or
+// "kept fp32 (not quantizable: <why>)".
+std::string describe(const NodeDecision& decision);
 
 struct QuantizeResult {
   onnx::ModelProto model;

@@ -1,36 +1,72 @@
-// The registry: one quantizer per (domain, op type). Adding an op type is one
-// line here and one file.
+// The registry: one quantizer per (domain, op type), keyed on what each quantizer
+// says it handles. Adding an op type is one file, one line in kFactories and one test file
+// (docs/conventions.md).
 #include <fmt/core.h>
 
 #include <cmath>
 #include <map>
+#include <string_view>
 #include <utility>
+#include <vector>
 
+#include "docquant/error.h"
 #include "quantizer.h"
 
 namespace docquant::quant {
 
 namespace {
 
-using Key = std::pair<std::string, std::string>;  // (domain, op type); "" = ai.onnx
+using Factory = std::unique_ptr<Quantizer> (*)();
+constexpr Factory kFactories[] = {
+    make_matmul_quantizer,
+    make_gemm_quantizer,
+    make_gather_quantizer,
+    make_attention_quantizer,
+    make_embed_layernorm_quantizer,
+};
 
-std::map<Key, std::unique_ptr<Quantizer>> build_registry() {
-  std::map<Key, std::unique_ptr<Quantizer>> r;
-  r.emplace(Key{"", "MatMul"}, make_matmul_quantizer());
-  r.emplace(Key{"", "Gemm"}, make_gemm_quantizer());
-  r.emplace(Key{"", "Gather"}, make_gather_quantizer());
-  r.emplace(Key{kMsDomain, "Attention"}, make_attention_quantizer());
-  r.emplace(Key{kMsDomain, "EmbedLayerNormalization"}, make_embed_layernorm_quantizer());
+using Key = std::pair<std::string_view, std::string_view>;  // (domain, op type); "" = ai.onnx
+
+struct Registry {
+  std::vector<std::unique_ptr<Quantizer>> owned;
+  std::vector<const Quantizer*> in_order;
+  std::map<Key, const Quantizer*> by_op;
+};
+
+const Registry& registry() {
+  static const Registry r = [] {
+    Registry built;
+    for (Factory make : kFactories) {
+      const Quantizer* q = built.owned.emplace_back(make()).get();
+      built.in_order.push_back(q);
+      if (!built.by_op.emplace(Key{q->domain(), q->op_type()}, q).second) {
+        throw InternalError(fmt::format("two quantizers registered for op type '{}'", q->op_type()));
+      }
+    }
+    return built;
+  }();
   return r;
 }
 
 }  // namespace
 
 const Quantizer* find_quantizer(const onnx::NodeProto& node) {
-  static const auto registry = build_registry();
-  const std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-  auto it = registry.find(Key{domain, node.op_type()});
-  return it == registry.end() ? nullptr : it->second.get();
+  const std::string_view domain = node.domain() == "ai.onnx" ? std::string_view() : std::string_view(node.domain());
+  const auto& by_op = registry().by_op;
+  auto it = by_op.find(Key{domain, node.op_type()});
+  return it == by_op.end() ? nullptr : it->second;
+}
+
+const std::vector<const Quantizer*>& all_quantizers() { return registry().in_order; }
+
+WeightLayout weight_layout(const WeightSpec& spec, const NodeConfig& config, bool transpose) {
+  WeightLayout layout;
+  if (config.granularity == WeightGranularity::per_channel) {
+    layout.axis = transpose ? 1 - spec.channel_axis : spec.channel_axis;
+  }
+  layout.reduce_range = config.reduce_range;
+  layout.transpose = transpose;
+  return layout;
 }
 
 std::optional<std::string> opset_refusal(const GraphView& graph) {

@@ -43,8 +43,8 @@ GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file,
   std::error_code ec;
   fs::remove(scratch, ec);
   GraphFusions f;
-  f.attentions = quant::fuse_attention(model);
-  f.skip_layer_norms = quant::fuse_skip_layer_norm(model);
+  f.attentions = graph::fuse_attention(model);
+  f.skip_layer_norms = graph::fuse_skip_layer_norm(model);
   return f;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // The graph docquant runs: ONNX Runtime's extended optimisations, then docquant's Attention
-// and SkipLayerNormalization fusions (src/quant/*_fusion.h), which ONNX Runtime does not
+// and SkipLayerNormalization fusions (src/graph/*_fusion.h), which ONNX Runtime does not
 // make itself on exported sentence-transformer graphs. `docquant quantize` applies it to
 // the fp32 graph before quantizing (so its output carries it); classify, eval and bench
 // apply it when they open a float model that does not carry it yet (an fp32 SetFit export),

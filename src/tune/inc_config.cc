@@ -120,10 +120,9 @@ void apply_inc_yaml(const std::filesystem::path& file, QuantizeOptions& o) {
     if (const auto s = t["strategy"]) {
       r.expect_map(s, "tuning.strategy", {"name"});
       const auto name = r.scalar<std::string>(s["name"], "tuning.strategy.name");
-      if (name != "basic" && name != "sensitivity") {
-        r.fail("tuning.strategy.name", fmt::format("'{}' is not supported (basic or sensitivity)", name));
-      }
-      o.strategy = name;
+      const auto strategy = parse_quantize_strategy(name);
+      if (!strategy) r.fail("tuning.strategy.name", fmt::format("'{}' is not supported (basic or sensitivity)", name));
+      o.strategy = *strategy;
     }
   }
 }

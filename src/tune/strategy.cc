@@ -30,9 +30,9 @@ class TrialLog {
  public:
   // With `stop_at_first_pass` (INC's timeout 0), the first passing trial is chosen and
   // ends the search; without it the caller chooses among passing trials with choose().
-  TrialLog(const TuneRequest& request, std::string strategy, bool stop_at_first_pass)
+  TrialLog(const TuneRequest& request, QuantizeStrategy strategy, bool stop_at_first_pass)
       : request_(request), start_(Clock::now()), stop_at_first_pass_(stop_at_first_pass) {
-    result_.strategy = std::move(strategy);
+    result_.strategy = strategy;
   }
 
   // False when the budget is spent or (stopping at the first pass) a trial has passed.
@@ -110,7 +110,7 @@ std::string fallback_summary(const Objective& o, const std::vector<std::size_t>&
 
 TuneResult tune_basic(const TuneRequest& request) {
   const Objective& o = *request.objective;
-  TrialLog log(request, "basic", /*stop_at_first_pass=*/true);
+  TrialLog log(request, QuantizeStrategy::basic, /*stop_at_first_pass=*/true);
   // Op-type-wise: every node quantized, per-channel first, then per-tensor; keep the better.
   NodeMode best_mode = NodeMode::int8_per_channel;
   double best_acc = -1;
@@ -145,7 +145,7 @@ TuneResult tune_sensitivity(const TuneRequest& request) {
   if (!o.sensitivity) return tune_basic(request);
   // The first trial (everything quantized) ends the search if it passes; after that the
   // binary search keeps going past a pass to find the fewest fp32 nodes that pass.
-  TrialLog log(request, "sensitivity", /*stop_at_first_pass=*/false);
+  TrialLog log(request, QuantizeStrategy::sensitivity, /*stop_at_first_pass=*/false);
   const NodeMode mode = request.default_mode;
   const Config base = uniform(o, mode);
   auto first = log.run("all quantized", fmt::format("all {} nodes {}", o.nodes.size(), to_string(mode)), base);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "criterion.h"
+#include "docquant/quantize.h"
 
 namespace docquant::tune {
 
@@ -51,7 +52,7 @@ struct Trial {
 };
 
 struct TuneResult {
-  std::string strategy;
+  QuantizeStrategy strategy = QuantizeStrategy::sensitivity;  // the one that ran (sensitivity falls back to basic)
   std::vector<Trial> trials;
   std::optional<int> chosen;  // index into trials of the configuration that met the criterion
   std::optional<int> best;    // index of the most accurate trial (for best-effort output)

@@ -1,4 +1,4 @@
-// quant::fuse_attention on a small BERT-style self-attention built in code: the fused
+// graph::fuse_attention on a small BERT-style self-attention built in code: the fused
 // graph computes what the unfused one does (ONNX Runtime, padded rows masked), and
 // graphs that differ from the pattern are left alone.
 #include <gtest/gtest.h>
@@ -14,6 +14,7 @@ namespace {
 
 using testing::Feed;
 using testing::GraphBuilder;
+using graph::fuse_attention;
 
 constexpr std::int64_t kHeads = 2, kHeadSize = 4, kHidden = kHeads * kHeadSize;
 

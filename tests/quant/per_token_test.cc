@@ -70,7 +70,7 @@ TEST(PerToken, EmitsOneQuantizationPerInputAndMatMulIntegerToFloat) {
   EXPECT_EQ(ops.count("DynamicQuantizeMatMul"), 0u);
   EXPECT_EQ(ops.count("MatMul"), 0u);
   for (const auto& d : r.decisions) {
-    EXPECT_EQ(d.action, "quantized") << d.node;
+    EXPECT_EQ(d.action, NodeAction::quantized) << d.node;
     EXPECT_EQ(d.activations, ActivationScheme::per_token) << d.node;
   }
   // The two outputs as the emulation computes them, on this CPU's kernel.

@@ -93,7 +93,7 @@ TEST(QuantizePass, ChainFusedFoldsBiasesAndStaysCloseToFp32) {
   EXPECT_EQ(ops.count("Add"), 0u);
   EXPECT_EQ(ops.at("Relu"), 2);
   for (const auto& d : r.decisions) {
-    EXPECT_EQ(d.action, "quantized") << d.node;
+    EXPECT_EQ(d.action, NodeAction::quantized) << d.node;
     EXPECT_EQ(d.folded.size(), 1u) << d.node;
   }
   EXPECT_EQ(decision_for(r, "layer2/MatMul").folded[0], "layer2/Add");
@@ -149,7 +149,7 @@ TEST(QuantizePass, PlanKeepsANodeUntouched) {
   const QuantizeResult r = quantize(b.model(), plan);
 
   const NodeDecision& kept = decision_for(r, "layer2/MatMul");
-  EXPECT_EQ(kept.action, "kept fp32 (plan)");
+  EXPECT_EQ(describe(kept), "kept fp32 (plan)");
   EXPECT_TRUE(kept.new_nodes.empty());
   const onnx::NodeProto* original = &b.model().graph().node(3);
   ASSERT_EQ(original->name(), "layer2/MatMul");
@@ -352,7 +352,7 @@ TEST(QuantizePass, EmbeddingsOffInThePlan) {
   QuantPlan plan;
   plan.quantize_embeddings = false;
   const QuantizeResult r = quantize(embedding_model(embedding_table()).model(), plan);
-  EXPECT_EQ(decision_for(r, "embeddings/Gather").action, "kept fp32 (plan)");
+  EXPECT_EQ(describe(decision_for(r, "embeddings/Gather")), "kept fp32 (plan)");
   EXPECT_TRUE(has_initializer(r.model, "embeddings.word"));
 }
 
@@ -371,7 +371,7 @@ TEST(QuantizePass, GemmWithTransposedWeightAndBias) {
       plan.defaults.granularity = g;
       const QuantizeResult r = quantize(b.model(), plan);
       EXPECT_EQ(testing::count_ops(r.model).count("Gemm"), 0u);
-      EXPECT_EQ(decision_for(r, "classifier").action, "quantized");
+      EXPECT_EQ(decision_for(r, "classifier").action, NodeAction::quantized);
       EXPECT_LT(testing::relative_rms_error(testing::run_model(r.model, feeds), y32), kChainRelRms);
     }
   }
@@ -383,7 +383,7 @@ TEST(QuantizePass, GemmWithAlphaIsRefused) {
   b.initializer("W", {12, 5}, testing::uniform(60, -1.0f, 1.0f, 41u));
   add_float_attribute(b.node("Gemm", {"x", "W"}, {"y"}, "g"), "alpha", 2.0f);
   const QuantizeResult r = quantize(b.model(), QuantPlan{});
-  EXPECT_EQ(decision_for(r, "g").action, "kept fp32 (not quantizable: alpha != 1 is not implemented)");
+  EXPECT_EQ(describe(decision_for(r, "g")), "kept fp32 (not quantizable: alpha != 1 is not implemented)");
 }
 
 TEST(QuantizePass, ActivationMatMulOnlyWhenThePlanAsks) {
@@ -391,7 +391,7 @@ TEST(QuantizePass, ActivationMatMulOnlyWhenThePlanAsks) {
   b.input("a", onnx::TensorProto::FLOAT, {2, 3, 8}).input("b", onnx::TensorProto::FLOAT, {2, 8, 4}).output("y");
   b.node("MatMul", {"a", "b"}, {"y"}, "scores");
   const QuantizeResult off = quantize(b.model(), QuantPlan{});
-  EXPECT_EQ(decision_for(off, "scores").action,
+  EXPECT_EQ(describe(decision_for(off, "scores")),
             "kept fp32 (not quantizable: B is not a constant initializer (activation x activation MatMul is off in "
             "the plan))");
   EXPECT_TRUE(find_candidates(b.model()).empty());
@@ -514,7 +514,7 @@ TEST(QuantizePass, AttentionWithSeparateQkvSizesIsRefused) {
   a->set_type(onnx::AttributeProto::INTS);
   for (int v : {16, 16, 16}) a->add_ints(v);
   const QuantizeResult r = quantize(with_ms_domain(b.model()), QuantPlan{});
-  EXPECT_EQ(decision_for(r, "attn").action,
+  EXPECT_EQ(describe(decision_for(r, "attn")),
             "kept fp32 (not quantizable: qkv_hidden_sizes is not supported by QAttention)");
 }
 
@@ -554,7 +554,7 @@ TEST(QuantizePass, EmbedLayerNormalizationBecomesQEmbedLayerNormalization) {
   const onnx::ModelProto fp32 = with_ms_domain(embed_layernorm_model().model());
   ASSERT_EQ(find_candidates(fp32).size(), 1u);
   const QuantizeResult r = quantize(fp32, QuantPlan{});
-  EXPECT_EQ(decision_for(r, "emb").action, "quantized");
+  EXPECT_EQ(decision_for(r, "emb").action, NodeAction::quantized);
   const auto ops = testing::count_ops(r.model);
   EXPECT_EQ(ops.count("EmbedLayerNormalization"), 0u);
   EXPECT_EQ(ops.at("QEmbedLayerNormalization"), 1);
@@ -585,14 +585,14 @@ TEST(QuantizePass, EmbedLayerNormalizationBecomesQEmbedLayerNormalization) {
 
 TEST(QuantizePass, EmbedLayerNormalizationFormsQEmbedLayerNormalizationCannotTake) {
   const QuantizeResult with_positions = quantize(with_ms_domain(embed_layernorm_model(true).model()), QuantPlan{});
-  EXPECT_EQ(decision_for(with_positions, "emb").action,
+  EXPECT_EQ(describe(decision_for(with_positions, "emb")),
             "kept fp32 (not quantizable: position_ids input is not supported by QEmbedLayerNormalization)");
   const QuantizeResult with_sum = quantize(with_ms_domain(embed_layernorm_model(false, true).model()), QuantPlan{});
-  EXPECT_EQ(decision_for(with_sum, "emb").action,
+  EXPECT_EQ(describe(decision_for(with_sum, "emb")),
             "kept fp32 (not quantizable: the embedding-sum output is not supported by QEmbedLayerNormalization)");
   QuantPlan no_embeddings;
   no_embeddings.quantize_embeddings = false;
-  EXPECT_EQ(decision_for(quantize(with_ms_domain(embed_layernorm_model().model()), no_embeddings), "emb").action,
+  EXPECT_EQ(describe(decision_for(quantize(with_ms_domain(embed_layernorm_model().model()), no_embeddings), "emb")),
             "kept fp32 (plan)");
 }
 
@@ -602,7 +602,7 @@ TEST(QuantizePass, OldOpsetIsRefused) {
   b.initializer("W", {4, 3}, testing::uniform(12, -1.0f, 1.0f, 8u));
   b.node("MatMul", {"x", "W"}, {"y"}, "mm");
   const QuantizeResult r = quantize(b.model(), QuantPlan{});
-  EXPECT_EQ(decision_for(r, "mm").action,
+  EXPECT_EQ(describe(decision_for(r, "mm")),
             "kept fp32 (not quantizable: the model imports ai.onnx opset 9; integer ops need opset >= 10)");
 }
 
@@ -612,7 +612,7 @@ TEST(QuantizePass, WeightThatIsAlsoAGraphInputIsRefused) {
   b.initializer("W", {4, 3}, testing::uniform(12, -1.0f, 1.0f, 8u));
   b.node("MatMul", {"x", "W"}, {"y"}, "mm");
   const QuantizeResult r = quantize(b.model(), QuantPlan{});
-  EXPECT_EQ(decision_for(r, "mm").action,
+  EXPECT_EQ(describe(decision_for(r, "mm")),
             "kept fp32 (not quantizable: B is not a constant initializer (activation x activation MatMul is off in the "
             "plan))");
 }
@@ -628,7 +628,7 @@ TEST(QuantizePass, UnnamedNodesAreKeyedByTypeAndIndex) {
   EXPECT_EQ(candidates[0].node, "MatMul#1");
   QuantPlan plan;
   plan.per_node["MatMul#1"].quantize = false;
-  EXPECT_EQ(quantize(b.model(), plan).decisions.at(0).action, "kept fp32 (plan)");
+  EXPECT_EQ(describe(quantize(b.model(), plan).decisions.at(0)), "kept fp32 (plan)");
 }
 
 TEST(FindCandidates, ListsAcceptedNodesInGraphOrder) {

@@ -24,6 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Feed;
+using graph::fuse_attention;
+using graph::fuse_skip_layer_norm;
 
 // The quantized model (weights int8, embeddings int8) must be at most this
 // fraction of the fp32 file.
@@ -135,7 +137,7 @@ std::vector<std::map<std::string, Feed>> all_feeds(const onnx::ModelProto& m) {
 Measure measure(const onnx::ModelProto& fp32, const std::vector<std::vector<float>>& y32, const QuantPlan& plan) {
   const QuantizeResult r = quantize(fp32, plan);
   Measure m;
-  for (const auto& d : r.decisions) m.quantized += d.action == "quantized" ? 1 : 0;
+  for (const auto& d : r.decisions) m.quantized += d.action == NodeAction::quantized ? 1 : 0;
   m.size_ratio = static_cast<double>(model::serialize_model(r.model).size()) /
                  static_cast<double>(model::serialize_model(fp32).size());
   const auto yq = testing::run_model_many(r.model, all_feeds(fp32));
@@ -174,7 +176,7 @@ TEST(RealModel, DefaultPlanIsSmallAndFaithful) {
     const QuantizeResult r = quantize(fp32, docquant_default_plan());
     std::map<std::string, int> quantized;
     for (const auto& d : r.decisions) {
-      if (d.action == "quantized") quantized[d.op_type]++;
+      if (d.action == NodeAction::quantized) quantized[d.op_type]++;
     }
     EXPECT_GE(quantized["MatMul"], 6 * 6) << "every linear layer of every transformer block";
     EXPECT_GE(quantized["Gather"], 1) << "the word embeddings";
@@ -288,7 +290,7 @@ TEST(RealModel, MergedHeadModelQuantizesTheBodyOnly) {
     plan.defaults.granularity = granularity;
     const QuantizeResult r = quantize(fp32, plan);
     int quantized = 0;
-    for (const auto& d : r.decisions) quantized += d.action == "quantized" ? 1 : 0;
+    for (const auto& d : r.decisions) quantized += d.action == NodeAction::quantized ? 1 : 0;
     EXPECT_EQ(quantized, 39);
     double worst = 0.0;
     for (const auto& ids : kSequences) {

@@ -1,4 +1,4 @@
-// quant::fuse_skip_layer_norm on small graphs: what is fused, what is left alone, and
+// graph::fuse_skip_layer_norm on small graphs: what is fused, what is left alone, and
 // that ONNX Runtime computes the same numbers from the fused graph.
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@ namespace {
 
 using testing::Feed;
 using testing::GraphBuilder;
+using graph::fuse_skip_layer_norm;
 
 constexpr std::int64_t kHidden = 16;
 

@@ -69,7 +69,7 @@ TEST_F(IncConfig, AbsoluteCriterionTrialsAndStrategy) {
   EXPECT_EQ(o.max_trials, 7);
   EXPECT_DOUBLE_EQ(o.max_time.count(), 600);
   EXPECT_EQ(o.seed, 1u);
-  EXPECT_EQ(o.strategy, "basic");
+  EXPECT_EQ(o.strategy, QuantizeStrategy::basic);
 }
 
 TEST_F(IncConfig, UnknownKeyIsAnErrorNamingIt) {

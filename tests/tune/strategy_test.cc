@@ -161,7 +161,7 @@ TEST(TuneSensitivity, GallopOvershootsThenBinarySearchFindsFewest) {
 TEST(TuneSensitivity, WithoutProbeFallsBackToBasic) {
   Synthetic s = make({0.001, 0.02}, /*with_probe=*/false);
   const TuneResult r = tune_sensitivity(request_for(s));
-  EXPECT_EQ(r.strategy, "basic");
+  EXPECT_EQ(r.strategy, QuantizeStrategy::basic);
   ASSERT_TRUE(r.chosen);
 }
 

@@ -4,10 +4,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "graph_context.h"
-#include "quantizer.h"
+#include "graph_view.h"
 
-namespace docquant::quant {
+namespace docquant::graph {
 
 namespace {
 
@@ -101,4 +100,4 @@ std::size_t fuse_skip_layer_norm(onnx::ModelProto& model) {
   return replaced.size();
 }
 
-}  // namespace docquant::quant
+}  // namespace docquant::graph

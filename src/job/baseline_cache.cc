@@ -8,7 +8,7 @@
 #include "file_util.h"
 #include "output_file.h"
 
-namespace docquant::tune {
+namespace docquant::job {
 
 namespace fs = std::filesystem;
 
@@ -73,4 +73,4 @@ void store_baseline(const fs::path& folder, const std::string& key_material, con
   }
 }
 
-}  // namespace docquant::tune
+}  // namespace docquant::job

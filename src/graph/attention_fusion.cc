@@ -8,10 +8,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "graph_context.h"
-#include "quantizer.h"
+#include "graph_view.h"
 
-namespace docquant::quant {
+namespace docquant::graph {
 
 namespace {
 
@@ -354,4 +353,4 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
   return matches.size();
 }
 
-}  // namespace docquant::quant
+}  // namespace docquant::graph

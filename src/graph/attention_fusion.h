@@ -7,7 +7,7 @@
 
 #include <cstddef>
 
-namespace docquant::quant {
+namespace docquant::graph {
 
 // Rewrites every BERT-style self-attention of the form ONNX Runtime's extended
 // optimisations leave an Optimum export in:
@@ -24,4 +24,4 @@ namespace docquant::quant {
 // other graphs are left untouched. Nodes the fusion leaves unread are removed.
 std::size_t fuse_attention(onnx::ModelProto& model);
 
-}  // namespace docquant::quant
+}  // namespace docquant::graph

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -23,7 +24,6 @@
 #include "docquant/tokenizer.h"
 #include "docquant/version.h"
 #include "file_util.h"
-#include "json_file.h"
 #include "baseline_cache.h"
 #include "graph_optimizer.h"
 #include "int8_kernel.h"
@@ -32,9 +32,11 @@
 #include "predictor.h"
 #include "probe.h"
 #include "quantize_pass.h"
+#include "record.h"
 #include "staged_folder.h"
 #include "strategy.h"
 #include "tokenizer_fit.h"
+#include "trial_plan.h"
 
 namespace docquant {
 
@@ -210,30 +212,6 @@ std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, cons
   return out;
 }
 
-quant::ActivationScheme activation_scheme(const QuantizeOptions& o) {
-  return o.activations == ActivationScales::per_token ? quant::ActivationScheme::per_token
-                                                      : quant::ActivationScheme::per_tensor;
-}
-
-quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) {
-  quant::QuantPlan plan;
-  plan.defaults.quantize = false;  // every candidate is named in the config
-  plan.defaults.reduce_range = o.reduce_range;
-  plan.defaults.activations = activation_scheme(o);
-  plan.fused_matmul = o.fused_matmul;
-  plan.quantize_embeddings = o.quantize_embeddings;
-  for (const auto& [node, mode] : config.nodes) {
-    quant::NodeConfig nc;
-    nc.quantize = mode != tune::NodeMode::fp32;
-    nc.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
-                                                              : quant::WeightGranularity::per_tensor;
-    nc.reduce_range = o.reduce_range;
-    nc.activations = activation_scheme(o);
-    plan.per_node[node] = nc;
-  }
-  return plan;
-}
-
 // A configuration quantized and loaded, ready to evaluate; kept after a passing trial so
 // that the output is the evaluated model's bytes, not a second quantize pass.
 struct PreparedTrial {
@@ -252,7 +230,7 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
   PreparedTrial t;
   const auto t0 = Clock::now();
   t.config = config;
-  auto q = quant::quantize(fp32, plan_for(config, o));
+  auto q = quant::quantize(fp32, job::plan_for(config, o));
   t.decisions = std::move(q.decisions);
   t.bytes = model::serialize_model(q.model);
   const auto t1 = Clock::now();
@@ -260,6 +238,14 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
   t.pass_seconds = std::chrono::duration<double>(t1 - t0).count();
   t.session_seconds = seconds_since(t1);
   return t;
+}
+
+// Option values that no input can make right, refused before any work.
+void check_options(const QuantizeOptions& o) {
+  if (!(o.criterion >= 0) || (o.relative_criterion && o.criterion >= 1)) {
+    throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
+  }
+  if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
 }
 
 // Files of the SetFit folder that travel with the model: everything but body weights.
@@ -307,7 +293,7 @@ SetFitContents setfit_contents(const fs::path& folder) {
   return c;
 }
 
-// Everything the fp32 baseline's predictions depend on (tune/baseline_cache.h).
+// Everything the fp32 baseline's predictions depend on (job/baseline_cache.h).
 std::string baseline_key(const QuantizeOptions& o, const SetFitContents& contents, const std::string& fp32_sha256,
                          const runtime::BatchPolicy& policy) {
   nlohmann::ordered_json k;
@@ -325,29 +311,214 @@ std::string baseline_key(const QuantizeOptions& o, const SetFitContents& content
 }
 
 
+// What the trial loop reads: loaded, optimised and measured before tuning starts.
+struct TrialInputs {
+  const QuantizeOptions& o;
+  const onnx::ModelProto& fp32;
+  const runtime::ModelSignature& signature;
+  const setfit::SetFitFolder& folder;
+  const runtime::SessionConfig& session;
+  const std::string& model_name;
+  const CalibrationSet& cal;
+  const tune::Criterion& criterion;
+  std::size_t need;                                  // correct rows a trial must reach (rows_needed)
+  bool early_decisions;                              // a trial stops once it cannot reach `need`
+  const std::vector<runtime::Batch>& trial_batches;  // riskiest rows first (risk_ordered_batches)
+  const std::function<void(const std::string&)>& progress;
+  const std::function<void(const std::string&, std::size_t, std::size_t)>& rows_progress;  // live rows done
+  const std::function<void()>& check_cancel;
+};
+
+// Trial 1, prepared on a second thread while the baseline was measured.
+struct FirstTrial {
+  const tune::Config& config;
+  std::future<PreparedTrial>& prepared;
+};
+
+struct TuningOutcome {
+  tune::Config chosen;                        // the configuration to write
+  std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
+  std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
+};
+
+// The trial loop: the strategy's search over `objective`'s nodes, each configuration
+// evaluated on the calibration data (the probes rank nodes on its sample). Fills the
+// report's strategy, trials and final accuracy. Throws CriterionNotMetError when no trial
+// meets the criterion and --best_effort is off.
+TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune::NodeMode default_mode,
+                         FirstTrial first, PhaseTimes& phases, QuantizeReport& report) {
+  const QuantizeOptions& o = in.o;
+  const onnx::ModelProto& fp32 = in.fp32;
+  const runtime::ModelSignature& signature = in.signature;
+  const setfit::SetFitFolder& folder = in.folder;
+  const runtime::SessionConfig& session = in.session;
+  const std::string& model_name = in.model_name;
+  const CalibrationSet& cal = in.cal;
+  const tune::Criterion& criterion = in.criterion;
+  const auto& progress = in.progress;
+  const auto& check_cancel = in.check_cancel;
+  const auto& trial_batches = in.trial_batches;
+  const auto& first_config = first.config;
+  auto& first_trial = first.prepared;
+  const std::size_t need = in.need;
+  const bool early_decisions = in.early_decisions;
+  TuningOutcome out;
+  std::vector<std::size_t> rows_evaluated;  // per trial, in order: calibration rows run before its decision
+
+  objective.accuracy = [&](const tune::Config& config) {
+    check_cancel();
+    PreparedTrial trial;
+    auto t_trial = Clock::now();
+    if (first_trial.valid() && config.nodes == first_config.nodes) {
+      trial = first_trial.get();
+      phases.add("trial 1: wait for its preparation", t_trial);
+      phases.add_seconds("trial 1: quantize pass + session (second thread, during the baseline)",
+                         trial.pass_seconds + trial.session_seconds);
+    } else {
+      trial = prepare_trial(config, fp32, o, signature, folder, session, model_name);
+      phases.add_seconds("trials: quantize pass", trial.pass_seconds);
+      phases.add_seconds("trials: session", trial.session_seconds);
+    }
+    t_trial = Clock::now();
+    const std::size_t n = cal.labels.size();
+    std::size_t correct = 0, next_batch = 0, done = 0;
+    const auto decided = [&](const runtime::Predictions& p, std::size_t rows_done) {
+      for (std::size_t r : trial_batches[next_batch++].rows) correct += p.predicted[r] == cal.labels[r];
+      done = rows_done;
+      in.rows_progress(fmt::format("trial {}", rows_evaluated.size() + 1), rows_done, n);
+      return early_decisions && correct + (n - rows_done) < need;
+    };
+    runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
+    // Stopped early: the best accuracy the remaining rows could have given, which misses the criterion.
+    const double acc = static_cast<double>(correct + (n - done)) / static_cast<double>(n);
+    rows_evaluated.push_back(done);
+    phases.add("trials: evaluate", t_trial);
+    if (criterion.met(report.baseline_accuracy, acc)) {
+      trial.predictor.reset();
+      out.last_passing = std::move(trial);
+    }
+    return acc;
+  };
+  if (o.sensitivity_probe == SensitivityProbe::local) {
+    // One session ranks every node: each node's own output error when it alone is
+    // quantized (job/probe.h), on the sample, under the evaluation's session settings.
+    objective.sensitivity = [&](tune::NodeMode mode) {
+      job::LocalProbeRequest probe;
+      probe.fp32 = &fp32;
+      probe.nodes = objective.nodes;
+      probe.config = job::plan_for({}, o).defaults;
+      probe.config.quantize = true;
+      probe.config.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
+                                                                          : quant::WeightGranularity::per_tensor;
+      probe.plan = job::plan_for({}, o);
+      probe.signature = &signature;
+      probe.batches = &cal.sample_batches;
+      probe.session = session;
+      probe.model_name = model_name;
+      auto scores = job::local_sensitivity(probe);
+      progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
+                           cal.sample_rows));
+      return scores;
+    };
+  } else if (!signature.output_is_label) {
+    // Sensitivity of node i: mean absolute change of the class probabilities on the
+    // sample when node i alone is quantized (one session per node). Needs probabilities.
+    objective.sensitivity = [&](tune::NodeMode mode) {
+      job::IsolatedProbeRequest probe;
+      const std::string fp32_bytes = model::serialize_model(fp32);  // the baseline read a file: made here
+      probe.fp32_bytes = &fp32_bytes;
+      probe.nodes = objective.nodes.size();
+      probe.quantized_alone = [&](std::size_t i) {
+        tune::Config only;
+        for (std::size_t j = 0; j < objective.nodes.size(); ++j) only.nodes[objective.nodes[j]] = i == j ? mode : tune::NodeMode::fp32;
+        return model::serialize_model(quant::quantize(fp32, job::plan_for(only, o)).model);
+      };
+      probe.signature = &signature;
+      probe.folder = &folder;
+      probe.batches = &cal.sample_batches;
+      probe.rows = cal.sample_rows;
+      probe.session = session;
+      probe.model_name = model_name;
+      probe.check_cancel = check_cancel;
+      probe.progress = progress;
+      return job::isolated_sensitivity(probe);
+    };
+  }
+
+  tune::TuneRequest request;
+  request.objective = &objective;
+  request.criterion = criterion;
+  request.baseline = report.baseline_accuracy;
+  request.budget.max_trials = o.max_trials;
+  request.budget.max_time = o.max_time;
+  request.default_mode = default_mode;
+  request.on_trial = [&](const tune::Trial& t) {
+    const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
+                                 ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
+                                 : cal.labels.size();
+    const std::string outcome = rows < cal.labels.size()
+                                    ? fmt::format("fail (decided after {} of {} rows)", rows, cal.labels.size())
+                                    : (t.passed ? "pass" : "fail");
+    progress(fmt::format("trial {:>3}  {:<20} acc {}{:.4f} {}  {:5.1f}s  {}", t.index, t.phase,
+                         rows < cal.labels.size() ? "<= " : "", t.accuracy, outcome, t.seconds, t.summary));
+  };
+  auto since = Clock::now();
+  const tune::TuneResult result =
+      o.strategy == QuantizeStrategy::basic ? tune::tune_basic(request) : tune::tune_sensitivity(request);
+  phases.add("tuning (all)", since);
+  report.strategy = result.strategy;
+  report.stop_reason = result.stop_reason;
+  report.probe_seconds = result.probe_seconds;
+  if (!result.sensitivity.empty()) {
+    report.probe = o.sensitivity_probe;
+    for (std::size_t i = 0; i < objective.nodes.size(); ++i) out.sensitivity[objective.nodes[i]] = result.sensitivity[i];
+  }
+  for (const auto& t : result.trials) {
+    const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
+                                 ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
+                                 : cal.labels.size();
+    report.trials.push_back(
+        {t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed, rows});
+  }
+  if (result.chosen) {
+    out.chosen = result.trials[*result.chosen].config;
+    report.final_accuracy = result.trials[*result.chosen].accuracy;
+    report.criterion_met = true;
+  } else if (o.best_effort && result.best) {
+    out.chosen = result.trials[*result.best].config;
+    report.final_accuracy = result.trials[*result.best].accuracy;
+    progress("no trial met the criterion; writing the most accurate one (--best_effort)");
+  } else {
+    std::string best;
+    if (result.best) {
+      const auto& b = result.trials[*result.best];
+      best = fmt::format("; the best trial (#{}: {}) reached {:.4f}", b.index, b.summary, b.accuracy);
+    }
+    throw CriterionNotMetError(fmt::format(
+        "no configuration met the criterion ({}: need >= {:.4f} against fp32 {:.4f}) in {} trials ({}){}; no output "
+        "was written. Relax the criterion (--relative/--absolute), allow more trials (--max_trials), or pass "
+        "--best_effort to keep the best trial",
+        criterion.describe(), criterion.threshold(report.baseline_accuracy), report.baseline_accuracy,
+        result.trials.size(), result.stop_reason, best));
+  }
+  return out;
+}
+
 }  // namespace
 
 QuantizeReport quantize(const QuantizeOptions& o) {
   const auto job_start = Clock::now();
-  const auto progress = [&](const std::string& line) {
+  const std::function<void(const std::string&)> progress = [&](const std::string& line) {
     if (o.progress) o.progress(line);
   };
-  const auto rows_progress = [&](const std::string& phase, std::size_t done, std::size_t total) {
+  const std::function<void(const std::string&, std::size_t, std::size_t)> rows_progress =
+      [&](const std::string& phase, std::size_t done, std::size_t total) {
     if (o.row_progress) o.row_progress(phase, done, total);
   };
-  const auto check_cancel = [&] {
+  const std::function<void()> check_cancel = [&] {
     if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output was written");
   };
-  if (o.strategy != "sensitivity" && o.strategy != "basic") {
-    throw UsageError(fmt::format("unknown strategy '{}' (choose sensitivity or basic)", o.strategy));
-  }
-  if (o.sensitivity_probe != "local" && o.sensitivity_probe != "isolated") {
-    throw UsageError(fmt::format("unknown sensitivity probe '{}' (choose local or isolated)", o.sensitivity_probe));
-  }
-  if (!(o.criterion >= 0) || (o.relative_criterion && o.criterion >= 1)) {
-    throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
-  }
-  if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
+  check_options(o);
 
   // 1. Inputs, all checked before any work.
   if (o.calibration_data) {
@@ -411,7 +582,6 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
   std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
   std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
-  std::vector<std::size_t> rows_evaluated;    // per trial, in order: calibration rows run before its decision
 
   // 2. Tuning, when there is data to measure.
   tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
@@ -430,7 +600,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // first op-type-wise trial is per-channel). Its quantize pass and session creation,
     // mostly single-threaded, run on a second thread while the baseline evaluates.
     const tune::Config first_config = uniform_config(
-        objective.nodes, o.strategy == "basic" ? tune::NodeMode::int8_per_channel : default_mode);
+        objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
     std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
       return prepare_trial(first_config, fp32, o, signature, folder, session, model_name);
     });
@@ -441,11 +611,11 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const std::filesystem::path fp32_file = out.dir() / "fp32_baseline.onnx";
     model::save_model(fp32, fp32_file);
     // The fp32 predictions from an earlier run on the same inputs, when there is one.
-    const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : tune::default_baseline_cache();
+    const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : job::default_baseline_cache();
     const std::string key = baseline_key(o, contents, sha256_file(fp32_file), policy);
     const auto t_base = Clock::now();
-    std::optional<tune::BaselineEntry> cached;
-    if (o.use_baseline_cache) cached = tune::load_baseline(cache, key, cal.labels.size(), folder.class_names.size());
+    std::optional<job::BaselineEntry> cached;
+    if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.labels.size(), folder.class_names.size());
     std::optional<runtime::Predictor> baseline_predictor;
     runtime::Predictions baseline;
     if (cached) {
@@ -462,7 +632,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                                           });
       baseline_predictor.reset();  // its session holds the fp32 weights, prepacked: not needed by the trials
       since = phases.add("baseline: evaluate", since);
-      if (o.use_baseline_cache) tune::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
+      if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
     }
     {
       std::error_code ec;
@@ -474,7 +644,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
     // The basic strategy orders its fallbacks by every trial's accuracy: it runs in full.
     const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
-    const bool early_decisions = o.strategy != "basic";
+    const bool early_decisions = o.strategy != QuantizeStrategy::basic;
     const std::vector<runtime::Batch> trial_batches =
         risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}",
@@ -485,151 +655,14 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                          criterion.describe(), criterion.threshold(report.baseline_accuracy)));
     check_cancel();
 
-    const auto evaluate = [&](const tune::Config& config, const std::vector<runtime::Batch>& batches,
-                              std::size_t rows, const runtime::SessionConfig& config_of_session) {
-      check_cancel();
-      auto p = prepare_trial(config, fp32, o, signature, folder, config_of_session, model_name);
-      return p.predictor->predict(batches, rows, check_cancel);
-    };
-    objective.accuracy = [&](const tune::Config& config) {
-      check_cancel();
-      PreparedTrial trial;
-      auto t_trial = Clock::now();
-      if (first_trial.valid() && config.nodes == first_config.nodes) {
-        trial = first_trial.get();
-        phases.add("trial 1: wait for its preparation", t_trial);
-        phases.add_seconds("trial 1: quantize pass + session (second thread, during the baseline)",
-                           trial.pass_seconds + trial.session_seconds);
-      } else {
-        trial = prepare_trial(config, fp32, o, signature, folder, session, model_name);
-        phases.add_seconds("trials: quantize pass", trial.pass_seconds);
-        phases.add_seconds("trials: session", trial.session_seconds);
-      }
-      t_trial = Clock::now();
-      const std::size_t n = cal.labels.size();
-      std::size_t correct = 0, next_batch = 0, done = 0;
-      const auto decided = [&](const runtime::Predictions& p, std::size_t rows_done) {
-        for (std::size_t r : trial_batches[next_batch++].rows) correct += p.predicted[r] == cal.labels[r];
-        done = rows_done;
-        rows_progress(fmt::format("trial {}", rows_evaluated.size() + 1), rows_done, n);
-        return early_decisions && correct + (n - rows_done) < need;
-      };
-      runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
-      // Stopped early: the best accuracy the remaining rows could have given, which misses the criterion.
-      const double acc = static_cast<double>(correct + (n - done)) / static_cast<double>(n);
-      rows_evaluated.push_back(done);
-      phases.add("trials: evaluate", t_trial);
-      if (criterion.met(report.baseline_accuracy, acc)) {
-        trial.predictor.reset();
-        last_passing = std::move(trial);
-      }
-      return acc;
-    };
-    if (o.sensitivity_probe == "local") {
-      // One session ranks every node: each node's own output error when it alone is
-      // quantized (tune/probe.h), on the sample, under the evaluation's session settings.
-      objective.sensitivity = [&](tune::NodeMode mode) {
-        tune::LocalProbeRequest probe;
-        probe.fp32 = &fp32;
-        probe.nodes = objective.nodes;
-        probe.config = plan_for({}, o).defaults;
-        probe.config.quantize = true;
-        probe.config.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
-                                                                            : quant::WeightGranularity::per_tensor;
-        probe.plan = plan_for({}, o);
-        probe.signature = &signature;
-        probe.batches = &cal.sample_batches;
-        probe.session = session;
-        probe.model_name = model_name;
-        auto scores = tune::local_sensitivity(probe);
-        progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
-                             cal.sample_rows));
-        return scores;
-      };
-    } else if (!signature.output_is_label) {
-      // Sensitivity of node i: mean absolute change of the class probabilities on the
-      // sample when node i alone is quantized (one session per node). Needs probabilities.
-      objective.sensitivity = [&](tune::NodeMode mode) {
-        // The probe only ranks nodes, so its sessions skip ONNX Runtime's costlier graph
-        // optimisations (session creation dominates a 64-text run); the fp32 reference is
-        // computed the same way so that both sides share every non-quantized rounding.
-        runtime::SessionConfig probe_session = session;
-        probe_session.optimization = GraphOptimizationLevel::ORT_ENABLE_BASIC;
-        runtime::Predictor probe_reference(model::serialize_model(fp32), signature, folder, probe_session, model_name);
-        const auto reference = probe_reference.predict(cal.sample_batches, cal.sample_rows, check_cancel);
-        std::vector<double> error;
-        for (std::size_t i = 0; i < objective.nodes.size(); ++i) {
-          tune::Config only;
-          for (std::size_t j = 0; j < objective.nodes.size(); ++j) only.nodes[objective.nodes[j]] = i == j ? mode : tune::NodeMode::fp32;
-          const auto p = evaluate(only, cal.sample_batches, cal.sample_rows, probe_session);
-          double sum = 0;
-          for (std::size_t k = 0; k < p.proba.size(); ++k) sum += std::abs(p.proba[k] - reference.proba[k]);
-          error.push_back(sum / static_cast<double>(std::max<std::size_t>(1, p.proba.size())));
-          if ((i + 1) % 10 == 0 || i + 1 == objective.nodes.size()) {
-            progress(fmt::format("  sensitivity probe: {}/{} nodes", i + 1, objective.nodes.size()));
-          }
-        }
-        return error;
-      };
-    }
-
-    tune::TuneRequest request;
-    request.objective = &objective;
-    request.criterion = criterion;
-    request.baseline = report.baseline_accuracy;
-    request.budget.max_trials = o.max_trials;
-    request.budget.max_time = o.max_time;
-    request.default_mode = default_mode;
-    request.on_trial = [&](const tune::Trial& t) {
-      const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
-                                   ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
-                                   : cal.labels.size();
-      const std::string outcome = rows < cal.labels.size()
-                                      ? fmt::format("fail (decided after {} of {} rows)", rows, cal.labels.size())
-                                      : (t.passed ? "pass" : "fail");
-      progress(fmt::format("trial {:>3}  {:<20} acc {}{:.4f} {}  {:5.1f}s  {}", t.index, t.phase,
-                           rows < cal.labels.size() ? "<= " : "", t.accuracy, outcome, t.seconds, t.summary));
-    };
-    since = Clock::now();
-    const tune::TuneResult result = o.strategy == "basic" ? tune::tune_basic(request) : tune::tune_sensitivity(request);
-    since = phases.add("tuning (all)", since);
-    report.strategy = result.strategy;
-    report.stop_reason = result.stop_reason;
-    report.probe_seconds = result.probe_seconds;
-    if (!result.sensitivity.empty()) {
-      report.probe = o.sensitivity_probe;
-      for (std::size_t i = 0; i < objective.nodes.size(); ++i) sensitivity[objective.nodes[i]] = result.sensitivity[i];
-    }
-    for (const auto& t : result.trials) {
-      const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
-                                   ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
-                                   : cal.labels.size();
-      report.trials.push_back(
-          {t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed, rows});
-    }
-    if (result.chosen) {
-      chosen = result.trials[*result.chosen].config;
-      report.final_accuracy = result.trials[*result.chosen].accuracy;
-      report.criterion_met = true;
-    } else if (o.best_effort && result.best) {
-      chosen = result.trials[*result.best].config;
-      report.final_accuracy = result.trials[*result.best].accuracy;
-      progress("no trial met the criterion; writing the most accurate one (--best_effort)");
-    } else {
-      std::string best;
-      if (result.best) {
-        const auto& b = result.trials[*result.best];
-        best = fmt::format("; the best trial (#{}: {}) reached {:.4f}", b.index, b.summary, b.accuracy);
-      }
-      throw CriterionNotMetError(fmt::format(
-          "no configuration met the criterion ({}: need >= {:.4f} against fp32 {:.4f}) in {} trials ({}){}; no output "
-          "was written. Relax the criterion (--relative/--absolute), allow more trials (--max_trials), or pass "
-          "--best_effort to keep the best trial",
-          criterion.describe(), criterion.threshold(report.baseline_accuracy), report.baseline_accuracy,
-          result.trials.size(), result.stop_reason, best));
-    }
+    const TrialInputs trial_inputs{o,         fp32,      signature, folder,          session,       model_name,
+                                   cal,       criterion, need,      early_decisions, trial_batches, progress,
+                                   rows_progress, check_cancel};
+    TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
+    chosen = std::move(tuned.chosen);
+    last_passing = std::move(tuned.last_passing);
+    sensitivity = std::move(tuned.sensitivity);
   } else {
-    report.strategy = "none";
     report.stop_reason = "no calibration data: default configuration, accuracy not checked";
     progress("no --calibration_data: quantizing with the default configuration; accuracy was NOT checked");
   }
@@ -644,7 +677,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     decisions = std::move(last_passing->decisions);
     model_bytes = std::move(last_passing->bytes);
   } else {
-    auto final_q = quant::quantize(fp32, plan_for(chosen, o));
+    auto final_q = quant::quantize(fp32, job::plan_for(chosen, o));
     decisions = std::move(final_q.decisions);
     model_bytes = model::serialize_model(final_q.model);
     since = phases.add("output: quantize pass", since);
@@ -653,21 +686,23 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   since = phases.add("output: write model.onnx", since);
   report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
   for (const auto& d : decisions) {
+    QuantizeNode node{d.node, d.op_type, NodeOutcome::quantized, quant::describe(d), std::nullopt, false};
     auto it = chosen.nodes.find(d.node);
-    std::string decision = d.action;
-    if (d.action == "quantized") {
-      decision = fmt::format("{} {}{}{}", d.weight_type, d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
-                             d.reduce_range ? " reduce_range" : "",
-                             d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+    if (d.action == quant::NodeAction::quantized) {
+      node.decision = fmt::format("{} {}{}{}", d.weight_type,
+                                  d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+                                  d.reduce_range ? " reduce_range" : "",
+                                  d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+      node.can_saturate = quant::pairwise_can_saturate(d.max_pair_magnitude);
     } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
-      decision = "fp32 (tuning)";
+      node.outcome = NodeOutcome::fp32_by_tuning;
+      node.decision = "fp32 (tuning)";
+    } else {
+      node.outcome = d.action == quant::NodeAction::not_quantizable ? NodeOutcome::not_quantizable : NodeOutcome::fp32_by_plan;
     }
-    auto score = sensitivity.find(d.node);
-    const bool can_saturate = d.action == "quantized" && quant::pairwise_can_saturate(d.max_pair_magnitude);
-    report.nodes.push_back({d.node, d.op_type, decision,
-                            score == sensitivity.end() ? std::nullopt : std::optional<double>(score->second),
-                            can_saturate});
-    if (can_saturate) ++report.nodes_that_can_saturate;
+    if (auto score = sensitivity.find(d.node); score != sensitivity.end()) node.sensitivity = score->second;
+    if (node.can_saturate) ++report.nodes_that_can_saturate;
+    report.nodes.push_back(std::move(node));
   }
   describe_int8_host(report);
   for (const auto& rel : contents.folders) {
@@ -677,85 +712,12 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   }
   for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
 
-  nlohmann::ordered_json j;
-  j["format_version"] = 1;
-  j["docquant_version"] = kVersion;
-  j["git_commit"] = kGitCommit;
-  j["onnxruntime_version"] = kOnnxRuntimeVersion;
-  nlohmann::ordered_json in;
-  in["onnx_model"] = {{"path", loaded.file.string()}, {"sha256", sha256_file(loaded.file)}};
-  nlohmann::ordered_json sf = nlohmann::ordered_json::object();
-  for (const auto& rel : contents.files) sf[rel.string()] = sha256_file(o.setfit_folder / rel);
-  in["setfit_folder"] = {{"path", o.setfit_folder.string()}, {"files_sha256", sf}};
-  if (o.calibration_data) {
-    in["calibration_data"] = {{"path", o.calibration_data->string()}, {"sha256", sha256_file(*o.calibration_data)},
-                              {"rows", report.calibration_rows}};
-  }
-  j["inputs"] = in;
-  j["host"] = {{"cpu", quant::host_cpu_model()},
-               {"int8_path", report.int8_path},
-               {"int8_exact", report.int8_exact},
-               {"threads", o.threads}};
-  j["seed"] = o.seed;
-  j["model_form"] = report.model_form;
-  j["criterion"] = {{"kind", o.relative_criterion ? "relative" : "absolute"}, {"value", o.criterion},
-                    {"higher_is_better", o.higher_is_better}, {"text", report.criterion}};
-  j["recipe"] = {{"approach", "post_training_dynamic_quant"},
-                 {"weights", "int8 symmetric"},
-                 {"activations", o.activations == ActivationScales::per_token
-                                     ? "uint8 symmetric (zero point 128), dynamic per token"
-                                     : "uint8 asymmetric, dynamic per tensor"},
-                 {"activation_scales", quant::to_string(activation_scheme(o))},
-                 {"start_granularity", o.per_channel ? "per_channel" : "per_tensor"},
-                 {"reduce_range", o.reduce_range},
-                 {"quantize_embeddings", o.quantize_embeddings},
-                 {"fused_matmul", o.fused_matmul},
-                 {"optimize_graph", o.optimize_graph},
-                 {"attention_fused", report.attentions_fused},
-                 {"skip_layer_normalization_fused", report.skip_layer_norms_fused},
-                 {"nodes_that_can_saturate", report.nodes_that_can_saturate},
-                 {"exact_on_every_x86_cpu", report.nodes_that_can_saturate == 0}};
-  j["strategy"] = {{"name", report.strategy}, {"max_trials", o.max_trials}, {"max_seconds", o.max_time.count()},
-                   {"stop_reason", report.stop_reason}, {"probe", report.probe}, {"probe_seconds", report.probe_seconds}};
-  j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
-                   {"text", report.batching}};
-  j["accuracy_checked"] = report.accuracy_checked;
-  if (report.accuracy_checked) {
-    j["baseline_accuracy"] = report.baseline_accuracy;
-    j["baseline_from_cache"] = report.baseline_cached;
-    j["final_accuracy"] = *report.final_accuracy;
-    j["criterion_met"] = report.criterion_met;
-  }
-  auto trials = nlohmann::ordered_json::array();
-  for (const auto& t : report.trials) {
-    trials.push_back({{"index", t.index}, {"phase", t.phase}, {"configuration", t.summary}, {"fp32_nodes", t.fp32_nodes},
-                      {"accuracy", t.accuracy}, {"seconds", t.seconds}, {"passed", t.passed},
-                      {"rows_evaluated", t.rows_evaluated}});
-  }
-  j["trials"] = trials;
-  auto nodes = nlohmann::ordered_json::array();
-  for (const auto& n : report.nodes) {
-    nlohmann::ordered_json node = {{"node", n.node}, {"op_type", n.op_type}, {"decision", n.decision}};
-    if (n.sensitivity) node["sensitivity"] = *n.sensitivity;
-    if (n.can_saturate) node["can_saturate"] = true;
-    nodes.push_back(std::move(node));
-  }
-  j["nodes"] = nodes;
-  j["warnings"] = report.warnings;
-  j["sizes"] = {{"model_onnx_before", report.size_before}, {"model_onnx_after", report.size_after}};
+  const job::RecordedInputs recorded = job::hash_inputs(o, loaded.file, contents.files);
   phases.add("output: copy SetFit files, hashes, record", since);
   report.phase_seconds = phases.list();
   report.seconds = seconds_since(job_start);
   report.peak_rss_bytes = peak_rss_bytes();
-  j["seconds"] = report.seconds;
-  nlohmann::ordered_json phase_json = nlohmann::ordered_json::object();
-  for (const auto& [phase, s] : report.phase_seconds) phase_json[phase] = s;
-  j["phase_seconds"] = phase_json;
-  j["peak_rss_bytes"] = report.peak_rss_bytes;
-  nlohmann::ordered_json rss_json = nlohmann::ordered_json::object();
-  for (const auto& [phase, bytes] : phases.peaks()) rss_json[phase] = bytes;
-  j["peak_rss_bytes_after_phase"] = rss_json;
-  write_file_checked(out.dir() / "quantization.json", json_text(std::move(j)));
+  job::write_record(out.dir() / "quantization.json", o, recorded, policy, report, phases.peaks());
   check_cancel();
   out.commit();
   report.output_folder = out.target();

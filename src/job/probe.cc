@@ -9,8 +9,9 @@
 #include "docquant/error.h"
 #include "error_probe.h"
 #include "onnx_io.h"
+#include "predictor.h"
 
-namespace docquant::tune {
+namespace docquant::job {
 
 namespace {
 
@@ -107,4 +108,29 @@ std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
   return scores;
 }
 
-}  // namespace docquant::tune
+std::vector<double> isolated_sensitivity(const IsolatedProbeRequest& request) {
+  // The probe only ranks nodes, so its sessions skip ONNX Runtime's costlier graph
+  // optimisations (session creation dominates a 64-text run); the fp32 reference is
+  // computed the same way so that both sides share every non-quantized rounding.
+  runtime::SessionConfig session = request.session;
+  session.optimization = GraphOptimizationLevel::ORT_ENABLE_BASIC;
+  const runtime::Predictor reference_predictor(*request.fp32_bytes, *request.signature, *request.folder, session,
+                                               request.model_name);
+  const auto reference = reference_predictor.predict(*request.batches, request.rows, request.check_cancel);
+  std::vector<double> error;
+  for (std::size_t i = 0; i < request.nodes; ++i) {
+    request.check_cancel();
+    const runtime::Predictor quantized(request.quantized_alone(i), *request.signature, *request.folder, session,
+                                       request.model_name);
+    const auto p = quantized.predict(*request.batches, request.rows, request.check_cancel);
+    double sum = 0;
+    for (std::size_t k = 0; k < p.proba.size(); ++k) sum += std::abs(p.proba[k] - reference.proba[k]);
+    error.push_back(sum / static_cast<double>(std::max<std::size_t>(1, p.proba.size())));
+    if ((i + 1) % 10 == 0 || i + 1 == request.nodes) {
+      request.progress(fmt::format("  sensitivity probe: {}/{} nodes", i + 1, request.nodes));
+    }
+  }
+  return error;
+}
+
+}  // namespace docquant::job

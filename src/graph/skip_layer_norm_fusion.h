@@ -8,7 +8,7 @@
 
 #include <cstddef>
 
-namespace docquant::quant {
+namespace docquant::graph {
 
 // Rewrites, in graph order, every
 //     y = LayerNormalization(Add(x, r), gamma[, beta])      (axis -1, output 0 only)
@@ -21,4 +21,4 @@ namespace docquant::quant {
 // Returns how many were fused; graphs without the pattern are left untouched.
 std::size_t fuse_skip_layer_norm(onnx::ModelProto& model);
 
-}  // namespace docquant::quant
+}  // namespace docquant::graph

@@ -12,7 +12,7 @@
 
 #include "predictor.h"
 
-namespace docquant::tune {
+namespace docquant::job {
 
 // $DOCQUANT_CACHE/baselines, else ~/.cache/docquant/baselines; empty when neither is known.
 std::filesystem::path default_baseline_cache();
@@ -27,4 +27,4 @@ std::optional<BaselineEntry> load_baseline(const std::filesystem::path& folder, 
                                            std::size_t rows, std::size_t classes);
 void store_baseline(const std::filesystem::path& folder, const std::string& key_material, const BaselineEntry& entry);
 
-}  // namespace docquant::tune
+}  // namespace docquant::job

@@ -1,0 +1,16 @@
+#pragma once
+// How a tuning configuration (one mode per node) and the job's options become the plan the
+// quantize pass applies: the one place the job's recipe meets quant's plan.
+#include "docquant/quantize.h"
+#include "plan.h"
+#include "strategy.h"
+
+namespace docquant::job {
+
+quant::ActivationScheme activation_scheme(const QuantizeOptions& o);
+
+// Every node `config` names is configured (fp32 nodes with quantize = false); other nodes
+// stay fp32. The plan-level switches (fused MatMul, embeddings) come from `o`.
+quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o);
+
+}  // namespace docquant::job

@@ -165,7 +165,7 @@ std::optional<Mask> attention_mask(const GraphView& m, const std::string& tensor
 
 // DistilBERT's masked_fill: Where(Expand(Reshape(Equal(mask, 0), s1), s2), c, scores); c < 0
 // replaces masked scores, which Attention's additive (1 - mask) * c matches after Softmax.
-std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where, float* filter) {
+std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where) {
   const auto c = float_scalar(m, where.input(1));
   if (!c || !(*c < 0.0f) || !std::isfinite(*c)) return std::nullopt;
   const int expand_index = m.producer(where.input(0));
@@ -186,7 +186,6 @@ std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where,
   const onnx::TensorProto* zero = m.constant(equal->input(1));
   if (!zero || element_count(*zero) != 1 || int64_values(m, equal->input(1)) != std::vector<std::int64_t>{0})
     return std::nullopt;
-  *filter = *c;
   return Mask{equal->input(0), *c, {expand_index, reshape_index, equal_index}};
 }
 
@@ -212,8 +211,7 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
 
   Match out;
   for (int side = where ? 2 : 0; side < (where ? 3 : 2); ++side) {
-    float filter = 0.0f;
-    auto mask = where ? where_mask(m, *add, &filter) : attention_mask(m, add->input(1 - side));
+    auto mask = where ? where_mask(m, *add) : attention_mask(m, add->input(1 - side));
     if (!mask) continue;
     const int scores_index = m.producer(add->input(side));
     const onnx::NodeProto* scores = node_at(m, scores_index);

@@ -12,6 +12,7 @@
 #include "graph_summary.h"
 #include "inspect_setfit.h"
 #include "int8_kernel.h"
+#include "model_form.h"
 #include "onnx_io.h"
 #include "quantize_pass.h"
 #include "quantizer.h"
@@ -30,6 +31,15 @@ std::string human_bytes(std::int64_t bytes) {
   return fmt::format("{} B", bytes);
 }
 
+char form_letter(runtime::ModelForm form) {
+  switch (form) {
+    case runtime::ModelForm::body_last_hidden_state: return 'a';
+    case runtime::ModelForm::head_in_graph: return 'b';
+    case runtime::ModelForm::sentence_embedding: return 'c';
+  }
+  return '?';
+}
+
 void print_onnx_summary(const fs::path& path) {
   auto loaded = model::load_model(path);
   const auto s = model::summarize(loaded.model);
@@ -43,6 +53,14 @@ void print_onnx_summary(const fs::path& path) {
   }
   fmt::print("opsets       {}\n", opsets);
   if (!s.producer.empty()) fmt::print("producer     {}\n", s.producer);
+  // The form decides which steps run after the model (docs/quantize.md, "What it does");
+  // a graph docquant cannot feed is described anyway, with the reason.
+  try {
+    const auto signature = runtime::detect_signature(loaded.model, loaded.file.string());
+    fmt::print("form         ({}) {}\n", form_letter(signature.form), signature.describe());
+  } catch (const InputError& e) {
+    fmt::print("form         none docquant can run: {}\n", e.what());
+  }
   fmt::print("\ninputs\n");
   for (const auto& v : s.inputs) fmt::print("  {:<28} {:<8} {}\n", v.name, v.dtype, v.shape);
   fmt::print("outputs\n");

@@ -52,6 +52,32 @@ std::optional<std::vector<std::int64_t>> unsqueeze_axes(const GraphView& view, c
 // The node at `index`, or nullptr for -1 (GraphView::producer of a graph input or constant).
 const onnx::NodeProto* node_at(const GraphView& g, int index) { return index < 0 ? nullptr : &g.node(index); }
 
+// A Reshape's target shape as constants, where 0 stands for "the input's dimension". Besides a
+// constant, takes the form DistilBERT exports (x.view(bs, -1, ...)): Concat(Unsqueeze(Gather(
+// Shape(t), 0)), c1, c2, ...), where the batch entry becomes 0 (t and the reshaped tensor share
+// their batch dimension in the attention blocks matched here) and -1 is kept.
+std::optional<std::vector<std::int64_t>> reshape_target(const GraphView& m, const std::string& shape) {
+  if (auto v = int64_values(m, shape)) return v;
+  const onnx::NodeProto* concat = node_at(m, m.producer(shape));
+  if (!is_onnx_op(concat, "Concat") || int_attribute(*concat, "axis", -1) != 0 || concat->input_size() < 2)
+    return std::nullopt;
+  const onnx::NodeProto* unsqueeze = node_at(m, m.producer(concat->input(0)));
+  if (!is_onnx_op(unsqueeze, "Unsqueeze") || unsqueeze_axes(m, *unsqueeze) != std::vector<std::int64_t>{0})
+    return std::nullopt;
+  const onnx::NodeProto* gather = node_at(m, m.producer(unsqueeze->input(0)));
+  if (!is_onnx_op(gather, "Gather") || int_attribute(*gather, "axis", 0) != 0 ||
+      int64_values(m, gather->input(1)) != std::vector<std::int64_t>{0} ||
+      !is_onnx_op(node_at(m, m.producer(gather->input(0))), "Shape"))
+    return std::nullopt;
+  std::vector<std::int64_t> out = {0};
+  for (int i = 1; i < concat->input_size(); ++i) {
+    const auto part = int64_values(m, concat->input(i));
+    if (!part || part->size() != 1) return std::nullopt;
+    out.push_back(part->front());
+  }
+  return out;
+}
+
 // One of the Q, K, V branches: Transpose(Reshape(Add(MatMul(x, W), b), [0, 0, N, h]), perm).
 struct Projection {
   std::string x, weight, bias;
@@ -72,8 +98,9 @@ std::optional<Projection> projection(const GraphView& m, const std::string& tran
   if (!is_onnx_op(reshape, "Reshape") || !m.read_only_by(transpose->input(0), t) || reshape->input_size() < 2 ||
       int_attribute(*reshape, "allowzero", 0) != 0)
     return std::nullopt;
-  const auto shape = int64_values(m, reshape->input(1));
-  if (!shape || shape->size() != 4 || (*shape)[0] != 0 || (*shape)[1] != 0 || (*shape)[2] <= 0 || (*shape)[3] <= 0)
+  const auto shape = reshape_target(m, reshape->input(1));
+  if (!shape || shape->size() != 4 || (*shape)[0] != 0 || ((*shape)[1] != 0 && (*shape)[1] != -1) || (*shape)[2] <= 0 ||
+      (*shape)[3] <= 0)
     return std::nullopt;
   const int a = m.producer(reshape->input(0));
   const onnx::NodeProto* add = node_at(m, a);
@@ -135,6 +162,32 @@ std::optional<Mask> attention_mask(const GraphView& m, const std::string& tensor
   return std::nullopt;
 }
 
+// DistilBERT's masked_fill: Where(Expand(Reshape(Equal(mask, 0), s1), s2), c, scores); c < 0
+// replaces masked scores, which Attention's additive (1 - mask) * c matches after Softmax.
+std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where) {
+  const auto c = float_scalar(m, where.input(1));
+  if (!c || !(*c < 0.0f) || !std::isfinite(*c)) return std::nullopt;
+  const int expand_index = m.producer(where.input(0));
+  const onnx::NodeProto* expand = node_at(m, expand_index);
+  if (!is_onnx_op(expand, "Expand")) return std::nullopt;
+  const int reshape_index = m.producer(expand->input(0));
+  const onnx::NodeProto* reshape = node_at(m, reshape_index);
+  if (!is_onnx_op(reshape, "Reshape")) return std::nullopt;
+  // mask.view(bs, 1, 1, k_length): a Concat of four, the middle two constant 1.
+  const onnx::NodeProto* target = node_at(m, m.producer(reshape->input(1)));
+  if (!is_onnx_op(target, "Concat") || target->input_size() != 4 ||
+      int64_values(m, target->input(1)) != std::vector<std::int64_t>{1} ||
+      int64_values(m, target->input(2)) != std::vector<std::int64_t>{1})
+    return std::nullopt;
+  const int equal_index = m.producer(reshape->input(0));
+  const onnx::NodeProto* equal = node_at(m, equal_index);
+  if (!is_onnx_op(equal, "Equal") || !m.is_graph_input(equal->input(0))) return std::nullopt;
+  const onnx::TensorProto* zero = m.constant(equal->input(1));
+  if (!zero || element_count(*zero) != 1 || int64_values(m, equal->input(1)) != std::vector<std::int64_t>{0})
+    return std::nullopt;
+  return Mask{equal->input(0), *c, {expand_index, reshape_index, equal_index}};
+}
+
 struct Match {
   Projection q, k, v;
   Mask mask;
@@ -151,15 +204,30 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
   if (axis != -1 && axis != 3) return std::nullopt;
   const int add_index = m.producer(softmax.input(0));
   const onnx::NodeProto* add = node_at(m, add_index);
-  if (!is_onnx_op(add, "Add") || add->input_size() != 2 || !m.read_only_by(softmax.input(0), s)) return std::nullopt;
+  if (!add || !m.read_only_by(softmax.input(0), s)) return std::nullopt;
+  const bool where = is_onnx_op(add, "Where") && add->input_size() == 3;
+  if (!where && (!is_onnx_op(add, "Add") || add->input_size() != 2)) return std::nullopt;
 
   Match out;
-  for (int side = 0; side < 2; ++side) {
-    auto mask = attention_mask(m, add->input(1 - side));
+  for (int side = where ? 2 : 0; side < (where ? 3 : 2); ++side) {
+    auto mask = where ? where_mask(m, *add) : attention_mask(m, add->input(1 - side));
     if (!mask) continue;
     const int scores_index = m.producer(add->input(side));
     const onnx::NodeProto* scores = node_at(m, scores_index);
-    if (!scores || !m.read_only_by(add->input(side), add_index)) return std::nullopt;
+    if (!scores) return std::nullopt;
+    if (where) {
+      // expand_as(scores) also reads the scores' Shape; that Shape goes with the mask.
+      for (int reader : m.consumers(add->input(side))) {
+        if (reader == add_index) continue;
+        const onnx::NodeProto* shape = node_at(m, reader);
+        const int expand_index = m.producer(add->input(0));
+        if (!is_onnx_op(shape, "Shape") || !m.read_only_by(shape->output(0), expand_index)) return std::nullopt;
+        mask->nodes.push_back(reader);
+      }
+      if (m.is_graph_output(add->input(side))) return std::nullopt;
+    } else if (!m.read_only_by(add->input(side), add_index)) {
+      return std::nullopt;
+    }
     int qk_reader = scores_index;
     std::vector<int> scores_nodes = {scores_index};
     const onnx::NodeProto* qk = scores;
@@ -177,11 +245,28 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
       qk = node_at(m, mm);
       qk_reader = mm;
       scores_nodes.push_back(mm);
+    } else if (is_onnx_op(scores, "MatMul")) {
+      out.scale = 1.0f;
     } else {
       return std::nullopt;
     }
     if (qk->input_size() != 2) return std::nullopt;
-    auto q = projection(m, qk->input(0), qk_reader, {0, 2, 1, 3});
+    // DistilBERT scales Q before the product: MatMul(Div(Q, d), Kᵀ).
+    std::string q_tensor = qk->input(0);
+    int q_reader = qk_reader;
+    if (const int div_index = m.producer(q_tensor); is_onnx_op(node_at(m, div_index), "Div") && out.scale == 1.0f &&
+                                                     m.read_only_by(q_tensor, qk_reader)) {
+      const onnx::NodeProto* div = node_at(m, div_index);
+      const auto d = float_scalar(m, div->input(1));
+      if (!d || *d == 0.0f) return std::nullopt;
+      out.scale = 1.0f / *d;
+      q_tensor = div->input(0);
+      q_reader = div_index;
+      scores_nodes.push_back(div_index);
+    } else if (out.scale == 1.0f && scores == qk) {
+      return std::nullopt;  // an unscaled product: not an attention this fusion knows
+    }
+    auto q = projection(m, q_tensor, q_reader, {0, 2, 1, 3});
     auto k = projection(m, qk->input(1), qk_reader, {0, 2, 3, 1});
     if (!q || !k) return std::nullopt;
 
@@ -203,9 +288,10 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
     if (r_readers.size() != 1 || m.is_graph_output(transpose->output(0))) return std::nullopt;
     const onnx::NodeProto* reshape = node_at(m, r_readers[0]);
     if (!is_onnx_op(reshape, "Reshape") || reshape->input_size() < 2) return std::nullopt;
-    const auto shape = int64_values(m, reshape->input(1));
+    const auto shape = reshape_target(m, reshape->input(1));
     const std::int64_t width = q->heads * q->head_size;
-    if (!shape || *shape != std::vector<std::int64_t>{0, 0, width}) return std::nullopt;
+    if (!shape || (*shape != std::vector<std::int64_t>{0, 0, width} && *shape != std::vector<std::int64_t>{0, -1, width}))
+      return std::nullopt;
 
     // One input, one head layout, one width for all three.
     if (q->x != k->x || q->x != v->x || k->heads != q->heads || v->heads != q->heads ||

@@ -11,6 +11,7 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <sys/resource.h>
@@ -270,7 +271,12 @@ SetFitContents setfit_contents(const fs::path& folder) {
   const auto fail = [&](const fs::path& p) {
     throw InputError(fmt::format("{}: {}", p.string(), ec.message()));
   };
-  fs::recursive_directory_iterator it(folder, ec);
+  // A sub-folder may be a symlink (a folder assembled from links, as Hugging Face's cache
+  // does for files): follow it, or its files would be missing from the output. Each real
+  // folder is entered once, so a link back up the tree is refused, not followed forever.
+  fs::recursive_directory_iterator it(folder, fs::directory_options::follow_directory_symlink, ec);
+  if (ec) fail(folder);
+  std::set<fs::path> entered = {fs::canonical(folder, ec)};
   if (ec) fail(folder);
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) fail(folder);
@@ -281,6 +287,10 @@ SetFitContents setfit_contents(const fs::path& folder) {
       if (name == "onnx" || name.starts_with(".")) {
         it.disable_recursion_pending();
       } else {
+        const fs::path real = fs::canonical(p, ec);
+        if (ec) fail(p);
+        if (!entered.insert(real).second)
+          throw InputError(fmt::format("{}: links to {}, a folder already read (a link loop?)", p.string(), real.string()));
         c.folders.push_back(p.lexically_relative(folder));
       }
     } else if (type == fs::file_type::regular && !is_body_weight(p)) {

@@ -90,7 +90,7 @@ TEST_P(OrtParity, WeightsScalesAndZeroPointsMatchQuantizeDynamic) {
                        fmt::format("docquant-ort-parity-{}-{}{}", ::getpid(), c.per_channel, c.reduce_range);
   fs::create_directories(dir);
   model::save_model(b.model(), dir / "fp32.onnx");
-  const std::string script = (fs::path(__FILE__).parent_path() / "ort_quantize_dynamic.py").string();
+  const std::string script = (fs::path(DOCQUANT_QUANT_TEST_DIR) / "ort_quantize_dynamic.py").string();
   const std::string cmd = fmt::format("'{}' '{}' '{}' '{}'{}{} > '{}' 2>&1", python.string(), script,
                                       (dir / "fp32.onnx").string(), (dir / "ort.onnx").string(),
                                       c.per_channel ? " --per-channel" : "", c.reduce_range ? " --reduce-range" : "",
@@ -171,7 +171,7 @@ TEST(OrtParityRealModel, EveryMatMulWeightMatchesQuantizeDynamic) {
   }
   const fs::path dir = fs::temp_directory_path() / fmt::format("docquant-ort-parity-real-{}", ::getpid());
   fs::create_directories(dir);
-  const std::string script = (fs::path(__FILE__).parent_path() / "ort_quantize_dynamic.py").string();
+  const std::string script = (fs::path(DOCQUANT_QUANT_TEST_DIR) / "ort_quantize_dynamic.py").string();
   const std::string cmd = fmt::format("'{}' '{}' '{}' '{}' > '{}' 2>&1", python.string(), script, fixture.string(),
                                       (dir / "ort.onnx").string(), (dir / "log.txt").string());
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "quantize_dynamic failed; see " << (dir / "log.txt").string();

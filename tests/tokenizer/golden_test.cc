@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -63,23 +64,30 @@ std::vector<std::string> source_families() {
   return families;
 }
 
+constexpr const char* kHowToGenerate = " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
+
+// The goldens' manifest.json, or nothing when no goldens were generated.
+std::optional<json> read_manifest(const fs::path& path) {
+  if (!fs::exists(path)) return std::nullopt;
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
 class Golden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Golden, IdenticalToReferenceLibrary) {
   const std::string family = GetParam();
   const fs::path dir = goldens_dir();
   const fs::path manifest_path = dir / "manifest.json";
-  if (!fs::exists(manifest_path))
-    GTEST_SKIP() << "no tokenizer goldens at " << dir
-                 << " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
-  std::ifstream mf(manifest_path);
-  const json manifest = json::parse(mf);
+  const auto loaded = read_manifest(manifest_path);
+  if (!loaded) GTEST_SKIP() << "no tokenizer goldens at " << dir << kHowToGenerate;
+  const json& manifest = *loaded;
   const json* entry = nullptr;
   for (const auto& f : manifest.at("families"))
     if (f.at("name") == family) entry = &f;
   // A family the manifest lacks was not generated: a failure, not a skip (GoldenManifest says why).
   ASSERT_NE(entry, nullptr) << "family " << family << " (tools/tokenizer_sources.py) is not in " << manifest_path
-                            << "; regenerate the goldens (ctest's tokenizer_goldens_generate)";
+                            << "; regenerate the goldens" << kHowToGenerate;
   ASSERT_TRUE(fs::exists(dir / entry->at("expected").get<std::string>()))
       << family << ": its golden file " << entry->at("expected") << " is missing from " << dir;
 
@@ -137,11 +145,9 @@ TEST_P(Golden, IdenticalToReferenceLibrary) {
 TEST(GoldenManifest, ListsEveryFamilyOnceWithItsGoldens) {
   const fs::path dir = goldens_dir();
   const fs::path manifest_path = dir / "manifest.json";
-  if (!fs::exists(manifest_path))
-    GTEST_SKIP() << "no tokenizer goldens at " << dir
-                 << " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
-  std::ifstream mf(manifest_path);
-  const json manifest = json::parse(mf);
+  const auto loaded = read_manifest(manifest_path);
+  if (!loaded) GTEST_SKIP() << "no tokenizer goldens at " << dir << kHowToGenerate;
+  const json& manifest = *loaded;
   const auto sources = source_families();
   ASSERT_FALSE(sources.empty()) << "CMake found no families in tools/tokenizer_sources.py";
   std::set<std::string> listed, files;

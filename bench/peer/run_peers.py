@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tools"))
 from fixtures import onnx_eval, paths  # noqa: E402
 
 # Calibration / eval split per training set: SST-2 has a dev split, TREC only a test split.
-EVAL_DATA = {"sst2_train.csv": "sst2_dev.csv", "trec6_train.csv": "trec6_test.csv"}
+EVAL_DATA = {"sst2_train.csv": "sst2_dev.csv", "trec6_train.csv": "trec6_test.csv", "trec50_train.csv": "trec50_test.csv"}
 
 
 def ort_quantize(src: Path, dst: Path, **options) -> float:

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,13 +16,14 @@
 
 #include "commands.h"
 #include "model_options.h"
-#include "report_file.h"
+#include "staged_file.h"
 #include "csv.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
 #include "int8_kernel.h"
 #include "json_file.h"
+#include "text_line_reader.h"
 
 namespace docquant::cli {
 
@@ -72,17 +72,12 @@ std::vector<std::size_t> parse_batch_sizes(const std::string& text) {
   return sizes;
 }
 
-// The first max_rows texts of a CSV (--text_column) or a .txt file (one per line).
+// The first max_rows texts of a CSV (--text_column) or a .txt file (one per line,
+// src/common/text_line_reader.h).
 std::vector<std::string> read_texts(const fs::path& path, const std::string& column, std::size_t max_rows) {
   std::vector<std::string> texts;
   if (path.extension() == ".txt") {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
-    std::string line;
-    while (texts.size() < max_rows && std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      texts.push_back(std::move(line));
-    }
+    TextLineReader::open(path).read(texts, max_rows);
   } else {
     auto reader = CsvReader::open(path);
     const std::size_t col = reader.column(column);
@@ -277,7 +272,7 @@ void run_bench(const BenchArgs& a) {
   }
   j["models"] = models;
   if (compare) j["ratios"] = ratios;
-  write_json_report(a.json, json_text(std::move(j)));
+  write_staged_file(a.json, json_text(std::move(j)));
 }
 
 }  // namespace
@@ -308,7 +303,7 @@ void add_bench_command(CLI::App& root) {
   cmd->add_option("--max_rows", a->max_rows, "Use the first N texts of --data")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write every number, the machine and the commit as JSON to this file");
   cmd->callback([a] {
-    if (!a->json.empty()) check_report_target(a->json, {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
+    if (!a->json.empty()) StagedFile::check_target(a->json, "--json", {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
     run_bench(*a);
   });
 }

@@ -7,10 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -18,12 +16,11 @@
 #include "commands.h"
 #include "model_options.h"
 #include "csv.h"
-#include "file_util.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "interrupt.h"
-#include "output_file.h"
-#include "text_util.h"
+#include "staged_file.h"
+#include "text_line_reader.h"
 
 namespace docquant::cli {
 
@@ -32,7 +29,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kChunkTexts = 4096;           // texts tokenized and length-sorted together
-constexpr std::size_t kMaxLineBytes = 32u << 20;    // as the CSV reader's field limit
 constexpr double kProgressSeconds = 2.0;
 
 // Checked once per chunk, on both threads of the stream (src/common/interrupt.h).
@@ -73,69 +69,14 @@ class CsvInput : public TextInput {
   CsvRecord record_;
 };
 
-// One text per line: LF or CRLF line ends, a UTF-8 byte-order mark skipped, blank lines
-// kept as empty texts (so output row N is input line N). Lines must be valid UTF-8
-// and at most kMaxLineBytes long.
+// One text per line (src/common/text_line_reader.h).
 class LineInput : public TextInput {
  public:
-  LineInput(std::FILE* file, std::string source, bool owned)
-      : file_(file), source_(std::move(source)), owned_(owned), buffer_(1u << 20) {}
-  ~LineInput() override {
-    if (owned_) std::fclose(file_);
-  }
-  LineInput(const LineInput&) = delete;
-  LineInput& operator=(const LineInput&) = delete;
-
-  void read(std::vector<std::string>& out, std::size_t max) override {
-    std::string line;
-    while (out.size() < max && next_line(line)) out.push_back(std::move(line));
-  }
+  explicit LineInput(TextLineReader reader) : reader_(std::move(reader)) {}
+  void read(std::vector<std::string>& out, std::size_t max) override { reader_.read(out, max); }
 
  private:
-  bool next_line(std::string& line) {
-    line.clear();
-    for (;;) {
-      if (pos_ == end_ && !fill()) return !line.empty() && finish(line);  // a last line without '\n'
-      const char* start = buffer_.data() + pos_;
-      const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
-      const std::size_t n = nl ? static_cast<std::size_t>(nl - start) : end_ - pos_;
-      if (line.size() + n > kMaxLineBytes) {
-        throw InputError(fmt::format("{}: line {} is longer than {} MiB; split it or pass a CSV", source_,
-                                     line_no_ + 1, kMaxLineBytes >> 20));
-      }
-      line.append(start, n);
-      pos_ += n;
-      if (nl) {
-        ++pos_;
-        return finish(line);
-      }
-    }
-  }
-
-  bool fill() {
-    pos_ = 0;
-    end_ = std::fread(buffer_.data(), 1, buffer_.size(), file_);
-    if (end_ == 0 && std::ferror(file_)) {
-      throw InputError(fmt::format("{}: read error: {}", source_, std::strerror(errno)));
-    }
-    return end_ > 0;
-  }
-
-  bool finish(std::string& line) {
-    ++line_no_;
-    if (line_no_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (const auto bad = find_invalid_utf8(line)) {
-      throw InputError(fmt::format("{}: line {}: invalid UTF-8 at byte {} of the line", source_, line_no_, *bad));
-    }
-    return true;
-  }
-
-  std::FILE* file_;
-  std::string source_;
-  bool owned_;
-  std::vector<char> buffer_;
-  std::size_t pos_ = 0, end_ = 0, line_no_ = 0;
+  TextLineReader reader_;
 };
 
 bool is_csv(const ClassifyArgs& a) {
@@ -152,13 +93,7 @@ std::unique_ptr<TextInput> open_input(const ClassifyArgs& a) {
     if (stdin_input) return std::make_unique<CsvInput>(CsvReader(std::cin, "<stdin>"), a.text_column);
     return std::make_unique<CsvInput>(CsvReader::open(a.input), a.text_column);
   }
-  if (stdin_input) return std::make_unique<LineInput>(stdin, "<stdin>", false);
-  if (input_path_type(a.input) == fs::file_type::directory) {
-    throw InputError(fmt::format("{}: is a folder, not a text file", a.input));
-  }
-  std::FILE* f = std::fopen(a.input.c_str(), "rb");
-  if (!f) throw InputError(fmt::format("{}: cannot open: {}", a.input, std::strerror(errno)));
-  return std::make_unique<LineInput>(f, a.input, true);
+  return std::make_unique<LineInput>(stdin_input ? TextLineReader::standard_input() : TextLineReader::open(a.input));
 }
 
 // Reads a regular input file through once, throwing its first error (bad UTF-8, a
@@ -182,17 +117,13 @@ void check_whole_input(const ClassifyArgs& a) {
 
 // ---- output ---------------------------------------------------------------------------
 
-// The predictions file appears whole or not at all (src/common/output_file.h): rows go to a
+// The predictions file appears whole or not at all (src/common/staged_file.h): rows go to a
 // temporary file beside it, renamed over it by commit(). "-", a FIFO or a device is
 // written as a stream.
-std::unique_ptr<OutputFile> open_output(const std::string& output, const std::string& input) {
-  if (output == "-") return std::make_unique<OutputFile>();
-  std::error_code ec;
-  if (fs::is_directory(output, ec)) throw OutputError(fmt::format("{}: is a folder; name a file", output));
-  if (input != "-" && fs::exists(output, ec) && fs::equivalent(output, input, ec)) {
-    throw OutputError(fmt::format("{}: is the input file; choose another output", output));
-  }
-  return std::make_unique<OutputFile>(output, output);
+std::unique_ptr<StagedFile> open_output(const std::string& output, const std::string& input) {
+  if (output == "-") return std::make_unique<StagedFile>();
+  StagedFile::check_target(output, "--output", {input == "-" ? fs::path() : fs::path(input)});
+  return std::make_unique<StagedFile>(output);
 }
 
 // A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).

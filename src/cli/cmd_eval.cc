@@ -17,7 +17,7 @@
 #include "model_options.h"
 #include "onnx_io.h"
 #include "predictor.h"
-#include "report_file.h"
+#include "staged_file.h"
 #include "tokenizer_fit.h"
 
 namespace docquant::cli {
@@ -120,7 +120,7 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
   cmd->callback([a] {
     a->check();
-    if (!a->json.empty()) check_report_target(a->json, {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
+    if (!a->json.empty()) StagedFile::check_target(a->json, "--json", {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
     std::vector<std::string> names;
     std::vector<std::size_t> labels;
     const Evaluated first = evaluate(a->model_folder, a->onnx_model, *a, names, labels);
@@ -140,7 +140,7 @@ void add_eval_command(CLI::App& root) {
       j["compare"] = to_json(second, names);
       j["agreement"] = agree;
     }
-    if (!a->json.empty()) write_json_report(a->json, json_text(std::move(j)));
+    if (!a->json.empty()) write_staged_file(a->json, json_text(std::move(j)));
   });
 }
 

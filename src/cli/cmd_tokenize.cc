@@ -5,8 +5,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "commands.h"
 #include "docquant/error.h"
 #include "docquant/tokenizer.h"
+#include "text_line_reader.h"
 
 namespace docquant::cli {
 
@@ -58,29 +57,13 @@ void run(const TokenizeArgs& args) {
   if (args.max_length > 0) options.max_length = args.max_length;
   const Tokenizer tok = Tokenizer::from_folder(args.folder, options);
 
-  std::ifstream file;
-  std::istream* in = &std::cin;
-  if (args.input != "-") {
-    std::error_code ec;
-    if (std::filesystem::is_directory(args.input, ec)) {
-      throw InputError(args.input + ": is a folder, expected a text file with one text per line");
-    }
-    file.open(args.input, std::ios::binary);
-    if (!file) throw InputError(args.input + ": cannot open the file (does it exist and is it readable?)");
-    in = &file;
-  }
+  TextLineReader in = args.input == "-" ? TextLineReader::standard_input() : TextLineReader::open(args.input);
   constexpr std::size_t kBatch = 4096;
   std::vector<std::string> lines;
-  std::string line;
-  while (std::getline(*in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
-    lines.push_back(std::move(line));
-    if (lines.size() == kBatch) {
-      write_batch(tok, lines, args.threads);
-      lines.clear();
-    }
+  for (in.read(lines, kBatch); lines.size() == kBatch; in.read(lines, kBatch)) {
+    write_batch(tok, lines, args.threads);
+    lines.clear();
   }
-  if (in->bad()) throw InputError((args.input == "-" ? std::string("<stdin>") : args.input) + ": read error");
   if (!lines.empty()) write_batch(tok, lines, args.threads);
   if (std::fflush(stdout) != 0) throw OutputError("cannot write to standard output");
 }
@@ -96,7 +79,7 @@ void add_tokenize_command(CLI::App& root) {
       "as Hugging Face tokenizers does, truncated to the model's max length (sentence_bert_config.json\n"
       "max_seq_length, else tokenizer_config.json model_max_length) and not padded. Each line is first stripped\n"
       "(and lower-cased when sentence_bert_config.json says do_lower_case) as sentence-transformers does.\n"
-      "Invalid UTF-8 becomes U+FFFD.\n\n"
+      "Lines end with LF or CRLF and must be valid UTF-8; a byte-order mark is skipped.\n\n"
       "  docquant tokenize --setfit_model_folder my-setfit-model --input texts.txt > ids.jsonl\n"
       "  echo 'a great movie' | docquant tokenize --setfit_model_folder my-setfit-model");
   cmd->add_option("--setfit_model_folder", args->folder, "SetFit model folder holding the tokenizer")

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "docquant/error.h"
+#include "staged_file.h"
 
 namespace docquant {
 
@@ -25,11 +26,6 @@ fs::path absolute_normal(const fs::path& p) {
   std::error_code ec;
   fs::path abs = fs::weakly_canonical(fs::absolute(p), ec);
   return ec ? fs::absolute(p).lexically_normal() : abs;
-}
-
-bool is_within(const fs::path& inner, const fs::path& outer) {
-  auto rel = inner.lexically_relative(outer);
-  return !rel.empty() && *rel.begin() != "..";
 }
 
 // Removes temporary siblings of `target` whose writing process no longer exists:
@@ -102,16 +98,12 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
     : target_(absolute_normal(target)), path_(target.lexically_normal()), overwrite_(overwrite) {
   if (path_.has_parent_path() && path_.filename().empty()) path_ = path_.parent_path();  // "OUT/"
   std::error_code ec;
-  for (const auto& input : inputs) {
-    // An input folder must neither contain the output nor lie inside it; an input file
-    // must not lie inside it (the output may sit beside a file, e.g. next to the CSV).
-    const fs::path in = absolute_normal(input);
-    const bool folder = fs::is_directory(in, ec);
-    if (target_ == in || is_within(in, target_) || (folder && is_within(target_, in))) {
-      throw OutputError(fmt::format("{}: the output folder overlaps the input '{}'; choose an output folder outside "
-                                    "the inputs (they are never modified)",
-                                    target.string(), input.string()));
-    }
+  // An input folder must neither contain the output nor lie inside it; an input file
+  // must not lie inside it (the output may sit beside a file, e.g. next to the CSV).
+  if (const fs::path* input = overlapping_input(target, inputs)) {
+    throw OutputError(fmt::format("{}: the output folder overlaps the input '{}'; choose an output folder outside "
+                                  "the inputs (they are never modified)",
+                                  target.string(), input->string()));
   }
   // First, so that an output a killed run moved aside is back before OUT is checked.
   if (const long writer = remove_stale_staging(path_)) {

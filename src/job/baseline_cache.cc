@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "file_util.h"
-#include "output_file.h"
+#include "staged_file.h"
 
 namespace docquant::job {
 
@@ -65,9 +65,7 @@ void store_baseline(const fs::path& folder, const std::string& key_material, con
     j["num_classes"] = entry.predictions.num_classes;
     j["predicted"] = entry.predictions.predicted;
     j["proba"] = entry.predictions.proba;
-    OutputFile out(entry_path(folder, key_material), "baseline cache entry");
-    out.write(j.dump());
-    out.commit();
+    write_staged_file(entry_path(folder, key_material), j.dump());
   } catch (const std::exception&) {
     // A cache that cannot be written costs the next run its baseline, nothing more.
   }

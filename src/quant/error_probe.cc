@@ -28,13 +28,6 @@ onnx::TensorProto int64_vector(const std::string& name, const std::vector<std::i
   return t;
 }
 
-void add_int_attribute(onnx::NodeProto& n, const std::string& name, std::int64_t value) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
-}
-
 // Nodes that turn a tensor [..., C] into per-channel sums of squares [C]. The rank is
 // not known ahead, so the tensor is reshaped to [-1, C] with C read off its shape.
 class ChannelSums {

@@ -68,10 +68,10 @@ expect 3 "missing.txt: cannot open" "$o" -- "${C[@]}" --input "$work/missing.txt
 expect 3 "no_tokenizer: no tokenizer.json or vocab.txt" "$o" -- "$bin" classify --model_folder "$work/no_tokenizer" --onnx_model "$M" --input "$work/ok.txt" --output "$o"
 expect 3 "no_head/model_head.pkl: missing" "$o" -- "$bin" classify --model_folder "$work/no_head" --onnx_model "$M" --input "$work/ok.txt" --output "$o"
 expect 3 "folder has no model.onnx" "$o" -- "$bin" classify --model_folder "$S" --input "$work/ok.txt" --output "$o"
-expect 4 "ok.txt/preds.csv: cannot write" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/ok.txt/preds.csv"
-expect 4 "no_such_dir/preds.csv: cannot write" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/no_such_dir/preds.csv"
-expect 4 "is a folder; name a file" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/no_head"
-expect 4 "is the input file" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/ok.txt"
+expect 4 "ok.txt/preds.csv: --output: folder '$work/ok.txt' does not exist" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/ok.txt/preds.csv"
+expect 4 "no_such_dir/preds.csv: --output: folder '$work/no_such_dir' does not exist" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/no_such_dir/preds.csv"
+expect 4 "no_head: --output names a folder, not a file" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/no_head"
+expect 4 "ok.txt: --output would overwrite or write into the input '$work/ok.txt'" "" -- "${C[@]}" --input "$work/ok.txt" --output "$work/ok.txt"
 [[ "$(cat "$work/ok.txt")" == $'good film\nbad film' ]] || { echo "FAIL: the input file was modified"; failures=$((failures + 1)); }
 # The full-disk case: /dev/full accepts the open and fails the write.
 if [[ -w /dev/full ]]; then

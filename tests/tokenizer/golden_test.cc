@@ -3,12 +3,15 @@
 // the goldens; the ctest fixture tokenizer_goldens_generate runs it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -49,21 +52,44 @@ std::string quote(const std::string& text) {
   return "\"" + q + (text.size() > 80 ? "...\"" : "\"");
 }
 
-class Golden : public ::testing::TestWithParam<const char*> {};
+// The families tools/tokenizer_sources.py defines, read by CMake when it configures (the
+// goldens themselves are written later, by ctest's tokenizer_goldens_generate): one test
+// each, so a family added there is a new test, never one silently left out.
+std::vector<std::string> source_families() {
+  std::vector<std::string> families;
+  std::stringstream list(DOCQUANT_GOLDEN_FAMILIES);
+  for (std::string name; std::getline(list, name, ',');) {
+    if (!name.empty()) families.push_back(name);
+  }
+  return families;
+}
+
+constexpr const char* kHowToGenerate = " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
+
+// The goldens' manifest.json, or nothing when no goldens were generated.
+std::optional<json> read_manifest(const fs::path& path) {
+  if (!fs::exists(path)) return std::nullopt;
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+class Golden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Golden, IdenticalToReferenceLibrary) {
   const std::string family = GetParam();
   const fs::path dir = goldens_dir();
   const fs::path manifest_path = dir / "manifest.json";
-  if (!fs::exists(manifest_path))
-    GTEST_SKIP() << "no tokenizer goldens at " << dir
-                 << " (run tools/golden_tokenizers.py, or ctest's tokenizer_goldens_generate)";
-  std::ifstream mf(manifest_path);
-  const json manifest = json::parse(mf);
+  const auto loaded = read_manifest(manifest_path);
+  if (!loaded) GTEST_SKIP() << "no tokenizer goldens at " << dir << kHowToGenerate;
+  const json& manifest = *loaded;
   const json* entry = nullptr;
   for (const auto& f : manifest.at("families"))
     if (f.at("name") == family) entry = &f;
-  if (!entry) GTEST_SKIP() << "family " << family << " is not in " << manifest_path;
+  // A family the manifest lacks was not generated: a failure, not a skip (GoldenManifest says why).
+  ASSERT_NE(entry, nullptr) << "family " << family << " (tools/tokenizer_sources.py) is not in " << manifest_path
+                            << "; regenerate the goldens" << kHowToGenerate;
+  ASSERT_TRUE(fs::exists(dir / entry->at("expected").get<std::string>()))
+      << family << ": its golden file " << entry->at("expected") << " is missing from " << dir;
 
   std::vector<std::string> texts;
   {
@@ -113,6 +139,39 @@ TEST_P(Golden, IdenticalToReferenceLibrary) {
   EXPECT_EQ(same, texts.size()) << family << ": " << texts.size() - same << " encodings differ";
 }
 
+// The manifest and the golden files agree with tools/tokenizer_sources.py: every family
+// listed there has one manifest entry and its golden file, and every golden file (*.jsonl)
+// belongs to a manifest entry.
+TEST(GoldenManifest, ListsEveryFamilyOnceWithItsGoldens) {
+  const fs::path dir = goldens_dir();
+  const fs::path manifest_path = dir / "manifest.json";
+  const auto loaded = read_manifest(manifest_path);
+  if (!loaded) GTEST_SKIP() << "no tokenizer goldens at " << dir << kHowToGenerate;
+  const json& manifest = *loaded;
+  const auto sources = source_families();
+  ASSERT_FALSE(sources.empty()) << "CMake found no families in tools/tokenizer_sources.py";
+  std::set<std::string> listed, files;
+  for (const auto& f : manifest.at("families")) {
+    const std::string name = f.at("name").get<std::string>();
+    EXPECT_TRUE(listed.insert(name).second) << manifest_path << " lists family " << name << " twice";
+    EXPECT_NE(std::find(sources.begin(), sources.end(), name), sources.end())
+        << manifest_path << " lists family " << name
+        << ", which tools/tokenizer_sources.py (as CMake last read it) does not define: re-run cmake";
+    const std::string expected = f.at("expected").get<std::string>();
+    EXPECT_TRUE(fs::exists(dir / expected)) << "family " << name << ": no golden file " << dir / expected;
+    files.insert(expected);
+  }
+  for (const auto& name : sources) {
+    EXPECT_TRUE(listed.count(name)) << "family " << name << " (tools/tokenizer_sources.py) has no goldens in "
+                                    << manifest_path;
+  }
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".jsonl") continue;
+    EXPECT_TRUE(files.count(e.path().filename().string()))
+        << "golden file " << e.path() << " belongs to no family of " << manifest_path;
+  }
+}
+
 // utf8proc's Unicode is newer than the tables of tokenizers' crates; normalize_form
 // must still give tokenizers' result for every single code point.
 TEST(UnicodeForms, MatchReferenceForEveryCodePoint) {
@@ -152,11 +211,8 @@ TEST(UnicodeForms, MatchReferenceForEveryCodePoint) {
   EXPECT_EQ(differ, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Families, Golden,
-                         ::testing::Values("minilm", "minilm-vocab", "mpnet", "claude-bpe", "deepseek-bpe", "xlmr-unigram-ja",
-                                           "xlmr-unigram-en", "roberta-style-bpe", "wordpiece-variants",
-                                           "metaspace-first", "st-lowercase-bpe"),
-                         [](const ::testing::TestParamInfo<const char*>& param) {
+INSTANTIATE_TEST_SUITE_P(Families, Golden, ::testing::ValuesIn(source_families()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
                            std::string n = param.param;
                            for (auto& c : n)
                              if (c == '-') c = '_';

@@ -14,72 +14,10 @@
 #include "formulas.h"
 #include "onnx_io.h"
 
-namespace docquant::quant::testing {
+namespace docquant::testing {
 
-GraphBuilder::GraphBuilder(std::int64_t opset) {
-  model_.set_ir_version(8);
-  model_.set_producer_name("docquant-tests");
-  auto* op = model_.add_opset_import();
-  op->set_domain("");
-  op->set_version(opset);
-  model_.mutable_graph()->set_name("test");
-}
-
-GraphBuilder& GraphBuilder::input(const std::string& name, std::int32_t elem_type,
-                                  const std::vector<std::int64_t>& dims) {
-  auto* v = model_.mutable_graph()->add_input();
-  v->set_name(name);
-  auto* tt = v->mutable_type()->mutable_tensor_type();
-  tt->set_elem_type(elem_type);
-  auto* shape = tt->mutable_shape();
-  for (auto d : dims) {
-    auto* dim = shape->add_dim();
-    if (d < 0) {
-      dim->set_dim_param("d" + std::to_string(shape->dim_size()));
-    } else {
-      dim->set_dim_value(d);
-    }
-  }
-  return *this;
-}
-
-GraphBuilder& GraphBuilder::output(const std::string& name, std::int32_t elem_type) {
-  auto* v = model_.mutable_graph()->add_output();
-  v->set_name(name);
-  v->mutable_type()->mutable_tensor_type()->set_elem_type(elem_type);
-  return *this;
-}
-
-GraphBuilder& GraphBuilder::initializer(const std::string& name, const std::vector<std::int64_t>& dims,
-                                        const std::vector<float>& values) {
-  auto* t = model_.mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  for (auto d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
-  return *this;
-}
-
-GraphBuilder& GraphBuilder::int64_initializer(const std::string& name, const std::vector<std::int64_t>& values) {
-  auto* t = model_.mutable_graph()->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  t->add_dims(static_cast<std::int64_t>(values.size()));
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(std::int64_t)));
-  return *this;
-}
-
-onnx::NodeProto& GraphBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,
-                                    const std::vector<std::string>& outputs, const std::string& name,
-                                    const std::string& domain) {
-  auto* n = model_.mutable_graph()->add_node();
-  n->set_op_type(op_type);
-  n->set_name(name);
-  if (!domain.empty()) n->set_domain(domain);
-  for (const auto& s : inputs) n->add_input(s);
-  for (const auto& s : outputs) n->add_output(s);
-  return *n;
-}
+// The emulation below is written in src/quant's own formulas (formulas.h, int8_kernel.h).
+using namespace docquant::quant;
 
 namespace {
 Ort::Env& ort_env() {
@@ -337,4 +275,4 @@ double relative_rms_error(const std::vector<float>& a, const std::vector<float>&
   return den == 0.0 ? std::sqrt(num) : std::sqrt(num / den);
 }
 
-}  // namespace docquant::quant::testing
+}  // namespace docquant::testing

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for the quantization tests: build tiny ONNX graphs in code, run them
-// with ONNX Runtime from memory, count op types, make deterministic data.
+// Helpers for the graph-level tests: run models built with graph_builder.h in ONNX Runtime
+// from memory, count op types, make deterministic data, and emulate the integer kernels
+// the quantized graphs run on.
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
@@ -9,30 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "graph_builder.h"
 #include "int8_kernel.h"
 
-namespace docquant::quant::testing {
+namespace docquant::testing {
 
-// A small ONNX model under construction (IR 8, ai.onnx opset 14 by default).
-class GraphBuilder {
- public:
-  explicit GraphBuilder(std::int64_t opset = 14);
-  // Symbolic dimensions are given as -1.
-  GraphBuilder& input(const std::string& name, std::int32_t elem_type, const std::vector<std::int64_t>& dims);
-  GraphBuilder& output(const std::string& name, std::int32_t elem_type = onnx::TensorProto::FLOAT);
-  GraphBuilder& initializer(const std::string& name, const std::vector<std::int64_t>& dims,
-                            const std::vector<float>& values);
-  // A 1-D int64 constant (shapes, axes).
-  GraphBuilder& int64_initializer(const std::string& name, const std::vector<std::int64_t>& values);
-  onnx::NodeProto& node(const std::string& op_type, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& outputs, const std::string& name,
-                        const std::string& domain = "");
-  const onnx::ModelProto& model() const { return model_; }
-
- private:
-  onnx::ModelProto model_;
-};
-
+using quant::Int8Path;
 
 // A named input tensor: float or int64 data.
 struct Feed {
@@ -104,4 +87,4 @@ std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t ro
 // ||a - b|| / ||b||
 double relative_rms_error(const std::vector<float>& a, const std::vector<float>& b);
 
-}  // namespace docquant::quant::testing
+}  // namespace docquant::testing

@@ -1,4 +1,4 @@
-#include "output_file.h"
+#include "staged_file.h"
 
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -34,7 +34,48 @@ bool names_open_file(fs::path path) {
   return false;
 }
 
+fs::path resolved(const fs::path& p) {
+  std::error_code ec;
+  fs::path abs = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : abs;
+}
+
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto rel = inner.lexically_relative(outer);
+  return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
+}
+
 }  // namespace
+
+const fs::path* overlapping_input(const fs::path& output, const std::vector<fs::path>& inputs) {
+  const fs::path out = resolved(output);
+  for (const auto& input : inputs) {
+    if (input.empty()) continue;
+    const fs::path in = resolved(input);
+    std::error_code ec;
+    if (out == in || (is_within(out, in) && fs::is_directory(in, ec)) || is_within(in, out) ||
+        fs::equivalent(output, input, ec)) {
+      return &input;
+    }
+  }
+  return nullptr;
+}
+
+void StagedFile::check_target(const fs::path& target, std::string_view option, const std::vector<fs::path>& inputs) {
+  std::error_code ec;
+  if (fs::is_directory(target, ec)) {
+    throw OutputError(fmt::format("{}: {} names a folder, not a file", target.string(), option));
+  }
+  if (const fs::path* input = overlapping_input(target, inputs)) {
+    throw OutputError(fmt::format("{}: {} would overwrite or write into the input '{}'; choose another file",
+                                  target.string(), option, input->string()));
+  }
+  // The path as given: in a working folder deeper than PATH_MAX a relative one still works.
+  if (!fs::is_directory(target.has_parent_path() ? target.parent_path() : fs::path("."), ec)) {
+    throw OutputError(fmt::format("{}: {}: folder '{}' does not exist", target.string(), option,
+                                  fs::absolute(target).lexically_normal().parent_path().string()));
+  }
+}
 
 int create_exclusive_file(const fs::path& dir, const std::string& prefix, fs::path& path) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -47,9 +88,9 @@ int create_exclusive_file(const fs::path& dir, const std::string& prefix, fs::pa
   return -1;
 }
 
-OutputFile::OutputFile() : name_("<stdout>"), fd_(STDOUT_FILENO), stream_(true) {}
+StagedFile::StagedFile() : name_("<stdout>"), fd_(STDOUT_FILENO), stream_(true) {}
 
-OutputFile::OutputFile(const fs::path& target, std::string name) : name_(std::move(name)), target_(target) {
+StagedFile::StagedFile(const fs::path& target) : name_(target.string()), target_(target) {
   struct stat st {};
   const bool exists = ::stat(target.c_str(), &st) == 0;
   if ((exists && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || names_open_file(target)) {
@@ -74,9 +115,9 @@ OutputFile::OutputFile(const fs::path& target, std::string name) : name_(std::mo
   owns_fd_ = true;
 }
 
-OutputFile::~OutputFile() { discard(); }
+StagedFile::~StagedFile() { discard(); }
 
-void OutputFile::discard() {
+void StagedFile::discard() {
   if (owns_fd_ && fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (!temp_.empty()) {
@@ -86,11 +127,11 @@ void OutputFile::discard() {
   }
 }
 
-void OutputFile::fail(int error) const {
+void StagedFile::fail(int error) const {
   throw OutputError(fmt::format("{}: cannot write: {}", name_, std::strerror(error)));
 }
 
-void OutputFile::write(std::string_view bytes) {
+void StagedFile::write(std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0) {
@@ -101,7 +142,7 @@ void OutputFile::write(std::string_view bytes) {
   }
 }
 
-void OutputFile::commit() {
+void StagedFile::commit() {
   if (stream_) {
     if (owns_fd_) {
       const int closed = ::close(fd_);
@@ -124,6 +165,12 @@ void OutputFile::commit() {
     throw OutputError(fmt::format("{}: cannot move the finished file into place: {}", name_, ec.message()));
   }
   temp_.clear();
+}
+
+void write_staged_file(const fs::path& target, std::string_view bytes) {
+  StagedFile out(target);
+  out.write(bytes);
+  out.commit();
 }
 
 }  // namespace docquant

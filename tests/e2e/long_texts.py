@@ -14,12 +14,12 @@ libraries:
 
   long_texts.py DOCQUANT FIXTURE_DIR SHARED_DATA_DIR WORKDIR      (setfit venv)
 """
-import csv
 import json
 import os
 import pathlib
-import subprocess
 import sys
+
+from e2e_util import read_csv, run
 
 import numpy as np
 
@@ -31,16 +31,6 @@ MAX_SEQ = 24
 MIN_TRUNCATED = 1 / 3
 
 
-def run(cmd):
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise SystemExit(f"FAIL: {' '.join(map(str, cmd))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p.stdout
-
-
-def read_rows(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def truncated_share(tokenizer_json, texts):
@@ -53,7 +43,7 @@ def classify_parity(docquant, folder, onnx_model, data, work, what, min_share, m
     out = work / f"{what}.docquant.csv"
     run([docquant, "classify", "--model_folder", folder, "--onnx_model", onnx_model, "--input", data,
          "--output", out, "--threads", "2"])
-    rows = read_rows(out)
+    rows = read_csv(out)
     classes = [c[len("proba_"):] for c in rows[0] if c.startswith("proba_")]
     if classes != ref.classes:
         raise SystemExit(f"FAIL: classes {classes} vs the Python path's {ref.classes}")
@@ -65,7 +55,7 @@ def classify_parity(docquant, folder, onnx_model, data, work, what, min_share, m
     print(f"  classify {what}: labels identical {same}/{len(texts)}, max |dp| {delta:.3g}")
     if same < min_share * len(texts) or (max_delta >= 0 and delta > max_delta):
         raise SystemExit(f"FAIL: classify {what} differs from the Python path beyond the bounds")
-    labels = [r["label"] for r in read_rows(data)]
+    labels = [r["label"] for r in read_csv(data)]
     return float(np.mean([ref.classes[i] == lab for i, lab in zip(idx, labels)]))
 
 
@@ -94,9 +84,9 @@ def main():
     onnx_model = fixture / "onnx" / "model.onnx"
 
     # 1. Truncation equals sentence-transformers'.
-    texts = [r["text"] for r in read_rows(test)]
+    texts = [r["text"] for r in read_csv(test)]
     share_test = truncated_share(folder / "tokenizer.json", texts)
-    share_calib = truncated_share(folder / "tokenizer.json", [r["text"] for r in read_rows(calib)])
+    share_calib = truncated_share(folder / "tokenizer.json", [r["text"] for r in read_csv(calib)])
     print(f"max_seq_length {MAX_SEQ}: truncated {100 * share_calib:.1f} % of {calib.name}, "
           f"{100 * share_test:.1f} % of {test.name}")
     if share_calib <= MIN_TRUNCATED or share_test <= MIN_TRUNCATED:

@@ -16,13 +16,13 @@ A ✔ cell (EXPECT below) passes when
      probability within 1e-4.
 A ✘ cell passes when the documented failure is what happens (exporter error, or docquant's refusal).
 """
-import csv
 import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
+
+from e2e_util import read_csv, run
 
 import numpy as np
 import onnx
@@ -75,16 +75,6 @@ def expect(arch, exporter):
     return {"form": form, "fused": (attention, ours), "attention_ops": attention, "skip_ops": ours + theirs}
 
 
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise SystemExit(f"FAIL: {' '.join(map(str, cmd))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p.stdout
-
-
-def read_csv(path):
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
 
 
 def ort_session(model):

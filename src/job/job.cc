@@ -462,10 +462,13 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
   request.budget.max_trials = o.max_trials;
   request.budget.max_time = o.max_time;
   request.default_mode = default_mode;
+  // Rows a trial ran before its outcome was certain: all of them unless stopped early.
+  const auto rows_run = [&](const tune::Trial& t) {
+    const auto i = static_cast<std::size_t>(t.index - 1);
+    return i < rows_evaluated.size() ? rows_evaluated[i] : cal.labels.size();
+  };
   request.on_trial = [&](const tune::Trial& t) {
-    const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
-                                 ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
-                                 : cal.labels.size();
+    const std::size_t rows = rows_run(t);
     const std::string outcome = rows < cal.labels.size()
                                     ? fmt::format("fail (decided after {} of {} rows)", rows, cal.labels.size())
                                     : (t.passed ? "pass" : "fail");
@@ -484,9 +487,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
     for (std::size_t i = 0; i < objective.nodes.size(); ++i) out.sensitivity[objective.nodes[i]] = result.sensitivity[i];
   }
   for (const auto& t : result.trials) {
-    const std::size_t rows = static_cast<std::size_t>(t.index - 1) < rows_evaluated.size()
-                                 ? rows_evaluated[static_cast<std::size_t>(t.index - 1)]
-                                 : cal.labels.size();
+    const std::size_t rows = rows_run(t);
     report.trials.push_back(
         {t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed, rows});
   }

@@ -25,7 +25,7 @@ GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file,
   { onnx::ModelProto released; model.Swap(&released); }
   try {
     make_session_from_file(model_file, extended, name);
-  } catch (const InputError& e) {
+  } catch (const ModelLoadError& e) {
     // Either ONNX Runtime refuses the model, or it could not write `scratch`: when it loads
     // without the file, the write failed. ONNX Runtime's own words end the message: under
     // a memory limit it fails there too, and "disk full?" alone would mislead.
@@ -33,11 +33,9 @@ GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file,
     fs::remove(scratch, ec);
     extended.optimized_model_file.clear();
     make_session_from_file(model_file, extended, name);
-    const std::string what = e.what();
-    const auto said = what.find("cannot load the model: ");
     throw OutputError(fmt::format("{}: write failed (disk full?) while ONNX Runtime saved its optimised graph "
                                   "(--no_optimize_graph skips that step); ONNX Runtime said: {}",
-                                  scratch.string(), said == std::string::npos ? what : what.substr(said + 23)));
+                                  scratch.string(), e.ort_message));
   }
   model = model::load_model(scratch, /*run_checker=*/false).model;
   std::error_code ec;

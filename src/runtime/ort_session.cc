@@ -49,7 +49,7 @@ Ort::Session checked(Create create, const std::string& name) {
   try {
     return create();
   } catch (const Ort::Exception& e) {
-    throw InputError(fmt::format("{}: ONNX Runtime cannot load the model: {}", name, e.what()));
+    throw ModelLoadError(fmt::format("{}: ONNX Runtime cannot load the model: {}", name, e.what()), e.what());
   }
 }
 

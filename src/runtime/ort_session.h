@@ -6,7 +6,16 @@
 #include <filesystem>
 #include <string>
 
+#include "docquant/error.h"
+
 namespace docquant::runtime {
+
+// ONNX Runtime refused to create a session: an InputError naming the model, with ONNX
+// Runtime's own words kept apart for callers that report them in another message.
+struct ModelLoadError : InputError {
+  ModelLoadError(const std::string& message, std::string ort) : InputError(message), ort_message(std::move(ort)) {}
+  std::string ort_message;
+};
 
 struct SessionConfig {
   int intra_op_threads = 0;  // 0: ONNX Runtime's default (one per physical core)
@@ -23,7 +32,7 @@ struct SessionConfig {
 Ort::Env& ort_env();
 
 // A session on an in-memory serialized model. `name` (a path or node) names the
-// model in errors. Throws InputError when ONNX Runtime rejects the model.
+// model in errors. Throws ModelLoadError (an InputError) when ONNX Runtime rejects the model.
 Ort::Session make_session(const std::string& model_bytes, const SessionConfig& config, const std::string& name);
 // The same from a model file (ONNX Runtime reads it, and any external data beside it).
 Ort::Session make_session_from_file(const std::filesystem::path& model_file, const SessionConfig& config,

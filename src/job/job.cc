@@ -261,7 +261,32 @@ bool is_body_weight(const fs::path& p) {
 struct SetFitContents {
   std::vector<fs::path> folders;
   std::vector<fs::path> files;
+  std::vector<fs::path> sources;  // files[i] with its links followed: what is copied
 };
+
+// A file of the SetFit folder is copied into the output, so a link in it must not reach
+// outside the model: a config.json linking to ~/.ssh/id_rsa (a tar archive keeps such a
+// link) would otherwise put the key in a model its user then shares. Allowed: the SetFit
+// folder itself, and the folder of the real model_head.pkl when that file is a link (a
+// Hugging Face cache snapshot links every file into one blobs/ folder; a folder of links to
+// one trained model's files does the same) — the rule external ONNX data follows too.
+std::vector<fs::path> setfit_roots(const fs::path& folder) {
+  std::error_code ec;
+  std::vector<fs::path> roots = {fs::canonical(folder, ec)};
+  const fs::path head = folder / "model_head.pkl";
+  if (fs::is_symlink(head, ec)) {
+    const fs::path real_head = fs::canonical(head, ec);
+    if (!ec) roots.push_back(real_head.parent_path());
+  }
+  return roots;
+}
+
+bool inside_any(const fs::path& real, const std::vector<fs::path>& roots) {
+  return std::any_of(roots.begin(), roots.end(), [&](const fs::path& root) {
+    const fs::path rel = real.lexically_relative(root);
+    return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
+  });
+}
 
 // Read before any work, so that an entry that cannot be read (a link loop, a name too
 // long) is an input error at once, not an internal error after tuning.
@@ -278,6 +303,8 @@ SetFitContents setfit_contents(const fs::path& folder) {
   if (ec) fail(folder);
   std::set<fs::path> entered = {fs::canonical(folder, ec)};
   if (ec) fail(folder);
+  const std::vector<fs::path> roots = setfit_roots(folder);
+  std::vector<std::pair<fs::path, fs::path>> files;  // relative name, real file
   for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) fail(folder);
     const fs::path& p = it->path();
@@ -294,12 +321,25 @@ SetFitContents setfit_contents(const fs::path& folder) {
         c.folders.push_back(p.lexically_relative(folder));
       }
     } else if (type == fs::file_type::regular && !is_body_weight(p)) {
-      c.files.push_back(p.lexically_relative(folder));
+      const fs::path real = fs::canonical(p, ec);
+      if (ec) fail(p);
+      if (!inside_any(real, roots)) {
+        throw InputError(fmt::format(
+            "{}: links to '{}', outside the SetFit folder; quantize copies the folder's files into the output "
+            "and copies none from elsewhere (a link could carry a private file into a model you share). If "
+            "the file belongs to the model, copy it into the folder in place of the link",
+            p.string(), real.string()));
+      }
+      files.emplace_back(p.lexically_relative(folder), real);
     }
   }
   if (ec) fail(folder);
   std::sort(c.folders.begin(), c.folders.end());
-  std::sort(c.files.begin(), c.files.end());
+  std::sort(files.begin(), files.end());
+  for (auto& [rel, real] : files) {
+    c.files.push_back(rel);
+    c.sources.push_back(real);
+  }
   return c;
 }
 
@@ -721,7 +761,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     fs::create_directories(out.dir() / rel, ec);
     if (ec) throw OutputError(fmt::format("{}: cannot create the folder: {}", (out.dir() / rel).string(), ec.message()));
   }
-  for (const auto& rel : contents.files) copy_file_checked(o.setfit_folder / rel, out.dir() / rel);
+  for (std::size_t i = 0; i < contents.files.size(); ++i) {
+    copy_file_checked(contents.sources[i], out.dir() / contents.files[i]);
+  }
 
   const job::RecordedInputs recorded = job::hash_inputs(o, loaded.file, contents.files);
   phases.add("output: copy SetFit files, hashes, record", since);

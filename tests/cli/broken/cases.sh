@@ -135,6 +135,29 @@ rm -rf "$ok" && mkdir -p "$ok"
 # 1. External data must resolve inside the model's folder: bias.bin links to a secret.
 check onnx.external_symlink 3 "$O/q" "initializer 'embeddings.LayerNorm.bias' stores its data in '$I/onnx/external_symlink/bias.bin', which resolves to '$work/secret.bin' outside the model's folder" -- "$bin" quantize --quiet --onnx_model_folder "$I/onnx/external_symlink" --setfit_model_folder "$S" --no_optimize_graph --output_folder "$O/q"
 
+# 1b. Files of the SetFit folder that link outside it are refused, not copied into the output;
+# a Hugging Face cache snapshot (every file a relative link into ../../blobs) is copied.
+check setfit.file_link_outside 3 "$O/q" "$I/sf_file_link/README.md: links to '$work/secret.bin', outside the SetFit folder" -- "${Q[@]}" --setfit_model_folder "$I/sf_file_link" --calibration_data "$I/ok.csv" --no_optimize_graph --output_folder "$O/q"
+check setfit.folder_link_outside 3 "$O/q" "$I/sf_folder_link/1_Pooling/config.json: links to '$work/elsewhere/1_Pooling/config.json', outside the SetFit folder" -- "${Q[@]}" --setfit_model_folder "$I/sf_folder_link" --calibration_data "$I/ok.csv" --no_optimize_graph --output_folder "$O/q"
+hub=$ok/hub/models--org--minilm-sst2
+mkdir -p "$hub/blobs" "$hub/snapshots/0123abc/1_Pooling"
+while IFS= read -r -d '' f; do
+  rel=${f#"$S"/} blob=$(sha256sum "$f" | cut -c1-40)
+  cp "$f" "$hub/blobs/$blob"
+  ln -s "$(realpath -s --relative-to="$(dirname "$hub/snapshots/0123abc/$rel")" "$hub/blobs/$blob")" "$hub/snapshots/0123abc/$rel"
+done < <(find "$S" -type f ! -name pytorch_model.bin -print0)
+check setfit.hub_cache_links 0 - -- "${Q[@]}" --setfit_model_folder "$hub/snapshots/0123abc" --calibration_data "$I/ok.csv" --no_optimize_graph --max_trials 1 --output_folder "$ok/q_hub"
+hub_files_copied() {  # every non-weight SetFit file is in the output as a regular file with the fixture's bytes
+  local f n=0
+  [[ -z $(find "$ok/q_hub" -type l) ]] || return 1
+  while IFS= read -r -d '' f; do
+    cmp -s "$f" "$ok/q_hub/${f#"$S"/}" || return 1
+    n=$((n + 1))
+  done < <(find "$S" -type f ! -name pytorch_model.bin ! -name '*.safetensors' -print0)
+  [[ $n -ge 8 ]]
+}
+pass_if setfit.hub_cache_copied "every SetFit file of the snapshot is in the output, a regular file with the fixture's bytes" hub_files_copied
+
 # 2. classify --output that is not a regular file is written as a stream, never renamed over
 # (10: also a shell's >(cmd), which used to say "No such file or directory").
 if [[ $(id -u) -eq 0 ]] && mknod "$ok/null_device" c 1 3; then

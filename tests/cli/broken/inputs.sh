@@ -89,6 +89,11 @@ ln -s "$S" "$O/link_to_setfit"  # an output path that reaches an input through a
 # 1. bias.bin of onnx/external_symlink links to a secret outside in/ and out/.
 head -c 1536 /dev/urandom >"$work/secret.bin"
 ln -s "$work/secret.bin" "$I/onnx/external_symlink/bias.bin"
+# 1b. The same through the SetFit folder, whose files quantize copies: a README.md that links
+# to the secret, and a 1_Pooling/ that links to a folder outside holding a copy of the config.
+setfit_copy sf_file_link && rm "$I/sf_file_link/README.md" && ln -s "$work/secret.bin" "$I/sf_file_link/README.md"
+setfit_copy sf_folder_link && mkdir -p "$work/elsewhere" && mv "$I/sf_folder_link/1_Pooling" "$work/elsewhere/" &&
+  ln -s "$work/elsewhere/1_Pooling" "$I/sf_folder_link/1_Pooling"
 
 # 4. A normalizer Sequence nested 50,000 deep (2.3 MB, made here, not stored).
 setfit_copy sf_deep_json && "$python" - "$I/sf_deep_json/tokenizer.json" <<'PY'

@@ -5,8 +5,8 @@
   - `docquant classify` (one process) at batch 32 with its default threads (one per core) and
     with one thread, and at batch 1 with one thread;
   - examples/spark_classify.py's pipeline (CSV in, Parquet out) in local[1] and local[2], one
-    ONNX Runtime thread per task (spark.task.cpus = 1), --partitions partitions, batch 1 (the UDF's
-    default);
+    ONNX Runtime thread per task (spark.task.cpus = 1), --partitions partitions, batch 1 (what
+    the UDF picks for a per-tensor folder);
   - the same in local[2] at model batch 32, compared row by row with `docquant classify`
     (batch 32): how much a partitioning changes a dynamic INT8 model's answers;
   - the peak RSS of every Spark Python worker and of the JVM (sampled from /proc every 0.2 s),

@@ -21,6 +21,7 @@ capped at the task's CPUs (``spark.task.cpus``) unless ``threads_per_task`` says
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Callable
 
@@ -54,30 +55,56 @@ def resolve_model_folder(model_folder: str) -> str:
                      f"SparkContext.addFile(folder, recursive=True) (looked in {shipped})")
 
 
+#: Texts per model call for a folder whose answers depend only on the text (see auto_model_batch_size).
+BATCH_INVARIANT_MODEL_BATCH = 32
+
+
+def auto_model_batch_size(folder: str) -> int:
+    """Texts per model call when ``classify_udf`` is not told: 32 (``docquant classify``'s
+    default) when a text's answer cannot depend on the texts batched with it, else 1.
+
+    That is read from the folder's quantization.json: ``recipe.activation_scales`` of
+    ``per_token`` (docquant's default recipe: every token row gets its own scale) is
+    batch-invariant; ``per_tensor`` is not (one scale per batch tensor). A folder without
+    quantization.json is taken as fp32 (no activation scales; batching moves its results by
+    float rounding only). A quantization.json that cannot be read, or names another recipe,
+    gets 1: the safe choice.
+    """
+    record = os.path.join(folder, "quantization.json")
+    if not os.path.exists(record):
+        return BATCH_INVARIANT_MODEL_BATCH
+    try:
+        with open(record, encoding="utf-8") as f:
+            scales = json.load(f)["recipe"]["activation_scales"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1
+    return BATCH_INVARIANT_MODEL_BATCH if scales == "per_token" else 1
+
+
 def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool = False,
                  batch_size: int = CHUNK_SIZE, threads_per_task: int | None = None,
-                 model_batch_size: int = 1) -> Callable[..., Any]:
+                 model_batch_size: int | None = None) -> Callable[..., Any]:
     """A `pyspark.ml.functions.predict_batch_udf` over one string column.
 
     Returns the class name (StringType), or with ``return_probabilities`` a struct
     ``{label: string, probabilities: array<double>}`` (columns in the classifier's
     ``classes`` order). A null text gives a null label and null probabilities.
 
-    - ``model_batch_size``: texts per model call. The default, 1, makes every text's result
-      independent of the partitioning: a dynamic INT8 model computes its activation scales per
-      batch, so a text batched with others can get another answer when Spark groups rows
-      differently (on minilm-sst2, 2.7 % of labels changed merely by shuffling the rows at
-      batch 32; docs/spark.md). At batch 1 the results are `docquant classify --batch_size 1`'s,
-      bit for bit, in any partitioning, and on short texts no slower on a CPU. 32 is the batching
-      quantize measured accuracy with (`docquant classify`'s default), for rows whose
-      partitioning you control.
+    - ``model_batch_size``: texts per model call. The default (None) picks it from the folder
+      (`auto_model_batch_size`): 32 for docquant's default per-token recipe and for fp32
+      folders, whose answers depend only on the text, so every partitioning gives the same
+      answers (1.5x the texts/s of batch 1 on one thread, docs/spark.md); 1 for a per-tensor
+      (``--activations per_tensor``) folder, whose activation scales are computed per batch, so
+      that a text batched with others could get another answer when Spark groups rows
+      differently (2.7 % of labels changed merely by shuffling rows at batch 32 on minilm-sst2).
+      An explicit value is used as given.
     - ``batch_size``: rows handed to the classifier at once (4096: the C++ core's chunk, within
       which texts are length-sorted and cut into batches of ``model_batch_size``; Arrow batches
       of ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows are split into such pieces).
     - ``threads_per_task``: ONNX Runtime threads per task; None = the task's CPUs
       (``TaskContext.cpus()``, i.e. ``spark.task.cpus``).
     """
-    if batch_size < 1 or model_batch_size < 1:
+    if batch_size < 1 or (model_batch_size is not None and model_batch_size < 1):
         raise UsageError("batch_size and model_batch_size must be at least 1")
     if threads_per_task is not None and threads_per_task < 1:
         raise UsageError(f"threads_per_task must be at least 1, not {threads_per_task}")
@@ -87,7 +114,8 @@ def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool 
         from pyspark import TaskContext
         context = TaskContext.get()
         threads = threads_per_task or (context.cpus() if context is not None else 1)
-        clf = Classifier(resolve_model_folder(folder), threads=threads, batch_size=model_batch_size)
+        local = resolve_model_folder(folder)
+        clf = Classifier(local, threads=threads, batch_size=model_batch_size or auto_model_batch_size(local))
         n_classes = len(clf.classes)
 
         def predict(texts: np.ndarray):

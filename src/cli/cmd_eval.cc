@@ -36,8 +36,63 @@ struct EvalArgs : ModelOptions {
 struct Evaluated {
   std::string name;
   std::vector<std::size_t> predicted;
+  std::vector<double> proba;  // rows × classes (empty when the graph gives labels only)
+  std::size_t num_classes = 0;
   runtime::Metrics metrics;
 };
+
+// Top-two probability margin of each row: how near a tie the model's choice was.
+std::vector<double> top2_margins(const Evaluated& e) {
+  std::vector<double> m;
+  if (e.proba.empty() || e.num_classes < 2) return m;
+  for (std::size_t r = 0; r * e.num_classes < e.proba.size(); ++r) {
+    double first = -1, second = -1;
+    for (std::size_t c = 0; c < e.num_classes; ++c) {
+      const double p = e.proba[r * e.num_classes + c];
+      if (p > first) {
+        second = first;
+        first = p;
+      } else if (p > second) {
+        second = p;
+      }
+    }
+    m.push_back(first - second);
+  }
+  return m;
+}
+
+// Where the two models differ, measured against the second model's confidence: flipped
+// answers on near ties (a weak head's many rows near 0.5) read differently from flips on
+// rows the reference was sure of.
+nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const Evaluated& second) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  const std::vector<double> margin = top2_margins(second);
+  if (margin.size() != first.predicted.size()) return j;
+  double worst = 0;
+  std::size_t differ = 0;
+  for (std::size_t r = 0; r < margin.size(); ++r) {
+    if (first.predicted[r] != second.predicted[r]) {
+      ++differ;
+      worst = std::max(worst, margin[r]);
+    }
+  }
+  if (differ > 0) {
+    fmt::print("  differing rows: {}, all where the second model's top two probabilities were at most {:.4f} apart\n",
+               differ, worst);
+  }
+  for (const double floor : {0.01, 0.05, 0.1}) {
+    std::size_t rows = 0, same = 0;
+    for (std::size_t r = 0; r < margin.size(); ++r) {
+      if (margin[r] < floor) continue;
+      ++rows;
+      same += first.predicted[r] == second.predicted[r];
+    }
+    const double agree = rows ? static_cast<double>(same) / static_cast<double>(rows) : 1.0;
+    fmt::print("  agreement where they were >= {:<4} apart: {:.2f}% of {} rows\n", floor, 100 * agree, rows);
+    j.push_back({{"min_margin", floor}, {"rows", rows}, {"agreement", agree}});
+  }
+  return j;
+}
 
 Evaluated evaluate(const std::string& folder_path, const std::string& onnx_override, const EvalArgs& a,
                    std::vector<std::string>& class_names, std::vector<std::size_t>& labels) {
@@ -65,7 +120,10 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   runtime::Predictor predictor(bytes, signature, folder, session, loaded.file.string());
   Evaluated e;
   e.name = loaded.file.string();
-  e.predicted = runtime::predict_dataset(predictor, data).predicted;
+  runtime::Predictions p = runtime::predict_dataset(predictor, data);
+  e.predicted = std::move(p.predicted);
+  e.proba = std::move(p.proba);
+  e.num_classes = p.num_classes;
   e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
   return e;
 }
@@ -135,10 +193,12 @@ void add_eval_command(CLI::App& root) {
       const double agree = runtime::agreement(first.predicted, second.predicted);
       fmt::print("agreement: the two models predict the same class for {:.2f}% of {} rows\n", 100 * agree,
                  labels.size());
+      const nlohmann::ordered_json by_margin = print_agreement_by_margin(first, second);
       fmt::print("accuracy:  {:.4f} vs {:.4f} ({:+.4f})\n", first.metrics.accuracy, second.metrics.accuracy,
                  first.metrics.accuracy - second.metrics.accuracy);
       j["compare"] = to_json(second, names);
       j["agreement"] = agree;
+      j["agreement_by_margin"] = by_margin;
     }
     if (!a->json.empty()) write_staged_file(a->json, json_text(std::move(j)));
   });

@@ -2,7 +2,8 @@
 # End to end on a real fixture: docquant quantize, then the claims issue 6 makes of it.
 #   1. the criterion is met (exit 0, quantization.json says so)
 #   2. the reference Python stack (tokenizers + onnxruntime + scikit-learn) finds the
-#      accuracy docquant reported, within 0.1 point
+#      accuracy docquant reported, within 0.1 point, and the agreement with fp32 (overall and
+#      by fp32's margin) that `docquant eval --compare` reports
 #   3. a second run gives a byte-identical model.onnx
 #   4. model.onnx is at most 30 % of the fp32 model's size
 #   5. the input folders are byte-for-byte unchanged
@@ -34,7 +35,10 @@ assert r["criterion_met"] is True, "criterion not met"
 print(f"baseline {r['baseline_accuracy']:.4f}  final {r['final_accuracy']:.4f}  trials {len(r['trials'])}")
 PY
 
-"$python" "$here/check_quantized_accuracy.py" --output_folder "$work/out" --data "$data"
+"$bin" eval --model_folder "$work/out" --data "$data" --compare "$fixture/setfit" \
+  --compare_onnx "$fixture/onnx/model.onnx" --json "$work/eval_compare.json" | grep -A4 "^agreement:"
+"$python" "$here/check_quantized_accuracy.py" --output_folder "$work/out" --data "$data" \
+  --eval_compare_json "$work/eval_compare.json" --fp32_folder "$fixture/setfit" --fp32_onnx "$fixture/onnx/model.onnx"
 
 "$bin" quantize --quiet --onnx_model_folder "$fixture/onnx" --setfit_model_folder "$fixture/setfit" \
   --calibration_data "$data" --output_folder "$work/again" "$@" >/dev/null

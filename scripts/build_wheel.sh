@@ -9,8 +9,8 @@
 # Run ./scripts/setup.sh first (it calls this).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-ort=${ONNXRUNTIME_ROOT:-$DOCQUANT_CACHE/onnxruntime-1.29.0}
+source "$root/scripts/env.sh"
+ort=$ONNXRUNTIME_ROOT
 out=${DOCQUANT_PYTHON_BUILD:-$root/build-python}
 venv=$DOCQUANT_CACHE/venvs/pybuild
 [[ -x $venv/bin/python ]] || "$root/scripts/setup_venvs.sh" pybuild >&2

@@ -11,9 +11,7 @@
 # Corpora persist in $build/corpus/<target> between runs. Run ./scripts/setup.sh first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
-export DOCQUANT_SHARED=${DOCQUANT_SHARED:-$root/../shared}
+source "$root/scripts/env.sh"
 build=${DOCQUANT_FUZZ_BUILD:-$root/build-fuzz}
 seconds=60
 targets="csv_fuzz tokenizer_json_fuzz tokenizer_encode_fuzz pickle_fuzz onnx_fuzz"

@@ -8,15 +8,13 @@
 # Extra arguments go to ctest (e.g. -R tokenizer). Run ./scripts/setup.sh first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
-export DOCQUANT_SHARED=${DOCQUANT_SHARED:-$root/../shared}
+source "$root/scripts/env.sh"
 build=${DOCQUANT_ASAN_BUILD:-$root/build-asan}
 start=$(date +%s)
 
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DDOCQUANT_SANITIZE=address,undefined -DDOCQUANT_BUILD_BENCH=OFF \
-  -DONNXRUNTIME_ROOT="${ONNXRUNTIME_ROOT:-$DOCQUANT_CACHE/onnxruntime-1.29.0}" >/dev/null
+  -DONNXRUNTIME_ROOT="$ONNXRUNTIME_ROOT" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 built=$(date +%s)
 

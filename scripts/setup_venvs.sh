@@ -7,7 +7,8 @@
 # Usage: scripts/setup_venvs.sh [NAME ...]   (default: every tools/venvs/*.txt)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
+source "$root/scripts/env.sh"
+cache=$DOCQUANT_CACHE
 python=/usr/bin/python3
 
 shopt -s nullglob

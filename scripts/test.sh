@@ -7,9 +7,7 @@
 # Extra arguments go to ctest (e.g. -R tokenizer); DOCQUANT_SKIP_PYTHON=1 runs ctest only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
-export DOCQUANT_SHARED=${DOCQUANT_SHARED:-$root/../shared}
+source "$root/scripts/env.sh"
 build=${DOCQUANT_BUILD:-$root/build}
 python_build=${DOCQUANT_PYTHON_BUILD:-$root/build-python}
 [[ -f "$build/CMakeCache.txt" ]] || { echo "error: no build in $build; run ./scripts/setup.sh first" >&2; exit 1; }

@@ -10,9 +10,7 @@
 # Extra arguments go to both pytest runs (e.g. -k threads).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-export DOCQUANT_CACHE=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-export DOCQUANT_FIXTURES=${DOCQUANT_FIXTURES:-$DOCQUANT_CACHE/fixtures}
-export DOCQUANT_SHARED=${DOCQUANT_SHARED:-$root/../shared}
+source "$root/scripts/env.sh"
 build=${DOCQUANT_BUILD:-$root/build}
 out=${DOCQUANT_PYTHON_BUILD:-$root/build-python}
 # `docquant classify` for the parity tests: the C++ suite's binary (the wheel's own CLI is

@@ -49,7 +49,14 @@ Ort::Session checked(Create create, const std::string& name) {
   try {
     return create();
   } catch (const Ort::Exception& e) {
-    throw ModelLoadError(fmt::format("{}: ONNX Runtime cannot load the model: {}", name, e.what()), e.what());
+    // ONNX Runtime turns an allocation failure into a load failure: said as what it is (out of
+    // memory, exit 70, as docquant's own), not as a model it cannot read (exit 3) or a full disk.
+    const std::string what = e.what();
+    if (what.find("bad_alloc") != std::string::npos || what.find("Failed to allocate") != std::string::npos) {
+      throw InternalError(
+          fmt::format("{}: out of memory while ONNX Runtime loaded the model; ONNX Runtime said: {}", name, what));
+    }
+    throw ModelLoadError(fmt::format("{}: ONNX Runtime cannot load the model: {}", name, what), what);
   }
 }
 

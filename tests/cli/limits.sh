@@ -46,6 +46,10 @@ Q=("${QB[@]}" --onnx_model_folder "$M")
 limited 5 0 "" -- "${Q[@]}" --output_folder "$work/q_default"
 limited 10 0 "" -- "${Q[@]}" --calibration_data "$work/cal8.csv" --output_folder "$work/q_cal8"
 limited 6 0 "" -- "${Q[@]}" --calibration_data "$shared/data/sst2_dev.csv" --output_folder "$work/q_dev"
+# Below what it needs: out of memory (exit 70), said as such even when ONNX Runtime is the one
+# that runs out (it reports that as a load failure), and no output folder left.
+limited 4 70 "out of memory" -- "${Q[@]}" --calibration_data "$shared/data/sst2_dev.csv" --output_folder "$work/q_oom"
+[[ ! -e "$work/q_oom" ]] && ! compgen -G "$work/q_oom.docquant-tmp-*" >/dev/null || { echo "FAIL: q_oom or its staging folder was left"; failures=$((failures + 1)); }
 limited 7 0 "" -- "$bin" eval --threads 1 --model_folder "$S" --onnx_model "$M/model.onnx" --data "$work/eval200.csv"
 limited 7 0 "" -- "$bin" eval --threads 1 --model_folder "$work/q_cal8" --data "$work/eval200.csv"
 # Hostile sizes, under the smallest limit above: refused, not allocated.

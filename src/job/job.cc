@@ -15,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include "batching.h"
@@ -78,6 +79,16 @@ std::int64_t peak_rss_bytes() {
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
   return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
+}
+
+// Hands memory freed inside the heap back to the system. glibc keeps freed chunks that
+// lie below the top of its heaps (and of its per-thread arenas) for reuse, so after a
+// session or a proto of hundreds of MB is freed its pages would still be resident at
+// the next phase's peak (MPNet, during the trials: 1304 MiB resident without it, 818 MiB with).
+void release_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 // Wall seconds per phase of the job, summed, in the order phases first ran; and the peak
@@ -277,6 +288,7 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
     t.file = ScratchFile(file);
     model::save_model(q.model, file);
   }
+  release_free_memory();
   const auto t1 = Clock::now();
   t.predictor = std::make_unique<runtime::Predictor>(
       runtime::Predictor::from_file(file, signature, folder, session, model_name));
@@ -458,6 +470,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
     trial.predictor.reset();
     if (criterion.met(report.baseline_accuracy, acc)) out.last_passing = std::move(trial);  // a failing trial's file goes
     trial = PreparedTrial{};
+    release_free_memory();
     return acc;
   };
   if (o.sensitivity_probe == SensitivityProbe::local) {
@@ -477,6 +490,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       probe.session = session;
       probe.model_name = model_name;
       auto scores = job::local_sensitivity(probe);
+      release_free_memory();  // the probe's graph and session
       progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
                            cal.sample_rows));
       return scores;
@@ -693,6 +707,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                                             return false;
                                           });
       baseline_predictor.reset();  // its session holds the fp32 weights, prepacked: not needed by the trials
+      release_free_memory();
       since = phases.add("baseline: evaluate", since);
       if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
     }

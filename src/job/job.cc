@@ -15,9 +15,6 @@
 #include <thread>
 #include <utility>
 
-#include <malloc.h>
-#include <sys/resource.h>
-
 #include "batching.h"
 #include "csv.h"
 #include "dataset.h"
@@ -34,8 +31,10 @@
 #include "onnx_io.h"
 #include "predictor.h"
 #include "probe.h"
+#include "process_memory.h"
 #include "quantize_pass.h"
 #include "record.h"
+#include "scratch_file.h"
 #include "staged_folder.h"
 #include "strategy.h"
 #include "tokenizer_fit.h"
@@ -72,23 +71,6 @@ void describe_int8_host(QuantizeReport& report) {
         "that computes the same on every x86 CPU",
         n, n == 1 ? "" : "s", report.int8_path));
   }
-}
-
-// The process's peak resident set size so far (getrusage; Linux reports KiB).
-std::int64_t peak_rss_bytes() {
-  rusage usage{};
-  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
-  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
-}
-
-// Hands memory freed inside the heap back to the system. glibc keeps freed chunks that
-// lie below the top of its heaps (and of its per-thread arenas) for reuse, so after a
-// session or a proto of hundreds of MB is freed its pages would still be resident at
-// the next phase's peak (MPNet, during the trials: 1304 MiB resident without it, 818 MiB with).
-void release_free_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
 }
 
 // Wall seconds per phase of the job, summed, in the order phases first ran; and the peak
@@ -224,41 +206,6 @@ std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, cons
   }
   return out;
 }
-
-// A file in the staged output folder that is removed with its owner, unless it was
-// renamed into place (a leftover would go with the staged folder anyway).
-class ScratchFile {
- public:
-  ScratchFile() = default;
-  explicit ScratchFile(fs::path path) : path_(std::move(path)) {}
-  ScratchFile(ScratchFile&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-  ScratchFile& operator=(ScratchFile&& other) noexcept {
-    if (this != &other) {
-      remove();
-      path_ = std::exchange(other.path_, {});
-    }
-    return *this;
-  }
-  ScratchFile(const ScratchFile&) = delete;
-  ScratchFile& operator=(const ScratchFile&) = delete;
-  ~ScratchFile() { remove(); }
-
-  // Renames the file to `to` (in the same folder), which keeps it.
-  void rename_to(const fs::path& to) {
-    std::error_code ec;
-    fs::rename(path_, to, ec);
-    if (ec) throw OutputError(fmt::format("{}: cannot rename it to {}: {}", path_.string(), to.string(), ec.message()));
-    path_.clear();
-  }
-
- private:
-  void remove() noexcept {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove(path_, ec);
-  }
-  fs::path path_;
-};
 
 // A configuration quantized and loaded, ready to evaluate; kept after a passing trial so
 // that the output is the evaluated model's file, not a second quantize pass.

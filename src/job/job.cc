@@ -436,6 +436,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       probe.batches = &cal.sample_batches;
       probe.session = session;
       probe.model_name = model_name;
+      probe.scratch_file = in.scratch_dir / "sensitivity_probe.onnx";
       auto scores = job::local_sensitivity(probe);
       release_free_memory();  // the probe's graph and session
       progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),

@@ -120,7 +120,7 @@ ProbeModel build_error_probe(const onnx::ModelProto& fp32, const std::vector<std
   }
 
   ProbeModel probe;
-  probe.model = quantize(with_twins, twin_plan).model;
+  probe.model = quantize(std::move(with_twins), twin_plan).model;  // the fp32 weights move, not copied a second time
   onnx::GraphProto& g = *probe.model.mutable_graph();
   NameAllocator probe_names(probe.model);
   ChannelSums sums(g, probe_names, GraphView(probe.model).opset(""));

@@ -114,7 +114,11 @@ std::vector<Candidate> find_candidates(const onnx::ModelProto& model) {
   return out;
 }
 
-QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
+namespace {
+
+// The pass; `consumed`, when set, is `fp32` itself, whose initializers are moved into the
+// result instead of copied (nothing reads them after the rewrites are planned).
+QuantizeResult run_pass(const onnx::ModelProto& fp32, const QuantPlan& plan, onnx::ModelProto* consumed) {
   const GraphView graph(fp32);
   const int n_nodes = graph.graph().node_size();
 
@@ -187,16 +191,32 @@ QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) {
   // any more (a weight another node still reads in fp32 stays).
   std::set<std::string> used;
   collect_uses(g, used);
-  for (const auto& t : fp32.graph().initializer()) {
-    if (!weights.sources().count(t.name()) || used.count(t.name())) *g.add_initializer() = t;
+  result.weight_bytes_before = initializer_bytes(fp32.graph());
+  for (int i = 0; i < fp32.graph().initializer_size(); ++i) {
+    const onnx::TensorProto& t = fp32.graph().initializer(i);
+    if (weights.sources().count(t.name()) && !used.count(t.name())) continue;
+    if (consumed != nullptr) {
+      *g.add_initializer() = std::move(*consumed->mutable_graph()->mutable_initializer(i));
+    } else {
+      *g.add_initializer() = t;
+    }
   }
   for (auto& t : weights.take_initializers()) *g.add_initializer() = std::move(t);
   for (auto& t : activations.take_initializers()) *g.add_initializer() = std::move(t);
   drop_stale_value_info(g);
   import_ms_domain_if_used(result.model);
 
-  result.weight_bytes_before = initializer_bytes(fp32.graph());
   result.weight_bytes_after = initializer_bytes(g);
+  return result;
+}
+
+}  // namespace
+
+QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan) { return run_pass(fp32, plan, nullptr); }
+
+QuantizeResult quantize(onnx::ModelProto&& fp32, const QuantPlan& plan) {
+  QuantizeResult result = run_pass(fp32, plan, &fp32);
+  fp32.Clear();  // its initializers were moved out: what is left is not a usable model
   return result;
 }
 

@@ -680,9 +680,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                          criterion.describe(), criterion.threshold(report.baseline_accuracy)));
     check_cancel();
 
-    const TrialInputs trial_inputs{o,         fp32,          signature, folder,          session,
-                                   model_name, out.dir(),   cal,       criterion,       need,
-                                   early_decisions, trial_batches, progress, rows_progress, check_cancel};
+    const TrialInputs trial_inputs{o,   fp32,      signature, folder,          session,       model_name, out.dir(),
+                                   cal, criterion, need,      early_decisions, trial_batches, progress,   rows_progress,
+                                   check_cancel};
     TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
     chosen = std::move(tuned.chosen);
     last_passing = std::move(tuned.last_passing);

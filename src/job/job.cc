@@ -13,8 +13,7 @@
 #include <random>
 #include <set>
 #include <thread>
-
-#include <sys/resource.h>
+#include <utility>
 
 #include "batching.h"
 #include "csv.h"
@@ -32,8 +31,10 @@
 #include "onnx_io.h"
 #include "predictor.h"
 #include "probe.h"
+#include "process_memory.h"
 #include "quantize_pass.h"
 #include "record.h"
+#include "scratch_file.h"
 #include "staged_folder.h"
 #include "strategy.h"
 #include "tokenizer_fit.h"
@@ -70,13 +71,6 @@ void describe_int8_host(QuantizeReport& report) {
         "that computes the same on every x86 CPU",
         n, n == 1 ? "" : "s", report.int8_path));
   }
-}
-
-// The process's peak resident set size so far (getrusage; Linux reports KiB).
-std::int64_t peak_rss_bytes() {
-  rusage usage{};
-  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
-  return static_cast<std::int64_t>(usage.ru_maxrss) * 1024;
 }
 
 // Wall seconds per phase of the job, summed, in the order phases first ran; and the peak
@@ -214,32 +208,47 @@ std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, cons
 }
 
 // A configuration quantized and loaded, ready to evaluate; kept after a passing trial so
-// that the output is the evaluated model's bytes, not a second quantize pass.
+// that the output is the evaluated model's file, not a second quantize pass.
 struct PreparedTrial {
   tune::Config config;
   std::vector<quant::NodeDecision> decisions;
-  std::string bytes;  // the serialized quantized model
+  ScratchFile file;  // the quantized model, as ONNX Runtime read it
   std::unique_ptr<runtime::Predictor> predictor;
-  double pass_seconds = 0;     // quantize pass + serialization
+  double pass_seconds = 0;     // quantize pass + writing the file
   double session_seconds = 0;  // ONNX Runtime session creation
 };
 
-// Touches nothing but its arguments (all read-only), so it may run on another thread.
+// Touches nothing but its arguments (all read-only) and `file`, so it may run on another
+// thread. The quantized model goes to `file` and its proto is freed before ONNX Runtime
+// reads the file: the weights are held once, by the session, not also as a proto and as
+// serialized bytes (issue 19).
 PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& fp32, const QuantizeOptions& o,
                             const runtime::ModelSignature& signature, const setfit::SetFitFolder& folder,
-                            const runtime::SessionConfig& session, const std::string& model_name) {
+                            const runtime::SessionConfig& session, const std::string& model_name,
+                            const fs::path& file) {
   PreparedTrial t;
   const auto t0 = Clock::now();
   t.config = config;
-  auto q = quant::quantize(fp32, job::plan_for(config, o));
-  t.decisions = std::move(q.decisions);
-  t.bytes = model::serialize_model(q.model);
+  {
+    auto q = quant::quantize(fp32, job::plan_for(config, o));
+    t.decisions = std::move(q.decisions);
+    t.file = ScratchFile(file);
+    model::save_model(q.model, file);
+  }
+  release_free_memory();
   const auto t1 = Clock::now();
-  t.predictor = std::make_unique<runtime::Predictor>(t.bytes, signature, folder, session, model_name);
+  t.predictor = std::make_unique<runtime::Predictor>(
+      runtime::Predictor::from_file(file, signature, folder, session, model_name));
   t.pass_seconds = std::chrono::duration<double>(t1 - t0).count();
   t.session_seconds = seconds_since(t1);
   return t;
 }
+
+// Where a trial writes its model: in the staged output folder, so that a passing trial's
+// file becomes model.onnx by a rename. The first trial, prepared during the baseline, has
+// its own name: the strategy may evaluate other configurations before it.
+fs::path trial_file(const fs::path& dir, std::size_t index) { return dir / fmt::format("trial_{}.onnx", index); }
+fs::path first_trial_file(const fs::path& dir) { return dir / "trial_first.onnx"; }
 
 // Option values that no input can make right, refused before any work.
 void check_options(const QuantizeOptions& o) {
@@ -369,6 +378,7 @@ struct TrialInputs {
   const setfit::SetFitFolder& folder;
   const runtime::SessionConfig& session;
   const std::string& model_name;
+  const fs::path& scratch_dir;  // the staged output folder, where trials write their models
   const CalibrationSet& cal;
   const tune::Criterion& criterion;
   std::size_t need;                                  // correct rows a trial must reach (rows_needed)
@@ -425,7 +435,8 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       phases.add_seconds("trial 1: quantize pass + session (second thread, during the baseline)",
                          trial.pass_seconds + trial.session_seconds);
     } else {
-      trial = prepare_trial(config, fp32, o, signature, folder, session, model_name);
+      trial = prepare_trial(config, fp32, o, signature, folder, session, model_name,
+                            trial_file(in.scratch_dir, rows_evaluated.size() + 1));
       phases.add_seconds("trials: quantize pass", trial.pass_seconds);
       phases.add_seconds("trials: session", trial.session_seconds);
     }
@@ -443,10 +454,10 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
     const double acc = static_cast<double>(correct + (n - done)) / static_cast<double>(n);
     rows_evaluated.push_back(done);
     phases.add("trials: evaluate", t_trial);
-    if (criterion.met(report.baseline_accuracy, acc)) {
-      trial.predictor.reset();
-      out.last_passing = std::move(trial);
-    }
+    trial.predictor.reset();
+    if (criterion.met(report.baseline_accuracy, acc)) out.last_passing = std::move(trial);  // a failing trial's file goes
+    trial = PreparedTrial{};
+    release_free_memory();
     return acc;
   };
   if (o.sensitivity_probe == SensitivityProbe::local) {
@@ -465,7 +476,9 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       probe.batches = &cal.sample_batches;
       probe.session = session;
       probe.model_name = model_name;
+      probe.scratch_file = in.scratch_dir / "sensitivity_probe.onnx";
       auto scores = job::local_sensitivity(probe);
+      release_free_memory();  // the probe's graph and session
       progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
                            cal.sample_rows));
       return scores;
@@ -653,7 +666,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     const tune::Config first_config = uniform_config(
         objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
     std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
-      return prepare_trial(first_config, fp32, o, signature, folder, session, model_name);
+      return prepare_trial(first_config, fp32, o, signature, folder, session, model_name, first_trial_file(out.dir()));
     });
 
     // The fp32 graph goes to a scratch file in the staged output, which ONNX Runtime reads
@@ -682,6 +695,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                                             return false;
                                           });
       baseline_predictor.reset();  // its session holds the fp32 weights, prepacked: not needed by the trials
+      release_free_memory();
       since = phases.add("baseline: evaluate", since);
       if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
     }
@@ -706,9 +720,9 @@ QuantizeReport quantize(const QuantizeOptions& o) {
                          criterion.describe(), criterion.threshold(report.baseline_accuracy)));
     check_cancel();
 
-    const TrialInputs trial_inputs{o,         fp32,      signature, folder,          session,       model_name,
-                                   cal,       criterion, need,      early_decisions, trial_batches, progress,
-                                   rows_progress, check_cancel};
+    const TrialInputs trial_inputs{o,   fp32,      signature, folder,          session,       model_name, out.dir(),
+                                   cal, criterion, need,      early_decisions, trial_batches, progress,   rows_progress,
+                                   check_cancel};
     TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
     chosen = std::move(tuned.chosen);
     last_passing = std::move(tuned.last_passing);
@@ -719,21 +733,19 @@ QuantizeReport quantize(const QuantizeOptions& o) {
   }
   check_cancel();
 
-  // 3. The output folder: the chosen trial's bytes as evaluated, or one more quantize
+  // 3. The output folder: the chosen trial's file as evaluated, or one more quantize
   // pass (no calibration data, or a best-effort trial that failed).
   since = Clock::now();
   std::vector<quant::NodeDecision> decisions;
-  std::string model_bytes;
   if (last_passing && last_passing->config.nodes == chosen.nodes) {
     decisions = std::move(last_passing->decisions);
-    model_bytes = std::move(last_passing->bytes);
+    last_passing->file.rename_to(out.dir() / "model.onnx");
   } else {
     auto final_q = quant::quantize(fp32, job::plan_for(chosen, o));
     decisions = std::move(final_q.decisions);
-    model_bytes = model::serialize_model(final_q.model);
     since = phases.add("output: quantize pass", since);
+    model::save_model(final_q.model, out.dir() / "model.onnx");
   }
-  write_file_checked(out.dir() / "model.onnx", model_bytes);
   since = phases.add("output: write model.onnx", since);
   report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
   for (const auto& d : decisions) {

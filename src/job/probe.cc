@@ -10,6 +10,8 @@
 #include "error_probe.h"
 #include "onnx_io.h"
 #include "predictor.h"
+#include "process_memory.h"
+#include "scratch_file.h"
 
 namespace docquant::job {
 
@@ -48,9 +50,16 @@ Feed feed_batch(const runtime::ModelSignature& signature, const runtime::Batch& 
 }  // namespace
 
 std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
-  const quant::ProbeModel probe = quant::build_error_probe(*r.fp32, r.nodes, r.config, r.plan);
-  Ort::Session session = runtime::make_session(model::serialize_model(probe.model), r.session,
-                                               r.model_name + " (sensitivity probe graph)");
+  quant::ProbeModel probe = quant::build_error_probe(*r.fp32, r.nodes, r.config, r.plan);
+  // The graph holds every fp32 weight and its quantized twin: it goes to a file and its
+  // proto is freed before ONNX Runtime reads the file, so that those weights are held once,
+  // by the session, not also as a proto and as serialized bytes (issue 19).
+  const ScratchFile file(r.scratch_file);
+  model::save_model(probe.model, r.scratch_file);
+  { onnx::ModelProto released; probe.model.Swap(&released); }
+  release_free_memory();
+  Ort::Session session = runtime::make_session_from_file(r.scratch_file, r.session,
+                                                         r.model_name + " (sensitivity probe graph)");
   std::vector<const char*> output_names;
   for (const auto& o : probe.outputs) {
     output_names.push_back(o.squared_error.c_str());

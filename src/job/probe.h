@@ -7,6 +7,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct LocalProbeRequest {
   const std::vector<runtime::Batch>* batches = nullptr;
   runtime::SessionConfig session;
   std::string model_name;  // for errors
+  // Where the probe graph is written for ONNX Runtime to read (in the staged output
+  // folder); removed when the probe ends.
+  std::filesystem::path scratch_file;
 };
 
 // Per node (same order as `nodes`): the error of its output when it alone is quantized,

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 
@@ -120,19 +121,26 @@ ProbeModel build_error_probe(const onnx::ModelProto& fp32, const std::vector<std
   }
 
   ProbeModel probe;
-  probe.model = quantize(with_twins, twin_plan).model;
+  probe.model = quantize(std::move(with_twins), twin_plan).model;  // the fp32 weights move, not copied a second time
   onnx::GraphProto& g = *probe.model.mutable_graph();
   NameAllocator probe_names(probe.model);
   ChannelSums sums(g, probe_names, GraphView(probe.model).opset(""));
-  for (const auto& t : twins) {
-    const std::string diff = probe_names.unique(t.twin + "_error");
-    ProbeOutput out{t.node, probe_names.unique(t.twin + "_squared_error"), probe_names.unique(t.twin + "_squared_norm")};
-    *g.add_node() = make_node("Sub", {t.twin, t.original}, {diff}, probe_names.unique(t.twin + "_sub"));
-    const std::string shape = sums.rows_by_channel(t.original);
+  // The sums go in last node first. ONNX Runtime (1.29) orders execution by a depth-first
+  // walk back from the graph's leaves, taking the leaf of highest index first: so the
+  // first node's sums, added last, run first, right after that node and its twin, and
+  // each original output is freed as the walk moves on. In graph order, every original
+  // ran before any twin, and all their outputs stayed alive together (MPNet: ~900 MiB).
+  for (auto t = twins.rbegin(); t != twins.rend(); ++t) {
+    const std::string diff = probe_names.unique(t->twin + "_error");
+    ProbeOutput out{t->node, probe_names.unique(t->twin + "_squared_error"),
+                    probe_names.unique(t->twin + "_squared_norm")};
+    *g.add_node() = make_node("Sub", {t->twin, t->original}, {diff}, probe_names.unique(t->twin + "_sub"));
+    const std::string shape = sums.rows_by_channel(t->original);
     sums.add(diff, shape, out.squared_error);
-    sums.add(t.original, shape, out.squared_norm);
+    sums.add(t->original, shape, out.squared_norm);
     probe.outputs.push_back(std::move(out));
   }
+  std::reverse(probe.outputs.begin(), probe.outputs.end());  // in the order asked
   return probe;
 }
 

@@ -72,5 +72,9 @@ std::vector<Candidate> find_candidates(const onnx::ModelProto& model);
 // Throws UsageError when plan.per_node names a node the model does not have,
 // InputError when the model is malformed (e.g. a weight's data does not match its shape).
 QuantizeResult quantize(const onnx::ModelProto& fp32, const QuantPlan& plan);
+// The same result, consuming `fp32`: the initializers the result keeps are moved, not
+// copied (a graph that keeps most of its fp32 weights, as the error probe's does, is not
+// held twice). `fp32` is left empty.
+QuantizeResult quantize(onnx::ModelProto&& fp32, const QuantPlan& plan);
 
 }  // namespace docquant::quant

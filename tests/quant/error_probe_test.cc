@@ -76,6 +76,27 @@ TEST(ErrorProbe, PerChannelSumsMatchTheEmulatedIntegerMatMul) {
   EXPECT_NEAR(total_error, expected_error, kErrorRelTol * expected_error);
 }
 
+// ONNX Runtime walks back from the graph's leaves, highest index first: the first node's
+// sums must come last, so that they run right after that node and its twin (and each
+// original output can be freed) instead of after every original node (error_probe.cc).
+TEST(ErrorProbe, TheFirstNodesSumsComeLastInTheGraph) {
+  const ProbeModel probe = build_error_probe(two_matmuls().model(), {"first", "second"}, NodeConfig{}, QuantPlan{});
+  ASSERT_EQ(probe.outputs.size(), 2u);
+  EXPECT_EQ(probe.outputs[0].node, "first");  // outputs stay in the order asked
+  EXPECT_EQ(probe.outputs[1].node, "second");
+  const auto producer = [&](const std::string& tensor) {
+    const auto& nodes = probe.model.graph().node();
+    for (int i = 0; i < nodes.size(); ++i) {
+      for (const auto& o : nodes[i].output()) {
+        if (o == tensor) return i;
+      }
+    }
+    return -1;
+  };
+  EXPECT_GT(producer(probe.outputs[0].squared_error), producer(probe.outputs[1].squared_norm));
+  EXPECT_GT(producer(probe.outputs[0].squared_norm), producer(probe.outputs[1].squared_norm));
+}
+
 TEST(ErrorProbe, SkipsNodesThePlanLeavesFp32AndRejectsUnknownNodes) {
   GraphBuilder b;
   b.input("ids", onnx::TensorProto::INT64, {-1}).output("e");

@@ -77,6 +77,53 @@ TEST(QuantizePass, PureAndDeterministic) {
   EXPECT_EQ(model::serialize_model(b.model()), before) << "the input model was modified";
 }
 
+// The pass builds its result from a copy without nodes and initializers (so that the fp32
+// weights it drops are never copied): every other field must still travel, including one
+// from an ONNX newer than libonnx (kept as an unknown field).
+TEST(QuantizePass, FieldsOutsideNodesAndInitializersAreKept) {
+  onnx::ModelProto m = chain_model().model();
+  m.set_producer_name("exporter");
+  m.set_doc_string("model doc");
+  auto* meta = m.add_metadata_props();
+  meta->set_key("k");
+  meta->set_value("v");
+  onnx::GraphProto& g = *m.mutable_graph();
+  g.set_doc_string("graph doc");
+  auto* info = g.add_value_info();
+  info->set_name("layer1_add");
+  info->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  m.mutable_unknown_fields()->AddVarint(9999, 7);
+  g.mutable_unknown_fields()->AddLengthDelimited(9998, "graph field from a newer ONNX");
+
+  const QuantizeResult r = quantize(m, saturation_free_plan());
+  // What the pass changes, put back: nodes, initializers and the com.microsoft opset.
+  onnx::ModelProto expected = with_ms_domain(m);
+  *expected.mutable_graph()->mutable_node() = r.model.graph().node();
+  *expected.mutable_graph()->mutable_initializer() = r.model.graph().initializer();
+  EXPECT_TRUE(model::serialize_model(r.model) == model::serialize_model(expected))
+      << "a field outside the nodes and initializers changed";
+  EXPECT_EQ(r.model.unknown_fields().field_count(), 1);
+  EXPECT_EQ(r.model.graph().unknown_fields().field_count(), 1);
+  // The quantized weights' fp32 sources are gone; the biases, read in fp32, stay first.
+  EXPECT_FALSE(has_initializer(r.model, "layer1.weight"));
+  EXPECT_EQ(r.model.graph().initializer(0).name(), "layer1.bias");
+}
+
+// The consuming overload (the error probe's) moves the initializers it keeps: the same
+// bytes as the copying one, here with one weight kept fp32 and one quantized.
+TEST(QuantizePass, ConsumingTheModelGivesTheSameBytes) {
+  QuantPlan plan = saturation_free_plan();
+  plan.per_node["layer2/MatMul"].quantize = false;
+  const onnx::ModelProto fp32 = chain_model().model();
+  const std::string copied = model::serialize_model(quantize(fp32, plan).model);
+  onnx::ModelProto consumed = fp32;
+  const QuantizeResult r = quantize(std::move(consumed), plan);
+  EXPECT_TRUE(model::serialize_model(r.model) == copied);
+  EXPECT_TRUE(has_initializer(r.model, "layer2.weight"));
+  EXPECT_EQ(r.weight_bytes_before, quantize(fp32, plan).weight_bytes_before);
+  EXPECT_EQ(consumed.graph().initializer_size(), 0);  // NOLINT(bugprone-use-after-move): documented as left empty
+}
+
 TEST(QuantizePass, GeneratedNamesAreUnique) {
   GraphBuilder b;
   b.input("x", onnx::TensorProto::FLOAT, {3, 8}).output("y").output("W_int8");

@@ -66,10 +66,13 @@ class AttentionQuantizer final : public Quantizer {
     r.granularity = config.granularity;
     r.reduce_range = config.reduce_range;
     const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
-    const QuantizedWeightNames w = ctx.weights.quantize(node.input(spec.input), weight_layout(spec, config));
+    const bool per_token = config.activations == ActivationScheme::per_token && multi_head_attention_fits(node);
+    WeightLayout layout = weight_layout(spec, config);
+    layout.per_token_scale = per_token;
+    const QuantizedWeightNames w = ctx.weights.quantize(node.input(spec.input), layout);
     r.max_pair_magnitude = w.max_pair_magnitude;
     const std::string stem = node_stem(node);
-    if (config.activations == ActivationScheme::per_token && multi_head_attention_fits(node)) {
+    if (per_token) {
       r.activations = ActivationScheme::per_token;
       const TokenQuantizedNames a = ctx.activations.per_token(node.input(0), r.nodes);
       const std::string qkv = ctx.names.unique(stem + "_qkv");

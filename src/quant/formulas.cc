@@ -54,6 +54,8 @@ TokenScale per_token_scale(float absmax) noexcept {
   return {m / kTokenLevels, kTokenLevels / m};
 }
 
+float per_token_weight_scale(float weight_scale) noexcept { return weight_scale / kTokenLevels; }
+
 int quantize_per_token(float x, TokenScale s) noexcept {
   const float q = round_half_even(x * s.inverse) + static_cast<float>(kTokenZeroPoint);
   return static_cast<int>(std::clamp(q, static_cast<float>(kUint8.qmin), static_cast<float>(kUint8.qmax)));

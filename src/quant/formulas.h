@@ -59,8 +59,10 @@ float dequantize_value(int q, QuantParams p) noexcept;
 // Per-token activations: a row (one token of one text) whose largest magnitude is
 // `absmax` is stored as q = saturate(round_half_even(x · inverse) + 128) in uint8 and
 // read back as (q − 128) · scale. The graph computes exactly these float operations
-// (Max with kTokenAbsmaxFloor, Div, Div, Mul, QuantizeLinear with scale 1), so a row's
-// integers depend on that row alone.
+// (Max with kTokenAbsmaxFloor, Div, Mul, QuantizeLinear with scale 1), so a row's
+// integers depend on that row alone. It never forms `scale` itself: MatMulIntegerToFloat
+// gets the floored absmax as the row's a_scale and per_token_weight_scale(w) as b_scale,
+// the same product (absmax / 127) · w with one node less per quantized tensor.
 inline constexpr float kTokenLevels = 127.0f;            // |q − 128| <= 127
 inline constexpr int kTokenZeroPoint = 128;
 inline constexpr float kTokenAbsmaxFloor = 1e-30f;       // an all-zero row: finite scale, all q = 128
@@ -70,6 +72,8 @@ struct TokenScale {
 };
 TokenScale per_token_scale(float absmax) noexcept;
 int quantize_per_token(float x, TokenScale s) noexcept;
+// The weight scale stored beside a per-token activation: w / 127 (the 127 of scale).
+float per_token_weight_scale(float weight_scale) noexcept;
 
 // A 2-D float weight [rows, cols] quantized to int8, symmetric.
 struct QuantizedWeight {

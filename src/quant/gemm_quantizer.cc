@@ -61,7 +61,8 @@ class GemmQuantizer final : public Quantizer {
   Rewrite rewrite(const onnx::NodeProto& node, const NodeConfig& config, RewriteContext& ctx) const override {
     // With transB = 1 the weight is stored transposed, as the [K, N] an integer MatMul takes.
     const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
-    const WeightLayout layout = weight_layout(spec, config, /*transpose=*/attributes_of(node).trans_b != 0);
+    WeightLayout layout = weight_layout(spec, config, /*transpose=*/attributes_of(node).trans_b != 0);
+    layout.per_token_scale = config.activations == ActivationScheme::per_token;
 
     IntegerMatMul mm;
     mm.stem = node_stem(node);

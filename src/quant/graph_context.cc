@@ -35,10 +35,9 @@ onnx::TensorProto make_uint8_tensor(const std::string& name, const std::vector<s
 
 }  // namespace
 
-QuantizedWeightNames WeightStore::quantize(const std::string& weight, const WeightLayout& layout) {
-  const auto key = std::make_tuple(weight, layout.axis.value_or(-1), layout.reduce_range, layout.transpose,
-                                   layout.column_scale);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+const WeightStore::QuantizedValues& WeightStore::quantize_values(const std::string& weight, const WeightLayout& layout,
+                                                                 const ValuesKey& key) {
+  if (auto it = values_cache_.find(key); it != values_cache_.end()) return it->second;
 
   const onnx::TensorProto* tensor = graph_.constant(weight);
   if (tensor == nullptr || tensor->dims_size() != 2) {
@@ -55,26 +54,42 @@ QuantizedWeightNames WeightStore::quantize(const std::string& weight, const Weig
     values.swap(t);
     std::swap(rows, cols);
   }
-  const QuantizedWeight q = quantize_weight(values, rows, cols, layout.axis, layout.reduce_range);
+  QuantizedWeight q = quantize_weight(values, rows, cols, layout.axis, layout.reduce_range);
 
   // Traceable names: <weight>_int8 / _scale / _zero_point (suffixed when taken).
-  QuantizedWeightNames names;
-  const std::string base = layout.transpose ? weight + "_transposed" : weight;
-  names.values = names_.unique(base + "_int8");
-  names.scale = names_.unique(base + "_scale");
-  std::vector<std::int64_t> scale_dims;
+  QuantizedValues v;
+  v.base = layout.transpose ? weight + "_transposed" : weight;
+  v.names.values = names_.unique(v.base + "_int8");
   if (layout.axis) {
-    scale_dims = {static_cast<std::int64_t>(q.scales.size())};
-    if (layout.column_scale) scale_dims.push_back(1);
+    v.scale_dims = {static_cast<std::int64_t>(q.scales.size())};
+    if (layout.column_scale) v.scale_dims.push_back(1);
   }
-  if (!layout.column_scale) names.max_pair_magnitude = max_pair_magnitude(q.values, rows, cols);
-  created_.push_back(make_int8_tensor(names.values, {rows, cols}, q.values));
-  created_.push_back(make_float_tensor(names.scale, scale_dims, q.scales));
+  if (!layout.column_scale) v.names.max_pair_magnitude = max_pair_magnitude(q.values, rows, cols);
+  created_.push_back(make_int8_tensor(v.names.values, {rows, cols}, q.values));
   if (!layout.column_scale) {
-    names.zero_point = names_.unique(base + "_zero_point");
-    created_.push_back(make_int8_tensor(names.zero_point, scale_dims, std::vector<std::int8_t>(q.scales.size(), 0)));
+    v.names.zero_point = names_.unique(v.base + "_zero_point");
+    created_.push_back(make_int8_tensor(v.names.zero_point, v.scale_dims, std::vector<std::int8_t>(q.scales.size(), 0)));
   }
+  v.scales = std::move(q.scales);
   sources_.insert(weight);
+  return values_cache_.emplace(key, std::move(v)).first->second;
+}
+
+QuantizedWeightNames WeightStore::quantize(const std::string& weight, const WeightLayout& layout) {
+  const ValuesKey values_key = std::make_tuple(weight, layout.axis.value_or(-1), layout.reduce_range, layout.transpose,
+                                               layout.column_scale);
+  const auto key = std::make_tuple(values_key, layout.per_token_scale);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+
+  // A weight read by a per-tensor and a per-token node keeps one copy of its int8 values.
+  const QuantizedValues& v = quantize_values(weight, layout, values_key);
+  QuantizedWeightNames names = v.names;
+  std::vector<float> scales = v.scales;
+  if (layout.per_token_scale) {
+    for (float& s : scales) s = per_token_weight_scale(s);
+  }
+  names.scale = names_.unique(v.base + (layout.per_token_scale ? "_token_scale" : "_scale"));
+  created_.push_back(make_float_tensor(names.scale, v.scale_dims, scales));
   cache_.emplace(key, names);
   return names;
 }
@@ -114,13 +129,11 @@ TokenQuantizedNames ActivationStore::per_token(const std::string& tensor, std::v
     a->add_ints(-1);
   }
   add_int_attribute(nodes.back(), "keepdims", 1);
-  const std::string floored = name("_token_absmax_floored");
-  nodes.push_back(make_node("Max", {absmax, floor}, {floored}, floored));
   TokenQuantizedNames out;
-  out.scale = name("_token_scale");
-  nodes.push_back(make_node("Div", {floored, levels}, {out.scale}, out.scale));
+  out.scale = name("_token_absmax_floored");
+  nodes.push_back(make_node("Max", {absmax, floor}, {out.scale}, out.scale));
   const std::string inverse = name("_token_inverse_scale");
-  nodes.push_back(make_node("Div", {levels, floored}, {inverse}, inverse));
+  nodes.push_back(make_node("Div", {levels, out.scale}, {inverse}, inverse));
   const std::string scaled = name("_token_scaled");
   nodes.push_back(make_node("Mul", {tensor, inverse}, {scaled}, scaled));
   out.values = name("_token_quantized");

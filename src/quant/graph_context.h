@@ -54,6 +54,9 @@ struct WeightLayout {
   bool reduce_range = false;
   bool transpose = false;
   bool column_scale = false;  // per-row scales stored as [rows, 1] (for Gather + Mul)
+  // The scale is per_token_weight_scale(scale) (formulas.h): the b_scale beside a per-token
+  // a_scale, which is the row's absmax rather than absmax / 127.
+  bool per_token_scale = false;
 };
 
 // Quantizes weights into new initializers, once per (weight, layout).
@@ -72,17 +75,30 @@ class WeightStore {
   const std::set<std::string>& sources() const noexcept { return sources_; }
 
  private:
+  // The int8 values and zero point of one (weight, layout), shared by its plain and its
+  // per-token scale, and the scales those are made from.
+  struct QuantizedValues {
+    QuantizedWeightNames names;  // without a scale
+    std::string base;            // name stem
+    std::vector<std::int64_t> scale_dims;
+    std::vector<float> scales;
+  };
+  using ValuesKey = std::tuple<std::string, int, bool, bool, bool>;
+  const QuantizedValues& quantize_values(const std::string& weight, const WeightLayout& layout, const ValuesKey& key);
+
   const GraphView& graph_;
   NameAllocator& names_;
-  std::map<std::tuple<std::string, int, bool, bool, bool>, QuantizedWeightNames> cache_;
+  std::map<ValuesKey, QuantizedValues> values_cache_;
+  std::map<std::tuple<ValuesKey, bool>, QuantizedWeightNames> cache_;
   std::map<std::string, QuantizedWeightNames> uint8_cache_;
   std::vector<onnx::TensorProto> created_;
   std::set<std::string> sources_;
 };
 
 // A tensor quantized per token at run time (formulas.h per_token_scale): uint8 values of
-// the same shape, one float scale per row of the last axis ([..., 1]), the shared
-// zero point 128.
+// the same shape, one float per row of the last axis ([..., 1]), the shared zero point
+// 128. `scale` is the row's floored absmax m, not the step m / 127: the 127 is in the
+// weight's scale (WeightLayout::per_token_scale), which saves a node per tensor.
 struct TokenQuantizedNames {
   std::string values;
   std::string scale;
@@ -91,7 +107,7 @@ struct TokenQuantizedNames {
 
 // Emits the per-token quantization of activations, once per tensor however many nodes
 // read it (Q, K and V projections share theirs). The nodes are
-//   Abs -> ReduceMax(last axis) -> Max(floor) -> scale = m / 127, inverse = 127 / m
+//   Abs -> ReduceMax(last axis) -> m = Max(floor) -> inverse = 127 / m
 //   -> Mul(x, inverse) -> QuantizeLinear(scale 1, zero point 128)
 // -- the float operations formulas.h's per_token_scale/quantize_per_token do -- with
 // ai.onnx ops of opset 10 and later, so stock ONNX Runtime runs them.

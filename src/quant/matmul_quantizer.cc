@@ -75,7 +75,9 @@ class MatMulQuantizer final : public Quantizer {
       fused = false;
     } else {
       const WeightSpec spec = *weight_spec(node, ctx.plan, ctx.graph);
-      mm.b = ctx.weights.quantize(node.input(spec.input), weight_layout(spec, config));
+      WeightLayout layout = weight_layout(spec, config);
+      layout.per_token_scale = per_token;
+      mm.b = ctx.weights.quantize(node.input(spec.input), layout);
       r.granularity = config.granularity;
       r.reduce_range = config.reduce_range;
       r.max_pair_magnitude = mm.b.max_pair_magnitude;

@@ -26,7 +26,8 @@ std::vector<onnx::NodeProto> emit_integer_matmul(const IntegerMatMul& mm, bool f
 // Per-token activations (ActivationScheme::per_token; constant B only): A's per-token
 // quantization from `activations` (shared with other readers of A), then
 // com.microsoft MatMulIntegerToFloat(A_q, B, a_scale [..., 1], b_scale, 128, b_zero_point)
-// [-> Add(bias)]. The bias is never passed to MatMulIntegerToFloat: ONNX Runtime 1.29
+// [-> Add(bias)], where a_scale is the row's absmax and B's scale was quantized with
+// WeightLayout::per_token_scale (w / 127). The bias is never passed to MatMulIntegerToFloat: ONNX Runtime 1.29
 // multiplies it by a per-row a_scale (measured: a bias b comes out as b · a_scale[row]).
 std::vector<onnx::NodeProto> emit_per_token_matmul(const IntegerMatMul& mm, ActivationStore& activations,
                                                    NameAllocator& names);

@@ -66,6 +66,7 @@ TEST(PerToken, EmitsOneQuantizationPerInputAndMatMulIntegerToFloat) {
   EXPECT_EQ(ops.at("MatMulIntegerToFloat"), 2);
   EXPECT_EQ(ops.at("QuantizeLinear"), 1) << "Q and K read the same input: one per-token quantization";
   EXPECT_EQ(ops.at("ReduceMax"), 1);
+  EXPECT_EQ(ops.at("Div"), 1) << "only the inverse 127 / m: the step m / 127 is not formed (its 127 is in W's scale)";
   EXPECT_EQ(ops.count("DynamicQuantizeLinear"), 0u);
   EXPECT_EQ(ops.count("DynamicQuantizeMatMul"), 0u);
   EXPECT_EQ(ops.count("MatMul"), 0u);
@@ -80,6 +81,36 @@ TEST(PerToken, EmitsOneQuantizationPerInputAndMatMulIntegerToFloat) {
   const auto eq = testing::emulate_per_token_matmul(x, 6, 16, testing::uniform(128, -1.0f, 1.0f, 1u), 8, {}, true, true);
   for (std::size_t i = 0; i < eq.y.size(); ++i) {
     ASSERT_NEAR(out.at("q")[i], eq.y[i], kEmulationRelTolerance * testing::max_abs(eq.y)) << i;
+  }
+}
+
+const onnx::TensorProto* find_initializer(const onnx::ModelProto& m, const std::string& name) {
+  for (const auto& t : m.graph().initializer()) {
+    if (t.name() == name) return &t;
+  }
+  return nullptr;
+}
+
+// MatMulIntegerToFloat's a_scale is the row's absmax m, so the 127 of the step m / 127 moves
+// into the weight's scale: per_token_weight_scale of the scale the per-tensor recipe stores.
+// The int8 values are the same.
+TEST(PerToken, TheWeightScaleCarriesTheLevels) {
+  for (const bool per_channel : {false, true}) {
+    SCOPED_TRACE(per_channel ? "per channel" : "per tensor");
+    QuantPlan tensor_plan = per_token_plan(per_channel, true);
+    tensor_plan.defaults.activations = ActivationScheme::per_tensor;
+    const QuantizeResult token = quantize(matmul_model(16, 8, false).model(), per_token_plan(per_channel, true));
+    const QuantizeResult tensor = quantize(matmul_model(16, 8, false).model(), tensor_plan);
+    const auto* token_scale = find_initializer(token.model, "W_token_scale");
+    const auto* plain_scale = find_initializer(tensor.model, "W_scale");
+    ASSERT_TRUE(token_scale && plain_scale);
+    EXPECT_EQ(find_initializer(token.model, "W_scale"), nullptr) << "no unused plain scale is left beside it";
+    const auto ts = float_values(*token_scale);
+    const auto ps = float_values(*plain_scale);
+    ASSERT_EQ(ts.size(), per_channel ? 8u : 1u);
+    ASSERT_EQ(ts.size(), ps.size());
+    for (std::size_t i = 0; i < ts.size(); ++i) EXPECT_EQ(ts[i], per_token_weight_scale(ps[i])) << i;
+    EXPECT_EQ(find_initializer(token.model, "W_int8")->raw_data(), find_initializer(tensor.model, "W_int8")->raw_data());
   }
 }
 

@@ -29,6 +29,7 @@ void ScratchFile::remove() noexcept {
   if (path_.empty()) return;
   std::error_code ec;  // a leftover goes with the staged folder
   std::filesystem::remove(path_, ec);
+  path_.clear();
 }
 
 }  // namespace docquant

@@ -18,9 +18,10 @@ class ScratchFile {
   const std::filesystem::path& path() const { return path_; }
   // Renames the file to `to` (in the same folder), which keeps it. Throws OutputError.
   void rename_to(const std::filesystem::path& to);
+  // Removes the file now rather than when the owner goes (a leftover goes with the staged folder).
+  void remove() noexcept;
 
  private:
-  void remove() noexcept;
   std::filesystem::path path_;
 };
 

@@ -673,6 +673,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // itself: its bytes are never held in memory beside the proto and ONNX Runtime's copy
     // (issue 19: 436 MB less at the peak on MPNet).
     const std::filesystem::path fp32_file = out.dir() / "fp32_baseline.onnx";
+    ScratchFile fp32_scratch(fp32_file);
     model::save_model(fp32, fp32_file);
     // The fp32 predictions from an earlier run on the same inputs, when there is one.
     const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : job::default_baseline_cache();
@@ -699,10 +700,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
       since = phases.add("baseline: evaluate", since);
       if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
     }
-    {
-      std::error_code ec;
-      std::filesystem::remove(fp32_file, ec);  // scratch; a leftover goes with the staged folder
-    }
+    fp32_scratch.remove();  // hashed and, unless cached, read by the baseline session
     report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
     // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
     // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.

@@ -32,7 +32,8 @@ struct SessionConfig {
 Ort::Env& ort_env();
 
 // A session on an in-memory serialized model. `name` (a path or node) names the
-// model in errors. Throws ModelLoadError (an InputError) when ONNX Runtime rejects the model.
+// model in errors. Throws ModelLoadError (an InputError) when ONNX Runtime rejects the model,
+// InternalError ("out of memory") when its allocation failed while loading it.
 Ort::Session make_session(const std::string& model_bytes, const SessionConfig& config, const std::string& name);
 // The same from a model file (ONNX Runtime reads it, and any external data beside it).
 Ort::Session make_session_from_file(const std::filesystem::path& model_file, const SessionConfig& config,

@@ -33,6 +33,18 @@ TEST_F(ScratchFileTest, RemovedWithItsOwner) {
   EXPECT_FALSE(fs::exists(p));
 }
 
+TEST_F(ScratchFileTest, RemovedEarlyAndNotAgain) {
+  const fs::path p = make("fp32_baseline.onnx");
+  {
+    ScratchFile f(p);
+    f.remove();
+    EXPECT_FALSE(fs::exists(p));
+    EXPECT_TRUE(f.path().empty());
+    make("fp32_baseline.onnx");  // a new file at the same name is no longer this owner's
+  }
+  EXPECT_TRUE(fs::exists(p));
+}
+
 TEST_F(ScratchFileTest, MovedOwnershipRemovesOnce) {
   const fs::path first = make("trial_1.onnx");
   const fs::path second = make("trial_2.onnx");

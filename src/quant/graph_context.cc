@@ -66,13 +66,29 @@ const WeightStore::QuantizedValues& WeightStore::quantize_values(const std::stri
   }
   if (!layout.column_scale) v.names.max_pair_magnitude = max_pair_magnitude(q.values, rows, cols);
   created_.push_back(make_int8_tensor(v.names.values, {rows, cols}, q.values));
+  v.scales = std::move(q.scales);
+  // The first scale goes between the values and the zero point: the order, and so the bytes,
+  // of the model.onnx docquant wrote before the per-token scale shared these values.
+  const std::string scale = add_scale(v, layout.per_token_scale);
   if (!layout.column_scale) {
     v.names.zero_point = names_.unique(v.base + "_zero_point");
-    created_.push_back(make_int8_tensor(v.names.zero_point, v.scale_dims, std::vector<std::int8_t>(q.scales.size(), 0)));
+    created_.push_back(make_int8_tensor(v.names.zero_point, v.scale_dims, std::vector<std::int8_t>(v.scales.size(), 0)));
   }
-  v.scales = std::move(q.scales);
+  QuantizedWeightNames names = v.names;
+  names.scale = scale;
+  cache_.emplace(std::make_tuple(key, layout.per_token_scale), names);
   sources_.insert(weight);
   return values_cache_.emplace(key, std::move(v)).first->second;
+}
+
+std::string WeightStore::add_scale(const QuantizedValues& v, bool per_token) {
+  std::vector<float> scales = v.scales;
+  if (per_token) {
+    for (float& s : scales) s = per_token_weight_scale(s);
+  }
+  std::string name = names_.unique(v.base + (per_token ? "_token_scale" : "_scale"));
+  created_.push_back(make_float_tensor(name, v.scale_dims, scales));
+  return name;
 }
 
 QuantizedWeightNames WeightStore::quantize(const std::string& weight, const WeightLayout& layout) {
@@ -81,15 +97,12 @@ QuantizedWeightNames WeightStore::quantize(const std::string& weight, const Weig
   const auto key = std::make_tuple(values_key, layout.per_token_scale);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
 
-  // A weight read by a per-tensor and a per-token node keeps one copy of its int8 values.
+  // A weight read by a per-tensor and a per-token node keeps one copy of its int8 values;
+  // quantizing them also makes the scale for this layout.
   const QuantizedValues& v = quantize_values(weight, layout, values_key);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   QuantizedWeightNames names = v.names;
-  std::vector<float> scales = v.scales;
-  if (layout.per_token_scale) {
-    for (float& s : scales) s = per_token_weight_scale(s);
-  }
-  names.scale = names_.unique(v.base + (layout.per_token_scale ? "_token_scale" : "_scale"));
-  created_.push_back(make_float_tensor(names.scale, v.scale_dims, scales));
+  names.scale = add_scale(v, layout.per_token_scale);
   cache_.emplace(key, names);
   return names;
 }

@@ -85,6 +85,8 @@ class WeightStore {
   };
   using ValuesKey = std::tuple<std::string, int, bool, bool, bool>;
   const QuantizedValues& quantize_values(const std::string& weight, const WeightLayout& layout, const ValuesKey& key);
+  // Creates v's plain or per-token scale initializer; returns its name.
+  std::string add_scale(const QuantizedValues& v, bool per_token);
 
   const GraphView& graph_;
   NameAllocator& names_;

@@ -114,6 +114,24 @@ TEST(PerToken, TheWeightScaleCarriesTheLevels) {
   }
 }
 
+// A quantized weight's initializers come as values, scale, zero point in either recipe: the
+// order model.onnx had before the two recipes shared the values, so a per-tensor output keeps
+// its bytes across versions (fe62197 put the scale last and changed every per-tensor model.onnx).
+TEST(PerToken, WeightInitializersKeepTheirOrder) {
+  for (const ActivationScheme scheme : {ActivationScheme::per_tensor, ActivationScheme::per_token}) {
+    SCOPED_TRACE(scheme == ActivationScheme::per_token ? "per token" : "per tensor");
+    QuantPlan plan = per_token_plan(true, true);
+    plan.defaults.activations = scheme;
+    const QuantizeResult r = quantize(matmul_model(16, 8, false).model(), plan);
+    std::vector<std::string> names;
+    for (const auto& t : r.model.graph().initializer()) {
+      if (t.name().rfind("W_", 0) == 0) names.push_back(t.name());
+    }
+    const std::string scale = scheme == ActivationScheme::per_token ? "W_token_scale" : "W_scale";
+    EXPECT_EQ(names, (std::vector<std::string>{"W_int8", scale, "W_zero_point"}));
+  }
+}
+
 struct Case {
   bool per_channel;
   bool reduce_range;

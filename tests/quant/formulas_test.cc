@@ -176,6 +176,37 @@ TEST(QuantizeWeight, TieValuesRoundHalfToEven) {
   EXPECT_EQ(q.values, (std::vector<std::int8_t>{127, 2, -4, 0}));
 }
 
+// quantize_weight's loops use their own branch-free rounding (so that they run fast); every
+// element must still be quantize_value's, on every half step of the range (each a tie) and
+// beside it, in each layout.
+TEST(QuantizeWeight, EveryElementIsQuantizeValues) {
+  for (const bool reduce : {false, true}) {
+    for (const int axis : {-1, 0, 1}) {
+      SCOPED_TRACE(::testing::Message() << "axis " << axis << (reduce ? ", reduce_range" : ""));
+      const int levels = reduce ? 64 : 127;
+      std::vector<float> w;
+      const float step = 0.0137f;
+      for (int k = -2 * levels; k <= 2 * levels; ++k) {
+        const float y = 0.5f * static_cast<float>(k) * step;  // a tie when k is odd
+        for (const float v : {y, std::nextafter(y, 1.0f), std::nextafter(y, -1.0f), -y}) w.push_back(v);
+      }
+      const auto extra = testing::uniform(16 - w.size() % 16 + 64, -1.0f, 1.0f, 99u);
+      w.insert(w.end(), extra.begin(), extra.end());
+      const int cols = 16;
+      const int rows = static_cast<int>(w.size()) / cols;
+      const std::optional<int> ax = axis < 0 ? std::nullopt : std::optional<int>(axis);
+      const QuantizedWeight q = quantize_weight(w, rows, cols, ax, reduce);
+      for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < cols; ++j) {
+          const std::size_t k = static_cast<std::size_t>(i * cols + j);
+          const float scale = q.scales[axis < 0 ? 0 : static_cast<std::size_t>(axis == 0 ? i : j)];
+          ASSERT_EQ(q.values[k], quantize_value(w[k], {scale, 0}, kInt8Storage)) << "element " << k << " = " << w[k];
+        }
+      }
+    }
+  }
+}
+
 TEST(QuantizeWeight, ReduceRangeMapsAbsmaxTo64) {
   const std::vector<float> w{-1.0f, 0.5f, 0.25f, 1.0f};
   const QuantizedWeight q = quantize_weight(w, 2, 2, std::nullopt, true);

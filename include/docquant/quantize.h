@@ -96,7 +96,8 @@ struct QuantizeOptions {
 
   // The fp32 baseline's predictions are kept in `baseline_cache` (default:
   // $DOCQUANT_CACHE/baselines, else ~/.cache/docquant/baselines) and reused by a later run
-  // on the same fp32 graph, SetFit files, CSV, batching and threads (keyed by their sha256).
+  // on the same fp32 graph, SetFit files, CSV, batching and threads (keyed by their sha256);
+  // so are the local sensitivity probe's scores, keyed by those and the probe's settings.
   bool use_baseline_cache = true;
   std::optional<std::filesystem::path> baseline_cache;
 
@@ -171,6 +172,7 @@ struct QuantizeReport {
   std::int64_t peak_rss_bytes = 0;  // the process's peak resident memory during the job
   bool baseline_cached = false;     // the fp32 baseline came from the cache (QuantizeOptions::use_baseline_cache)
   double probe_seconds = 0;      // sensitivity probes
+  bool probe_cached = false;      // the local probe's scores came from the cache (use_baseline_cache)
   std::optional<SensitivityProbe> probe;  // which probe ranked the nodes, when one ran
   std::size_t attentions_fused = 0;        // by optimize_graph
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph

@@ -35,7 +35,9 @@ void print_summary(const QuantizeReport& r) {
     fmt::print("  criterion     {}\n", r.criterion);
     fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy ? to_string(*r.strategy) : "none", r.trials.size(),
                r.trials.size() == 1 ? "" : "s", r.stop_reason,
-               r.probe ? fmt::format(", {} sensitivity probe {:.1f}s", to_string(*r.probe), r.probe_seconds) : "");
+               r.probe ? fmt::format(", {} sensitivity probe {}", to_string(*r.probe),
+                                     r.probe_cached ? "from the cache" : fmt::format("{:.1f}s", r.probe_seconds))
+                       : "");
     fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
     bool early = false;
     for (const auto& t : r.trials) {

@@ -71,4 +71,34 @@ void store_baseline(const fs::path& folder, const std::string& key_material, con
   }
 }
 
+std::optional<std::vector<double>> load_probe_scores(const fs::path& folder, const std::string& key_material,
+                                                     std::size_t nodes) {
+  if (folder.empty()) return std::nullopt;
+  try {
+    std::ifstream in(entry_path(folder, key_material), std::ios::binary);
+    if (!in) return std::nullopt;
+    const nlohmann::json j = nlohmann::json::parse(in);
+    if (j.at("key_material").get<std::string>() != key_material) return std::nullopt;
+    auto scores = j.at("probe_scores").get<std::vector<double>>();  // a NaN, stored as null, fails here: a miss
+    if (scores.size() != nodes) return std::nullopt;
+    return scores;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+void store_probe_scores(const fs::path& folder, const std::string& key_material, const std::vector<double>& scores) {
+  if (folder.empty()) return;
+  try {
+    std::error_code ec;
+    fs::create_directories(folder, ec);
+    if (ec) return;
+    nlohmann::json j;
+    j["key_material"] = key_material;
+    j["probe_scores"] = scores;  // shortest round-trip decimal: read back bit for bit
+    write_staged_file(entry_path(folder, key_material), j.dump());
+  } catch (const std::exception&) {
+  }
+}
+
 }  // namespace docquant::job

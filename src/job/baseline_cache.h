@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "predictor.h"
 
@@ -26,5 +27,16 @@ struct BaselineEntry {
 std::optional<BaselineEntry> load_baseline(const std::filesystem::path& folder, const std::string& key_material,
                                            std::size_t rows, std::size_t classes);
 void store_baseline(const std::filesystem::path& folder, const std::string& key_material, const BaselineEntry& entry);
+
+// The local sensitivity probe's scores, one per node, kept the same way in the same folder:
+// a rerun whose first trial fails again (--activations per_tensor on MPNet) ranks the nodes
+// as before without building and running the probe graph (~6 s there). The key material
+// must name everything the scores depend on: the baseline's inputs plus the probe's sample,
+// nodes and quantization settings. A miss, a malformed entry or a count that is not `nodes`
+// gives nullopt; a failed store is ignored.
+std::optional<std::vector<double>> load_probe_scores(const std::filesystem::path& folder,
+                                                     const std::string& key_material, std::size_t nodes);
+void store_probe_scores(const std::filesystem::path& folder, const std::string& key_material,
+                        const std::vector<double>& scores);
 
 }  // namespace docquant::job

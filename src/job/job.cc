@@ -369,6 +369,26 @@ std::string baseline_key(const QuantizeOptions& o, const SetFitContents& content
   return k.dump();
 }
 
+// The local probe's scores depend on the baseline's inputs (its key) and on the probe's own
+// sample (seed, size) and on how it quantizes each node's twin.
+std::string probe_key(const std::string& baseline_key, const job::LocalProbeRequest& probe, const QuantizeOptions& o,
+                      std::size_t sample_rows) {
+  nlohmann::ordered_json k;
+  k["baseline"] = baseline_key;
+  k["probe"] = "local";
+  k["nodes"] = probe.nodes;
+  k["sample"] = {{"seed", o.seed}, {"size", o.sensitivity_sample}, {"rows", sample_rows}};
+  const quant::NodeConfig& c = probe.config;
+  k["node_config"] = {{"quantize", c.quantize},
+                      {"granularity", static_cast<int>(c.granularity)},
+                      {"reduce_range", c.reduce_range},
+                      {"activations", static_cast<int>(c.activations)}};
+  k["plan"] = {{"fused_matmul", probe.plan.fused_matmul},
+               {"quantize_embeddings", probe.plan.quantize_embeddings},
+               {"activation_matmul", probe.plan.activation_matmul},
+               {"per_node", probe.plan.per_node.size()}};
+  return k.dump();
+}
 
 // What the trial loop reads: loaded, optimised and measured before tuning starts.
 struct TrialInputs {
@@ -387,6 +407,8 @@ struct TrialInputs {
   const std::function<void(const std::string&)>& progress;
   const std::function<void(const std::string&, std::size_t, std::size_t)>& rows_progress;  // live rows done
   const std::function<void()>& check_cancel;
+  const fs::path& cache;            // the baseline cache folder (probe scores go there too)
+  const std::string& baseline_key;  // its key material for this run; empty: caching is off
 };
 
 // Trial 1, prepared on a second thread while the baseline was measured.
@@ -477,8 +499,18 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       probe.session = session;
       probe.model_name = model_name;
       probe.scratch_file = in.scratch_dir / "sensitivity_probe.onnx";
+      const std::string key = in.baseline_key.empty() ? "" : probe_key(in.baseline_key, probe, o, cal.sample_rows);
+      if (!key.empty()) {
+        if (auto cached = job::load_probe_scores(in.cache, key, probe.nodes.size())) {
+          report.probe_cached = true;
+          progress(fmt::format("  sensitivity probe: {} nodes' scores from the cache in {}", probe.nodes.size(),
+                               in.cache.string()));
+          return std::move(*cached);
+        }
+      }
       auto scores = job::local_sensitivity(probe);
       release_free_memory();  // the probe's graph and session
+      if (!key.empty()) job::store_probe_scores(in.cache, key, scores);
       progress(fmt::format("  sensitivity probe (local, one session): {} nodes on {} rows", objective.nodes.size(),
                            cal.sample_rows));
       return scores;
@@ -678,6 +710,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // The fp32 predictions from an earlier run on the same inputs, when there is one.
     const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : job::default_baseline_cache();
     const std::string key = baseline_key(o, contents, sha256_file(fp32_file), policy);
+    const std::string no_key;
     const auto t_base = Clock::now();
     std::optional<job::BaselineEntry> cached;
     if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.labels.size(), folder.class_names.size());
@@ -720,7 +753,7 @@ QuantizeReport quantize(const QuantizeOptions& o) {
 
     const TrialInputs trial_inputs{o,   fp32,      signature, folder,          session,       model_name, out.dir(),
                                    cal, criterion, need,      early_decisions, trial_batches, progress,   rows_progress,
-                                   check_cancel};
+                                   check_cancel, cache, o.use_baseline_cache ? key : no_key};
     TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
     chosen = std::move(tuned.chosen);
     last_passing = std::move(tuned.last_passing);

@@ -68,7 +68,8 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                    {"max_seconds", o.max_time.count()},
                    {"stop_reason", report.stop_reason},
                    {"probe", report.probe ? to_string(*report.probe) : ""},
-                   {"probe_seconds", report.probe_seconds}};
+                   {"probe_seconds", report.probe_seconds},
+                   {"probe_from_cache", report.probe_cached}};
   j["batching"] = {{"batch_size", policy.batch_size}, {"sort_by_length", policy.sort_by_length},
                    {"text", report.batching}};
   j["accuracy_checked"] = report.accuracy_checked;

@@ -738,9 +738,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
     // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
     // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
-    // The basic strategy orders its fallbacks by every trial's accuracy: it runs in full.
+    // The basic strategy orders its fallbacks by every trial's accuracy, and --best_effort
+    // may write a failing trial and report its accuracy: both run every trial in full.
     const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
-    const bool early_decisions = o.strategy != QuantizeStrategy::basic;
+    const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
     const std::vector<runtime::Batch> trial_batches =
         risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
     progress(fmt::format("fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}",

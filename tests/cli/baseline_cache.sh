@@ -4,7 +4,10 @@
 #   2. a second run on the same inputs reads it and writes a byte-identical model.onnx with
 #      the same accuracies;
 #   3. a corrupt entry is a miss (evaluated again, same model), never an error;
-#   4. --no_cache evaluates; another CSV (other rows) misses.
+#   4. --no_cache evaluates; another CSV (other rows) misses;
+#   5. the local sensitivity probe's scores are cached too: a per-tensor run whose first trial
+#      fails (--relative 0) ranks its nodes from the cache the second time, with the same
+#      ranking (sensitivity per node) and the same model.onnx; another --seed (another sample) misses.
 # Usage: baseline_cache.sh DOCQUANT WORKDIR
 set -uo pipefail
 source "$(dirname "$0")/fixture_env.sh"
@@ -36,4 +39,17 @@ cmp "$work/first/model.onnx" "$work/corrupt/model.onnx" || fail "model.onnx diff
 [[ $(run forced --no_cache) == false ]] || fail "--no_cache read the cache"
 [[ $(csv="$work/other.csv" run other) == false ]] || fail "another CSV hit the cache"
 echo "corrupt entry: a miss; --no_cache: evaluated; another CSV: a miss"
+
+probe() {  # OUT [flags] -> prints probe_from_cache
+  run "$1" --activations per_tensor --relative 0 --max_trials 2 --best_effort "${@:2}" >/dev/null
+  grep -o '"probe_from_cache": [a-z]*' "$work/$1/quantization.json" | cut -d' ' -f2
+}
+scores() { grep -o '"sensitivity": [-0-9.e]*' "$work/$1/quantization.json"; }
+[[ $(probe probe1) == false ]] || fail "the first probing run read scores from the cache"
+[[ -n $(scores probe1) ]] || fail "the probing run recorded no sensitivity: the case no longer runs the probe"
+[[ $(probe probe2) == true ]] || fail "the second probing run did not read its scores from the cache"
+[[ $(scores probe1) == "$(scores probe2)" ]] || fail "the cached scores differ from the measured ones"
+cmp "$work/probe1/model.onnx" "$work/probe2/model.onnx" || fail "model.onnx differs with cached probe scores"
+[[ $(probe probe_seed --seed 1) == false ]] || fail "another sample (--seed 1) read the first sample's scores"
+echo "probe scores: cached, the same $(scores probe1 | wc -l) scores and model.onnx; another --seed: a miss"
 echo PASS

@@ -45,6 +45,43 @@ def ort_quantize(src: Path, dst: Path, **options) -> float:
     return time.monotonic() - started
 
 
+def run_measured(command, log_path: Path, time_limit=None):
+    """Runs `command` with its output to `log_path`; returns (exit code, or None when stopped at
+    `time_limit` seconds; wall seconds; the process tree's peak resident memory in bytes, from
+    wait4's rusage: the largest of the child and the grandchildren it waited for)."""
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time_limit is not None and time.monotonic() - started > time_limit:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                process.returncode = -9
+                return None, time.monotonic() - started, usage.ru_maxrss * 1024
+            time.sleep(0.2)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, time.monotonic() - started, usage.ru_maxrss * 1024
+
+
+def limited_csv(data: Path, limit, work: Path) -> Path:
+    """The first `limit` rows of `data` (what INC and the harness read with --limit), for docquant."""
+    if not limit:
+        return data
+    import csv
+    out = work / f"{data.stem}-first{limit}.csv"
+    with open(data, newline="", encoding="utf-8") as f, open(out, "w", newline="", encoding="utf-8") as g:
+        reader, writer = csv.reader(f), csv.writer(g)
+        writer.writerow(next(reader))
+        for i, row in enumerate(reader):
+            if i >= limit:
+                break
+            writer.writerow(row)
+    return out
+
+
 def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:
     out, report = work / "inc" / "model.onnx", work / "inc" / "report.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -54,46 +91,43 @@ def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:
                "--threads", str(args.threads)] + (["--limit", str(args.limit)] if args.limit else [])
     log_path = work / "inc" / "log.txt"
     report.unlink(missing_ok=True)
-    started = time.monotonic()
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            code = process.wait(timeout=args.inc_time_limit)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            trials = len(re.findall(r"Tune \d+ result is", log_path.read_text(errors="replace")))
-            return {"name": "inc-1.14.2-dynamic",
-                    "skipped": f"stopped by --inc-time-limit after {time.monotonic() - started:.0f} s and {trials} "
-                               f"trials without meeting the accuracy criterion; see {log_path}",
-                    "trials": trials}
-    wall = time.monotonic() - started
+    code, wall, peak = run_measured(command, log_path, args.inc_time_limit)
+    if code is None:
+        trials = len(re.findall(r"Tune \d+ result is", log_path.read_text(errors="replace")))
+        return {"name": "inc-1.14.2-dynamic",
+                "skipped": f"stopped by --inc-time-limit after {wall:.0f} s and {trials} trials without meeting "
+                           f"the accuracy criterion (peak RSS {peak / 1e6:.0f} MB); see {log_path}",
+                "trials": trials, "process_seconds": wall, "peak_rss_bytes": peak}
     if code != 0 or not report.is_file():
         return {"name": "inc-1.14.2-dynamic", "skipped": f"inc_quantize.py exited {code}; see {log_path}"}
     facts = json.loads(report.read_text())
     return {"name": "inc-1.14.2-dynamic", "path": str(out), "quantize_seconds": facts["tuning_seconds"],
-            "process_seconds": wall, "trials": facts["trials"], "reduce_range": facts["reduce_range"],
+            "process_seconds": wall, "peak_rss_bytes": peak, "trials": facts["trials"],
+            "reduce_range": facts["reduce_range"],
             "inc": {k: facts[k] for k in ("inc_version", "onnxruntime_version", "onnx_version", "baseline_accuracy",
                                           "quantized_accuracy", "evaluations", "cpu_vnni", "eval_rows")}}
 
 
-def run_docquant(args, fixture: Path, data: Path, work: Path) -> dict:
+def run_docquant(args, fixture: Path, data: Path, work: Path, name="docquant", flags=()) -> dict:
+    """docquant quantize on the same rows as INC, as a first run would (--no_cache: no
+    baseline or probe scores from an earlier run)."""
     binary = Path(args.docquant_bin)
     if not (binary.is_file() and os.access(binary, os.X_OK)):
-        return {"name": "docquant", "skipped": f"{binary}: not an executable file"}
-    out = work / "docquant"
+        return {"name": name, "skipped": f"{binary}: not an executable file"}
+    out = work / name
     shutil.rmtree(out, ignore_errors=True)  # a previous run's output: docquant refuses a non-empty folder
     command = [str(binary), "quantize", "--onnx_model_folder", str(fixture / "onnx"),
                "--setfit_model_folder", str(fixture / "setfit"), "--calibration_data", str(data),
-               "--output_folder", str(out)]
-    started = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
-    wall = time.monotonic() - started
+               "--output_folder", str(out), "--threads", str(args.threads), "--no_cache", *flags]
+    code, wall, peak = run_measured(command, work / f"{name}.log")
     models = sorted(out.rglob("*.onnx"))
-    if result.returncode != 0 or not models:
-        return {"name": "docquant", "skipped": f"exit {result.returncode}: {result.stderr.strip()[-500:]}"}
+    if code != 0 or not models:
+        tail = (work / f"{name}.log").read_text(errors="replace").strip()[-500:]
+        return {"name": name, "skipped": f"exit {code}: {tail}"}
     record = json.loads((out / "quantization.json").read_text())
-    return {"name": "docquant", "path": str(models[0]), "quantize_seconds": wall, "trials": len(record["trials"]),
+    return {"name": name, "path": str(models[0]), "quantize_seconds": wall, "trials": len(record["trials"]),
+            "peak_rss_bytes": peak, "fp32_nodes": sum(1 for n in record["nodes"] if n.get("decision") == "fp32 (tuning)"),
+            "activation_scales": record["recipe"].get("activation_scales"), "flags": list(flags),
             "reduce_range": record["recipe"]["reduce_range"], "phase_seconds": record.get("phase_seconds")}
 
 
@@ -176,17 +210,19 @@ def write_markdown(result: dict, path: Path) -> None:
         lines.append(f"- INC {inc['inc_version']} tuned with onnxruntime {inc['onnxruntime_version']}, onnx "
                      f"{inc['onnx_version']}; INC's own baseline {inc['baseline_accuracy']:.4f}, quantized "
                      f"{inc['quantized_accuracy']:.4f}; CPU VNNI seen by INC: {inc['cpu_vnni']}")
-    lines += ["", "| variant | accuracy | Δ vs fp32 | quantize s | trials | size MB | reduce_range | docs/s b1 "
-              "| × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| variant | accuracy | Δ vs fp32 | quantize s | trials | peak RSS MB | size MB | reduce_range "
+              "| docs/s b1 | × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in rows:
         if "skipped" in v:
-            lines.append(f"| {v['name']} | skipped: {v['skipped'].replace('|', '/')} |" + " |" * 9)
+            lines.append(f"| {v['name']} | skipped: {v['skipped'].replace('|', '/')} |" + " |" * 10)
             continue
         quantize = "—" if v.get("quantize_seconds") is None else f"{v['quantize_seconds']:.1f}"
+        trials = "—" if v.get("trials") is None else str(v["trials"])
+        peak = "—" if not v.get("peak_rss_bytes") else f"{v['peak_rss_bytes'] / 1e6:.0f}"
+        reduce_range = "—" if v.get("reduce_range") is None else str(v["reduce_range"])
         lines.append(
-            f"| {v['name']} | {v['accuracy']:.4f} | {v['accuracy_delta_vs_fp32']:+.4f} | {quantize} | "
-            f"{v.get('trials') if v.get('trials') is not None else '—'} | {v['size_bytes'] / 1e6:.1f} | "
-            f"{v.get('reduce_range') if v.get('reduce_range') is not None else '—'} | "
+            f"| {v['name']} | {v['accuracy']:.4f} | {v['accuracy_delta_vs_fp32']:+.4f} | {quantize} | {trials} | "
+            f"{peak} | {v['size_bytes'] / 1e6:.1f} | {reduce_range} | "
             f"{v['docs_per_s_batch1']:.1f} | {v['speedup_batch1_vs_fp32']:.2f} | {v['docs_per_s_batch32']:.1f} | "
             f"{v['speedup_batch32_vs_fp32']:.2f} |")
     path.write_text("\n".join(lines) + "\n")
@@ -256,7 +292,10 @@ def main() -> int:
         variants.append({"name": name, "path": str(out), "quantize_seconds": seconds, "trials": 1,
                          "reduce_range": bool(options.get("reduce_range", False)), "options": options})
     if args.docquant_bin:
-        variants.append(run_docquant(args, fixture, Path(data), work))
+        rows = limited_csv(Path(data), args.limit, work)
+        print("docquant ...", flush=True)
+        variants.append(run_docquant(args, fixture, rows, work))
+        variants.append(run_docquant(args, fixture, rows, work, "docquant-per-tensor", ("--activations", "per_tensor")))
 
     print("measuring ...", flush=True)
     folder = onnx_eval.SetFitFolder.load(str(fixture / "setfit"))

@@ -57,6 +57,7 @@ std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
   const ScratchFile file(r.scratch_file);
   model::save_model(probe.model, r.scratch_file);
   { onnx::ModelProto released; probe.model.Swap(&released); }
+  if (r.release_inputs) r.release_inputs();
   release_free_memory();
   Ort::Session session = runtime::make_session_from_file(r.scratch_file, r.session,
                                                          r.model_name + " (sensitivity probe graph)");

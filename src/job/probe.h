@@ -32,6 +32,10 @@ struct LocalProbeRequest {
   // Where the probe graph is written for ONNX Runtime to read (in the staged output
   // folder); removed when the probe ends.
   std::filesystem::path scratch_file;
+  // Called once the probe graph is on disk and its proto freed, before ONNX Runtime reads
+  // it: the session then holds every fp32 weight itself, so the caller may free what the
+  // graph was built from (*fp32) until the probe returns. May be empty.
+  std::function<void()> release_inputs;
 };
 
 // Per node (same order as `nodes`): the error of its output when it alone is quantized,

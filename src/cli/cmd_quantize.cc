@@ -167,8 +167,9 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_flag("--overwrite", o->overwrite, "Replace an existing non-empty output folder");
   cmd->add_flag("!--no_cache", o->use_baseline_cache,
-                "Evaluate the fp32 baseline even when an earlier run on the same model, SetFit folder, CSV,\n"
-                "batching and threads left it in $DOCQUANT_CACHE/baselines (~/.cache/docquant/baselines)");
+                "Evaluate the fp32 baseline (and run the sensitivity probe) even when an earlier run on the same\n"
+                "model, SetFit folder, CSV, batching and threads left their results in $DOCQUANT_CACHE/baselines\n"
+                "(~/.cache/docquant/baselines)");
   cmd->add_flag("--best_effort", o->best_effort, "Write the most accurate trial even if it misses the criterion");
   cmd->add_flag("--quiet", *quiet, "No progress on stderr");
 

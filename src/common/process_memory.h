@@ -4,7 +4,9 @@
 
 namespace docquant {
 
-// The peak resident set size so far, in bytes (getrusage; 0 when unavailable).
+// The peak resident set size of this process image so far, in bytes: /proc/self/status VmHWM,
+// else getrusage (which on Linux includes the peak of whatever process exec-ed docquant);
+// 0 when neither is available.
 std::int64_t peak_rss_bytes();
 
 // Hands memory freed inside the heap back to the system. glibc keeps freed chunks that

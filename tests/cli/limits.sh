@@ -59,5 +59,21 @@ limited 5 3 "field 1 is longer than the limit" -- "${Q[@]}" --calibration_data "
 limited 5 3 "field 1 is longer than the limit" -- "$bin" eval --model_folder "$S" --onnx_model "$M/model.onnx" --data "$work/field_100mb.csv"
 [[ ! -e "$work/q_bad" ]] || { echo "FAIL: q_bad was written"; failures=$((failures + 1)); }
 
+# The peak docquant reports is its own: started by a process that holds 1.2 GiB (a Python
+# notebook, a Spark worker), it still reports its ~0.3 GiB. Linux's getrusage carries the
+# parent's peak across exec; /proc/self/status VmHWM does not.
+python3 - "$bin" "$M" "$S" "$work/q_from_big_parent" <<'PY' || failures=$((failures + 1))
+import json, subprocess, sys
+held = bytearray(1200 << 20)
+for i in range(0, len(held), 4096): held[i] = 1
+bin, m, s, out = sys.argv[1:]
+subprocess.run([bin, "quantize", "--quiet", "--threads", "1", "--onnx_model_folder", m, "--setfit_model_folder", s,
+                "--output_folder", out], check=True, stdout=subprocess.DEVNULL)
+peak = json.load(open(out + "/quantization.json"))["peak_rss_bytes"]
+ok = 0 < peak < (1000 << 20)
+print(f"{'ok  ' if ok else 'FAIL'} started by a process holding 1200 MiB: reports a peak of {peak >> 20} MiB")
+sys.exit(0 if ok else 1)
+PY
+
 [[ $failures -eq 0 ]] && rm -rf "$work" && echo "limits: all checks passed"
 [[ $failures -eq 0 ]]

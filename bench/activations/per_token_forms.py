@@ -20,6 +20,11 @@ one process with the same intra-op threads, the forms interleaved within every r
                  docquant emits since issue 14's speed round)
   chain_minmax   chain_fold with m = Max(ReduceMax(x), Neg(ReduceMin(x)), floor): two reads of x
                  instead of Abs (a read and a write) + ReduceMax, one node more
+  nbits8         com.microsoft MatMulNBits, bits=8, block_size 128, accuracy_level 4: one node
+                 that quantizes each row's 128-wide blocks of x to int8 itself (finer than per
+                 token, and a row's result depends on that row alone), the same int8 weights
+                 with their column scale in every block (not the chain's numbers: a different
+                 activation rounding; the check reports how far)
 
 Before the GEMM shapes, a probe graph (ReduceMax, then eight Mul nodes on [B, S, 1]) against
 one without the Muls gives what one small node costs.
@@ -100,6 +105,14 @@ def build(form, k, n, w, ws):
         inits.append(numpy_helper.from_array((ws / np.float32(127.0)).astype(np.float32), "ws_token"))
         nodes.append(helper.make_node("MatMulIntegerToFloat", ["q", "w", "floored", "ws_token", "zp128", "wz"], ["y"],
                                       domain=MS))
+    elif form == "nbits8":
+        block = 128
+        kb = k // block
+        packed = (w.T.astype(np.int16) + 128).astype(np.uint8).reshape(n, kb, block)  # [N, blocks, blob]
+        inits = [numpy_helper.from_array(packed, "wq"),
+                 numpy_helper.from_array(np.repeat(ws, kb).astype(np.float32), "wsb")]
+        nodes.append(helper.make_node("MatMulNBits", ["x", "wq", "wsb"], ["y"], domain=MS, K=k, N=n, bits=8,
+                                      block_size=block, accuracy_level=4))
     elif form == "chain_integer":
         q, s = chain(nodes, inits)
         nodes += [helper.make_node("MatMulInteger", [q, "w", "zp128", "wz"], ["i32"]),
@@ -146,7 +159,8 @@ def time_once(sess, feed, iters):
     return statistics.median(samples)
 
 
-FORMS = ["per_tensor", "fp32", "chain_row", "chain_scalar", "chain_mul", "chain_integer", "chain_fold", "chain_minmax"]
+FORMS = ["per_tensor", "fp32", "chain_row", "chain_scalar", "chain_mul", "chain_integer", "chain_fold", "chain_minmax",
+         "nbits8"]
 
 
 def main():
@@ -178,7 +192,7 @@ def main():
             outs = {f: sess.run(None, {"x": x})[0] for f, sess in sessions.items()}
             ref = outs["chain_row"]
             check = {f: float(np.max(np.abs(outs[f] - ref)) / np.max(np.abs(ref)))
-                     for f in ("chain_mul", "chain_integer", "chain_fold", "chain_minmax")}
+                     for f in ("chain_mul", "chain_integer", "chain_fold", "chain_minmax", "nbits8")}
             assert check["chain_mul"] == 0.0, "chain_mul must be bit-identical to chain_row"
             times = {f: [] for f in FORMS}
             for rep in range(args.reps):

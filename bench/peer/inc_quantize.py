@@ -96,6 +96,10 @@ def main() -> int:
             "reduce_range": not vnni,
             "eval_rows": len(texts),
         }
+    # This process's own peak (VmHWM is per address space; wait4's ru_maxrss would also count
+    # the harness that spawned it, carried across exec).
+    with open("/proc/self/status") as status:
+        report["peak_rss_bytes"] = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
     Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k not in ("config", "evaluations")}))
     return 0 if report["ok"] else 1

@@ -45,10 +45,18 @@ def ort_quantize(src: Path, dst: Path, **options) -> float:
     return time.monotonic() - started
 
 
+def own_rss_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
 def run_measured(command, log_path: Path, time_limit=None):
     """Runs `command` with its output to `log_path`; returns (exit code, or None when stopped at
-    `time_limit` seconds; wall seconds; the process tree's peak resident memory in bytes, from
-    wait4's rusage: the largest of the child and the grandchildren it waited for)."""
+    `time_limit` seconds; wall seconds; the child's peak resident memory in bytes from wait4's
+    rusage, or None when that figure cannot be told from this harness's own: Linux carries the
+    exec-ing process's peak into the child's ru_maxrss, and subprocess spawns by vfork, so a
+    child that stays below this process's resident size reports this process's)."""
+    parent = own_rss_bytes()
     started = time.monotonic()
     with open(log_path, "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -60,10 +68,12 @@ def run_measured(command, log_path: Path, time_limit=None):
                 process.kill()
                 pid, status, usage = os.wait4(process.pid, 0)
                 process.returncode = -9
-                return None, time.monotonic() - started, usage.ru_maxrss * 1024
+                peak = usage.ru_maxrss * 1024
+                return None, time.monotonic() - started, peak if peak > 1.05 * parent else None
             time.sleep(0.2)
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, time.monotonic() - started, usage.ru_maxrss * 1024
+    peak = usage.ru_maxrss * 1024
+    return process.returncode, time.monotonic() - started, peak if peak > 1.05 * parent else None
 
 
 def limited_csv(data: Path, limit, work: Path) -> Path:
@@ -96,13 +106,14 @@ def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:
         trials = len(re.findall(r"Tune \d+ result is", log_path.read_text(errors="replace")))
         return {"name": "inc-1.14.2-dynamic",
                 "skipped": f"stopped by --inc-time-limit after {wall:.0f} s and {trials} trials without meeting "
-                           f"the accuracy criterion (peak RSS {peak / 1e6:.0f} MB); see {log_path}",
+                           f"the accuracy criterion (peak RSS {peak / 1e6 if peak else float('nan'):.0f} MB); "
+                           f"see {log_path}",
                 "trials": trials, "process_seconds": wall, "peak_rss_bytes": peak}
     if code != 0 or not report.is_file():
         return {"name": "inc-1.14.2-dynamic", "skipped": f"inc_quantize.py exited {code}; see {log_path}"}
     facts = json.loads(report.read_text())
     return {"name": "inc-1.14.2-dynamic", "path": str(out), "quantize_seconds": facts["tuning_seconds"],
-            "process_seconds": wall, "peak_rss_bytes": peak, "trials": facts["trials"],
+            "process_seconds": wall, "peak_rss_bytes": facts.get("peak_rss_bytes", peak), "trials": facts["trials"],
             "reduce_range": facts["reduce_range"],
             "inc": {k: facts[k] for k in ("inc_version", "onnxruntime_version", "onnx_version", "baseline_accuracy",
                                           "quantized_accuracy", "evaluations", "cpu_vnni", "eval_rows")}}
@@ -119,14 +130,14 @@ def run_docquant(args, fixture: Path, data: Path, work: Path, name="docquant", f
     command = [str(binary), "quantize", "--onnx_model_folder", str(fixture / "onnx"),
                "--setfit_model_folder", str(fixture / "setfit"), "--calibration_data", str(data),
                "--output_folder", str(out), "--threads", str(args.threads), "--no_cache", *flags]
-    code, wall, peak = run_measured(command, work / f"{name}.log")
+    code, wall, _ = run_measured(command, work / f"{name}.log")
     models = sorted(out.rglob("*.onnx"))
     if code != 0 or not models:
         tail = (work / f"{name}.log").read_text(errors="replace").strip()[-500:]
         return {"name": name, "skipped": f"exit {code}: {tail}"}
     record = json.loads((out / "quantization.json").read_text())
     return {"name": name, "path": str(models[0]), "quantize_seconds": wall, "trials": len(record["trials"]),
-            "peak_rss_bytes": peak, "fp32_nodes": sum(1 for n in record["nodes"] if n.get("decision") == "fp32 (tuning)"),
+            "peak_rss_bytes": record.get("peak_rss_bytes"), "fp32_nodes": sum(1 for n in record["nodes"] if n.get("decision") == "fp32 (tuning)"),
             "activation_scales": record["recipe"].get("activation_scales"), "flags": list(flags),
             "reduce_range": record["recipe"]["reduce_range"], "phase_seconds": record.get("phase_seconds")}
 

@@ -224,6 +224,8 @@ def write_markdown(result: dict, path: Path) -> None:
     lines += ["", "| variant | accuracy | Δ vs fp32 | quantize s | trials | peak RSS MB | size MB | reduce_range "
               "| docs/s b1 | × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in rows:
+        if "from_run" in v:
+            v = dict(v, name=f"{v['name']} (tuned in the run of {v['from_run']})")
         if "skipped" in v:
             lines.append(f"| {v['name']} | skipped: {v['skipped'].replace('|', '/')} |" + " |" * 10)
             continue
@@ -276,6 +278,9 @@ def main() -> int:
     parser.add_argument("--inc-time-limit", type=float, default=None,
                         help="seconds after which INC's tuning is stopped and its row reported as not finished "
                              "(the blueprint's config has no limit: timeout 0 only ends tuning at the first success)")
+    parser.add_argument("--inc-from", type=Path, default=None,
+                        help="reuse the INC row of an earlier peers-<fixture>.json of this fixture instead of "
+                             "tuning again (INC takes up to --inc-time-limit); the table names the run it came from")
     parser.add_argument("--docquant-bin", default=None, help="docquant executable; its row is skipped when absent")
     parser.add_argument("--work", type=Path, default=None, help="quantized models (default $DOCQUANT_CACHE/peers/<fixture>)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
@@ -289,7 +294,15 @@ def main() -> int:
     fp32 = fixture / "onnx" / "model.onnx"
 
     variants = [{"name": "fp32", "path": str(fp32), "quantize_seconds": None, "trials": None, "reduce_range": None}]
-    if not args.skip_inc:
+    if args.inc_from:
+        earlier = json.loads(args.inc_from.read_text())
+        if earlier["fixture"] != args.fixture:
+            parser.error(f"--inc-from {args.inc_from} is for {earlier['fixture']}, not {args.fixture}")
+        inc = next(v for v in earlier["variants"] if v["name"].startswith("inc-"))
+        inc = {k: v for k, v in inc.items() if not k.startswith(("docs_per_s", "speedup", "accuracy", "size"))}
+        inc["from_run"] = earlier["environment"]["date_utc"]
+        variants.append(inc)
+    elif not args.skip_inc:
         print("INC tuning ...", flush=True)
         variants.append(run_inc(args, fixture, Path(data), work))
     # quantize_dynamic writes scratch files beside its input: give it a copy, not the fixture.

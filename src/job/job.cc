@@ -223,7 +223,7 @@ class Fp32Graph {
     return proto_;
   }
   void release() {
-    { onnx::ModelProto freed; proto_.Swap(&freed); }
+    model::free_model(proto_);
     released_ = true;
   }
 

@@ -56,7 +56,7 @@ std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
   // by the session, not also as a proto and as serialized bytes (issue 19).
   const ScratchFile file(r.scratch_file);
   model::save_model(probe.model, r.scratch_file);
-  { onnx::ModelProto released; probe.model.Swap(&released); }
+  model::free_model(probe.model);
   if (r.release_inputs) r.release_inputs();
   release_free_memory();
   Ort::Session session = runtime::make_session_from_file(r.scratch_file, r.session,

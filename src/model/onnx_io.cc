@@ -427,4 +427,9 @@ void save_model(const onnx::ModelProto& model, const fs::path& file) {
   if (!out) throw OutputError(fmt::format("{}: write failed (disk full?)", file.string()));
 }
 
+void free_model(onnx::ModelProto& model) {
+  onnx::ModelProto freed;
+  model.Swap(&freed);
+}
+
 }  // namespace docquant::model

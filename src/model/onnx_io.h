@@ -40,4 +40,8 @@ void save_model(const onnx::ModelProto& model, const std::filesystem::path& file
 // Deterministic serialisation to bytes (for sessions created from memory).
 std::string serialize_model(const onnx::ModelProto& model);
 
+// Empties `model` and gives its memory back (Clear() would keep the repeated fields'
+// capacity, i.e. every initializer's bytes), for a proto whose weights are held elsewhere.
+void free_model(onnx::ModelProto& model);
+
 }  // namespace docquant::model

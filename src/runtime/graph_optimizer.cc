@@ -22,7 +22,7 @@ GraphFusions optimize_graph(onnx::ModelProto& model, const fs::path& model_file,
   extended.prepack_weights = false;  // the session only writes `scratch`; it never runs
   // `model` is read again from ONNX Runtime's output below: freed now, the fp32 weights are
   // not held three times (this proto, ONNX Runtime's, the re-read) at the phase's peak.
-  { onnx::ModelProto released; model.Swap(&released); }
+  model::free_model(model);
   try {
     make_session_from_file(model_file, extended, name);
   } catch (const ModelLoadError& e) {

@@ -284,6 +284,11 @@ void check_options(const QuantizeOptions& o) {
   if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
 }
 
+tune::Criterion job_criterion(const QuantizeOptions& o) {
+  return {o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute, o.criterion,
+          o.higher_is_better};
+}
+
 // Files of the SetFit folder that travel with the model: everything but body weights.
 bool is_body_weight(const fs::path& p) {
   static const char* kWeights[] = {".bin", ".safetensors", ".h5", ".msgpack", ".onnx", ".ot", ".pt", ".pth"};
@@ -630,227 +635,304 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
   return out;
 }
 
-}  // namespace
+// The callbacks the job reports through, with absent ones made no-ops.
+struct JobEvents {
+  std::function<void(const std::string&)> progress;
+  std::function<void(const std::string&, std::size_t, std::size_t)> rows_progress;
+  std::function<void()> check_cancel;
+};
 
-QuantizeReport quantize(const QuantizeOptions& o) {
-  const auto job_start = Clock::now();
-  const std::function<void(const std::string&)> progress = [&](const std::string& line) {
+JobEvents job_events(const QuantizeOptions& o) {
+  JobEvents e;
+  e.progress = [&o](const std::string& line) {
     if (o.progress) o.progress(line);
   };
-  const std::function<void(const std::string&, std::size_t, std::size_t)> rows_progress =
-      [&](const std::string& phase, std::size_t done, std::size_t total) {
+  e.rows_progress = [&o](const std::string& phase, std::size_t done, std::size_t total) {
     if (o.row_progress) o.row_progress(phase, done, total);
   };
-  const std::function<void()> check_cancel = [&] {
-    if (o.cancelled && o.cancelled()) throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output was written");
+  e.check_cancel = [&o] {
+    if (o.cancelled && o.cancelled()) {
+      throw Error(ErrorKind::interrupted, "stopped by a signal (SIGINT/SIGTERM); no output was written");
+    }
   };
-  check_options(o);
+  return e;
+}
 
-  // 1. Inputs, all checked before any work.
+// Every input, read and checked before any work.
+struct JobInputs {
+  model::LoadResult loaded;  // its model is moved out by optimise_fp32; `file` stays
+  std::string model_name;
+  setfit::SetFitFolder folder;
+  SetFitContents contents;
+  Tokenizer tokenizer;
+  runtime::ModelSignature signature;
+};
+
+JobInputs load_inputs(const QuantizeOptions& o, const JobEvents& events, PhaseTimes& phases, QuantizeReport& report) {
+  auto since = Clock::now();
   if (o.calibration_data) {
     require_rereadable_csv(*o.calibration_data);
     check_calibration_classes(*o.calibration_data, o);
   }
-  QuantizeReport report;
-  PhaseTimes phases;
-  auto since = job_start;
   auto loaded = model::load_model(o.onnx_model);
   since = phases.add("load model", since);
-  for (const auto& note : loaded.notes) progress("note: " + note);
+  for (const auto& note : loaded.notes) events.progress("note: " + note);
   const std::string model_name = loaded.file.string();
-  const auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  auto folder = setfit::SetFitFolder::load(o.setfit_folder);
   if (o.calibration_data) runtime::require_single_label(folder, "quantize's accuracy criterion");
-  const SetFitContents contents = setfit_contents(o.setfit_folder);
+  SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;
   tokenizer_options.padding = Padding::none;
-  const auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
-  since = phases.add("load SetFit folder", since);
-  const auto signature = runtime::detect_signature(loaded.model, model_name);
+  auto tokenizer = Tokenizer::from_folder(o.setfit_folder, tokenizer_options);
+  phases.add("load SetFit folder", since);
+  auto signature = runtime::detect_signature(loaded.model, model_name);
   runtime::check_tokenizer_fits(loaded.model, tokenizer, model_name, o.setfit_folder.string());
   report.model_form = runtime::to_string(signature.form);
-  progress(fmt::format("model: {}", signature.describe()));
+  events.progress(fmt::format("model: {}", signature.describe()));
+  return {std::move(loaded),    model_name,          std::move(folder), std::move(contents),
+          std::move(tokenizer), std::move(signature)};
+}
 
+// The fp32 graph the trials quantize: the model as loaded, optimised for ONNX Runtime
+// unless --no_optimize_graph. Moved out of `in`: one copy of the weights, not two.
+onnx::ModelProto optimise_fp32(JobInputs& in, const QuantizeOptions& o, const runtime::SessionConfig& session,
+                               const StagedFolder& out, const JobEvents& events, QuantizeReport& report) {
+  onnx::ModelProto fp32 = std::move(in.loaded.model);
+  if (o.optimize_graph) {
+    // What INC quantizes too (ORT's extended level), plus docquant's fusions. The scratch
+    // file sits in the staged output folder, so a full disk shows as one.
+    const auto fused = runtime::optimize_graph(fp32, in.loaded.file, out.dir() / "fp32_ort_optimized.onnx", session,
+                                               in.model_name);
+    report.attentions_fused = fused.attentions;
+    report.skip_layer_norms_fused = fused.skip_layer_norms;
+    events.progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} "
+                                "self-attention subgraphs fused into Attention and {} residual Add + "
+                                "LayerNormalization into SkipLayerNormalization",
+                                report.attentions_fused, report.skip_layer_norms_fused));
+  }
+  report.size_before = static_cast<std::int64_t>(fs::file_size(in.loaded.file));
+  return fp32;
+}
+
+// The fp32 predictions on the calibration rows: from the cache when an earlier run had
+// the same inputs, else measured (and stored). `fp32_file` is the graph ONNX Runtime reads;
+// the baseline's phases count from `since`.
+runtime::Predictions measure_baseline(const QuantizeOptions& o, const JobInputs& in, const CalibrationSet& cal,
+                                      const fs::path& fp32_file, const fs::path& cache, const std::string& key,
+                                      const runtime::SessionConfig& session, const JobEvents& events,
+                                      Clock::time_point since, PhaseTimes& phases, QuantizeReport& report) {
+  std::optional<job::BaselineEntry> cached;
+  if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.labels.size(), in.folder.class_names.size());
+  if (cached) {
+    report.baseline_cached = true;
+    phases.add("baseline: read from the cache", since);
+    return std::move(cached->predictions);
+  }
+  runtime::Predictions baseline;
+  {
+    auto predictor = runtime::Predictor::from_file(fp32_file, in.signature, in.folder, session, in.model_name);
+    since = phases.add("baseline: session", since);
+    baseline = runtime::predict_dataset(predictor, cal, events.check_cancel, nullptr,
+                                        [&](const runtime::Predictions&, std::size_t rows_done) {
+                                          events.rows_progress("baseline", rows_done, cal.labels.size());
+                                          return false;
+                                        });
+  }  // its session holds the fp32 weights, prepacked: not needed by the trials
+  release_free_memory();
+  phases.add("baseline: evaluate", since);
+  if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
+  return baseline;
+}
+
+// Tuning on the calibration data: the baseline, then the strategy's trials. Trial 1 is
+// known before the baseline is measured (every node quantized; basic's first op-type-wise
+// trial is per-channel), so its quantize pass and session creation, mostly single-threaded,
+// run on a second thread while the baseline evaluates.
+TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in, onnx::ModelProto& fp32,
+                                const tune::Objective& objective, tune::NodeMode default_mode,
+                                const runtime::SessionConfig& session, const runtime::BatchPolicy& policy,
+                                const StagedFolder& out, const JobEvents& events, PhaseTimes& phases,
+                                QuantizeReport& report) {
+  const tune::Criterion criterion = job_criterion(o);
+  report.accuracy_checked = true;
+  auto since = Clock::now();
+  const CalibrationSet cal = load_calibration(o, in.folder, in.tokenizer, policy);
+  const auto t_load = since;
+  since = phases.add("read and tokenize CSV", since);
+  report.calibration_rows = cal.labels.size();
+  events.progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(),
+                              seconds_since(t_load), policy.describe()));
+
+  const tune::Config first_config = uniform_config(
+      objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
+  std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
+    return prepare_trial(first_config, fp32, o, in.signature, in.folder, session, in.model_name,
+                         first_trial_file(out.dir()));
+  });
+
+  // The fp32 graph goes to a scratch file in the staged output, which ONNX Runtime reads
+  // itself: its bytes are never held in memory beside the proto and ONNX Runtime's copy
+  // (issue 19: 436 MB less at the peak on MPNet). It stays until tuning ends: the local
+  // probe may release the proto and read it back from there (Fp32Graph).
+  const fs::path fp32_file = out.dir() / "fp32_baseline.onnx";
+  ScratchFile fp32_scratch(fp32_file);
+  model::save_model(fp32, fp32_file);
+  const fs::path cache = o.baseline_cache ? *o.baseline_cache : job::default_baseline_cache();
+  const std::string key = baseline_key(o, in.contents, sha256_file(fp32_file), policy);
+  const std::string no_key;
+  const auto t_base = Clock::now();
+  const runtime::Predictions baseline =
+      measure_baseline(o, in, cal, fp32_file, cache, key, session, events, since, phases, report);
+  report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
+  // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
+  // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
+  // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
+  // The basic strategy orders its fallbacks by every trial's accuracy, and --best_effort
+  // may write a failing trial and report its accuracy: both run every trial in full.
+  const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
+  const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
+  const std::vector<runtime::Batch> trial_batches = risk_ordered_batches(
+      cal, baseline, policy, in.tokenizer.pad_id(), o.activations == ActivationScales::per_token);
+  events.progress(fmt::format(
+      "fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}", report.baseline_accuracy,
+      report.baseline_cached ? fmt::format("from the cache in {}; --no_cache evaluates it", cache.string())
+                             : fmt::format("{:.1f}s", seconds_since(t_base)),
+      criterion.describe(), criterion.threshold(report.baseline_accuracy)));
+  events.check_cancel();
+
+  Fp32Graph fp32_graph(fp32, fp32_file);
+  const TrialInputs trial_inputs{o,
+                                 fp32_graph,
+                                 in.signature,
+                                 in.folder,
+                                 session,
+                                 in.model_name,
+                                 out.dir(),
+                                 cal,
+                                 criterion,
+                                 need,
+                                 early_decisions,
+                                 trial_batches,
+                                 events.progress,
+                                 events.rows_progress,
+                                 events.check_cancel,
+                                 cache,
+                                 o.use_baseline_cache ? key : no_key};
+  TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
+  // The output takes a second quantize pass unless the chosen trial's file is kept.
+  if (!(tuned.last_passing && tuned.last_passing->config.nodes == tuned.chosen.nodes)) fp32_graph.get();
+  fp32_scratch.remove();
+  return tuned;
+}
+
+// Writes OUT/model.onnx: the chosen trial's file as evaluated, or one more quantize pass
+// (no calibration data, or a best-effort trial that failed). Returns each node's decision.
+std::vector<quant::NodeDecision> write_model(TuningOutcome& d, const onnx::ModelProto& fp32, const QuantizeOptions& o,
+                                             const StagedFolder& out, PhaseTimes& phases, QuantizeReport& report) {
+  auto since = Clock::now();
+  std::vector<quant::NodeDecision> decisions;
+  if (d.last_passing && d.last_passing->config.nodes == d.chosen.nodes) {
+    decisions = std::move(d.last_passing->decisions);
+    d.last_passing->file.rename_to(out.dir() / "model.onnx");
+  } else {
+    auto final_q = quant::quantize(fp32, job::plan_for(d.chosen, o));
+    decisions = std::move(final_q.decisions);
+    since = phases.add("output: quantize pass", since);
+    model::save_model(final_q.model, out.dir() / "model.onnx");
+  }
+  phases.add("output: write model.onnx", since);
+  report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
+  return decisions;
+}
+
+// The report's line per node: what the pass did with it, why, and its probe score.
+void record_nodes(const std::vector<quant::NodeDecision>& decisions, const TuningOutcome& d, QuantizeReport& report) {
+  for (const auto& n : decisions) {
+    QuantizeNode node{n.node, n.op_type, NodeOutcome::quantized, quant::describe(n), std::nullopt, false};
+    auto it = d.chosen.nodes.find(n.node);
+    if (n.action == quant::NodeAction::quantized) {
+      node.decision = fmt::format("{} {}{}{}", n.weight_type,
+                                  n.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
+                                  n.reduce_range ? " reduce_range" : "",
+                                  n.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+      node.can_saturate = quant::pairwise_can_saturate(n.max_pair_magnitude);
+    } else if (it != d.chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
+      node.outcome = NodeOutcome::fp32_by_tuning;
+      node.decision = "fp32 (tuning)";
+    } else {
+      node.outcome = n.action == quant::NodeAction::not_quantizable ? NodeOutcome::not_quantizable : NodeOutcome::fp32_by_plan;
+    }
+    if (auto score = d.sensitivity.find(n.node); score != d.sensitivity.end()) node.sensitivity = score->second;
+    if (node.can_saturate) ++report.nodes_that_can_saturate;
+    report.nodes.push_back(std::move(node));
+  }
+  describe_int8_host(report);
+}
+
+// The SetFit folder's files that travel with the model (tokenizer, head, configs).
+void copy_setfit_files(const SetFitContents& contents, const fs::path& dir) {
+  for (const auto& rel : contents.folders) {
+    std::error_code ec;
+    fs::create_directories(dir / rel, ec);
+    if (ec) throw OutputError(fmt::format("{}: cannot create the folder: {}", (dir / rel).string(), ec.message()));
+  }
+  for (std::size_t i = 0; i < contents.files.size(); ++i) copy_file_checked(contents.sources[i], dir / contents.files[i]);
+}
+
+}  // namespace
+
+QuantizeReport quantize(const QuantizeOptions& o) {
+  const auto job_start = Clock::now();
+  const JobEvents events = job_events(o);
+  check_options(o);
+  QuantizeReport report;
+  PhaseTimes phases;
+
+  // 1. Inputs, all checked before any work; then the staged output and the fp32 graph.
+  JobInputs in = load_inputs(o, events, phases, report);
+  auto since = Clock::now();
   std::vector<fs::path> inputs = {o.onnx_model, o.setfit_folder};  // as given: a folder input protects the folder
   if (o.calibration_data) inputs.push_back(*o.calibration_data);
   StagedFolder out(o.output_folder, o.overwrite, inputs);
-
   runtime::BatchPolicy policy;
   policy.batch_size = o.batch_size;
   report.batching = policy.describe();
   runtime::SessionConfig session;
   session.intra_op_threads = o.threads;
+  onnx::ModelProto fp32 = optimise_fp32(in, o, session, out, events, report);
+  phases.add("check output, optimise graph", since);
 
-  onnx::ModelProto fp32 = std::move(loaded.model);  // not read again: one copy of the weights, not two
-  if (o.optimize_graph) {
-    // What INC quantizes too (ORT's extended level), plus docquant's fusions. The scratch
-    // file sits in the staged output folder, so a full disk shows as one.
-    const auto fused = runtime::optimize_graph(fp32, loaded.file, out.dir() / "fp32_ort_optimized.onnx", session,
-                                               model_name);
-    report.attentions_fused = fused.attentions;
-    report.skip_layer_norms_fused = fused.skip_layer_norms;
-    progress(fmt::format("graph optimised before quantizing: ONNX Runtime's extended level, then {} self-attention "
-                         "subgraphs fused into Attention and {} residual Add + LayerNormalization into "
-                         "SkipLayerNormalization",
-                         report.attentions_fused, report.skip_layer_norms_fused));
-  }
-  report.size_before = static_cast<std::int64_t>(fs::file_size(loaded.file));
-  since = phases.add("check output, optimise graph", since);
-
-  const auto candidates = quant::find_candidates(fp32);
+  // 2. Tuning, when there is data to measure; else every candidate node quantized.
   tune::Objective objective;
-  for (const auto& c : candidates) {
+  for (const auto& c : quant::find_candidates(fp32)) {
     objective.nodes.push_back(c.node);
     objective.op_types.push_back(c.op_type);
   }
   const tune::NodeMode default_mode = o.per_channel ? tune::NodeMode::int8_per_channel : tune::NodeMode::int8_per_tensor;
-  tune::Config chosen;
-  for (const auto& n : objective.nodes) chosen.nodes[n] = default_mode;
-  std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
-  std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
-
-  // 2. Tuning, when there is data to measure.
-  tune::Criterion criterion{o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute,
-                            o.criterion, o.higher_is_better};
-  report.criterion = criterion.describe();
+  report.criterion = job_criterion(o).describe();
+  TuningOutcome decision;
   if (o.calibration_data) {
-    report.accuracy_checked = true;
-    const auto t_load = Clock::now();
-    CalibrationSet cal = load_calibration(o, folder, tokenizer, policy);
-    since = phases.add("read and tokenize CSV", since);
-    report.calibration_rows = cal.labels.size();
-    progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(), seconds_since(t_load),
-                         policy.describe()));
-
-    // Trial 1 is known before the baseline is measured: every node quantized (basic's
-    // first op-type-wise trial is per-channel). Its quantize pass and session creation,
-    // mostly single-threaded, run on a second thread while the baseline evaluates.
-    const tune::Config first_config = uniform_config(
-        objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
-    std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
-      return prepare_trial(first_config, fp32, o, signature, folder, session, model_name, first_trial_file(out.dir()));
-    });
-
-    // The fp32 graph goes to a scratch file in the staged output, which ONNX Runtime reads
-    // itself: its bytes are never held in memory beside the proto and ONNX Runtime's copy
-    // (issue 19: 436 MB less at the peak on MPNet).
-    const std::filesystem::path fp32_file = out.dir() / "fp32_baseline.onnx";
-    ScratchFile fp32_scratch(fp32_file);
-    model::save_model(fp32, fp32_file);
-    // The fp32 predictions from an earlier run on the same inputs, when there is one.
-    const std::filesystem::path cache = o.baseline_cache ? *o.baseline_cache : job::default_baseline_cache();
-    const std::string key = baseline_key(o, contents, sha256_file(fp32_file), policy);
-    const std::string no_key;
-    const auto t_base = Clock::now();
-    std::optional<job::BaselineEntry> cached;
-    if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.labels.size(), folder.class_names.size());
-    std::optional<runtime::Predictor> baseline_predictor;
-    runtime::Predictions baseline;
-    if (cached) {
-      baseline = std::move(cached->predictions);
-      report.baseline_cached = true;
-      since = phases.add("baseline: read from the cache", since);
-    } else {
-      baseline_predictor.emplace(runtime::Predictor::from_file(fp32_file, signature, folder, session, model_name));
-      since = phases.add("baseline: session", since);
-      baseline = runtime::predict_dataset(*baseline_predictor, cal, check_cancel, nullptr,
-                                          [&](const runtime::Predictions&, std::size_t rows_done) {
-                                            rows_progress("baseline", rows_done, cal.labels.size());
-                                            return false;
-                                          });
-      baseline_predictor.reset();  // its session holds the fp32 weights, prepacked: not needed by the trials
-      release_free_memory();
-      since = phases.add("baseline: evaluate", since);
-      if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
-    }
-    // fp32_scratch stays until tuning ends: the local probe may release the proto and read
-    // it back from there (Fp32Graph).
-    report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
-    // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
-    // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
-    // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
-    // The basic strategy orders its fallbacks by every trial's accuracy, and --best_effort
-    // may write a failing trial and report its accuracy: both run every trial in full.
-    const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
-    const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
-    const std::vector<runtime::Batch> trial_batches =
-        risk_ordered_batches(cal, baseline, policy, tokenizer.pad_id(), o.activations == ActivationScales::per_token);
-    progress(fmt::format("fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}",
-                         report.baseline_accuracy,
-                         report.baseline_cached ? fmt::format("from the cache in {}; --no_cache evaluates it",
-                                                              cache.string())
-                                                : fmt::format("{:.1f}s", seconds_since(t_base)),
-                         criterion.describe(), criterion.threshold(report.baseline_accuracy)));
-    check_cancel();
-
-    Fp32Graph fp32_graph(fp32, fp32_file);
-    const TrialInputs trial_inputs{o,   fp32_graph, signature, folder,          session,       model_name, out.dir(),
-                                   cal, criterion, need,      early_decisions, trial_batches, progress,   rows_progress,
-                                   check_cancel, cache, o.use_baseline_cache ? key : no_key};
-    TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
-    // The output takes a second quantize pass unless the chosen trial's file is kept.
-    if (!(tuned.last_passing && tuned.last_passing->config.nodes == tuned.chosen.nodes)) fp32_graph.get();
-    fp32_scratch.remove();
-    chosen = std::move(tuned.chosen);
-    last_passing = std::move(tuned.last_passing);
-    sensitivity = std::move(tuned.sensitivity);
+    decision = tune_on_calibration(o, in, fp32, objective, default_mode, session, policy, out, events, phases, report);
   } else {
+    decision.chosen = uniform_config(objective.nodes, default_mode);
     report.stop_reason = "no calibration data: default configuration, accuracy not checked";
-    progress("no --calibration_data: quantizing with the default configuration; accuracy was NOT checked");
+    events.progress("no --calibration_data: quantizing with the default configuration; accuracy was NOT checked");
   }
-  check_cancel();
+  events.check_cancel();
 
-  // 3. The output folder: the chosen trial's file as evaluated, or one more quantize
-  // pass (no calibration data, or a best-effort trial that failed).
+  // 3. The output folder: model.onnx, the report's nodes, the SetFit files, the record.
+  const auto decisions = write_model(decision, fp32, o, out, phases, report);
   since = Clock::now();
-  std::vector<quant::NodeDecision> decisions;
-  if (last_passing && last_passing->config.nodes == chosen.nodes) {
-    decisions = std::move(last_passing->decisions);
-    last_passing->file.rename_to(out.dir() / "model.onnx");
-  } else {
-    auto final_q = quant::quantize(fp32, job::plan_for(chosen, o));
-    decisions = std::move(final_q.decisions);
-    since = phases.add("output: quantize pass", since);
-    model::save_model(final_q.model, out.dir() / "model.onnx");
-  }
-  since = phases.add("output: write model.onnx", since);
-  report.size_after = static_cast<std::int64_t>(fs::file_size(out.dir() / "model.onnx"));
-  for (const auto& d : decisions) {
-    QuantizeNode node{d.node, d.op_type, NodeOutcome::quantized, quant::describe(d), std::nullopt, false};
-    auto it = chosen.nodes.find(d.node);
-    if (d.action == quant::NodeAction::quantized) {
-      node.decision = fmt::format("{} {}{}{}", d.weight_type,
-                                  d.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
-                                  d.reduce_range ? " reduce_range" : "",
-                                  d.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
-      node.can_saturate = quant::pairwise_can_saturate(d.max_pair_magnitude);
-    } else if (it != chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
-      node.outcome = NodeOutcome::fp32_by_tuning;
-      node.decision = "fp32 (tuning)";
-    } else {
-      node.outcome = d.action == quant::NodeAction::not_quantizable ? NodeOutcome::not_quantizable : NodeOutcome::fp32_by_plan;
-    }
-    if (auto score = sensitivity.find(d.node); score != sensitivity.end()) node.sensitivity = score->second;
-    if (node.can_saturate) ++report.nodes_that_can_saturate;
-    report.nodes.push_back(std::move(node));
-  }
-  describe_int8_host(report);
-  for (const auto& rel : contents.folders) {
-    std::error_code ec;
-    fs::create_directories(out.dir() / rel, ec);
-    if (ec) throw OutputError(fmt::format("{}: cannot create the folder: {}", (out.dir() / rel).string(), ec.message()));
-  }
-  for (std::size_t i = 0; i < contents.files.size(); ++i) {
-    copy_file_checked(contents.sources[i], out.dir() / contents.files[i]);
-  }
-
-  const job::RecordedInputs recorded = job::hash_inputs(o, loaded.file, contents.files);
+  record_nodes(decisions, decision, report);
+  copy_setfit_files(in.contents, out.dir());
+  const job::RecordedInputs recorded = job::hash_inputs(o, in.loaded.file, in.contents.files);
   phases.add("output: copy SetFit files, hashes, record", since);
   report.phase_seconds = phases.list();
   report.seconds = seconds_since(job_start);
   report.peak_rss_bytes = peak_rss_bytes();
   job::write_record(out.dir() / "quantization.json", o, recorded, policy, report, phases.peaks());
-  check_cancel();
+  events.check_cancel();
   out.commit();
   report.output_folder = out.target();
   return report;

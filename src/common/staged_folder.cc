@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
 
 #include "docquant/error.h"
@@ -28,38 +30,52 @@ fs::path absolute_normal(const fs::path& p) {
   return ec ? fs::absolute(p).lexically_normal() : abs;
 }
 
-// Removes temporary siblings of `target` whose writing process no longer exists:
-// OUT.docquant-tmp-<pid> (a result never committed) and OUT.docquant-tmp-<pid>.old (the
-// previous OUT, moved aside by commit() just before a kill). When OUT itself is then
-// missing, the .old folder is the user's previous output: it is moved back, not removed.
-// True when process `pid` runs a program named docquant (its /proc comm).
-bool is_docquant_process(long pid) {
-  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
-  std::string name;
-  return std::getline(comm, name) && name == "docquant";
+// Whether a run is still writing a temporary folder: each run holds an exclusive flock(2)
+// on its folder from creation to commit, so a lock that can be taken belongs to no run (a
+// killed one), whatever process now has its pid; within one process two runs conflict too
+// (flock locks belong to an open file description). Returns a descriptor holding the lock
+// (-1 when another run holds it, or the folder cannot be opened).
+int try_lock_folder(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
-// Returns the pid of a live docquant process writing `target` (one whose temporary folder
-// OUT.docquant-tmp-<pid> exists), or 0 when there is none.
+// The pid in a temporary folder's name, OUT.docquant-tmp-<pid>-<run>[.old] (older
+// versions wrote OUT.docquant-tmp-<pid>[.old]): for messages only.
+long pid_in_name(const std::string& suffix) { return std::strtol(suffix.c_str(), nullptr, 10); }
+
+// Removes temporary siblings of `target` that no run holds: OUT.docquant-tmp-<pid>-<run> (a
+// result never committed) and its .old sibling (the previous OUT, moved aside by commit()
+// just before a kill). When OUT itself is then missing, the .old folder is the user's
+// previous output: it is moved back, not removed. Returns the pid of a run still writing
+// `target` (one whose temporary folder is locked), or 0 when there is none.
 long remove_stale_staging(const fs::path& target) {
   std::error_code ec;
   const std::string prefix = target.filename().string() + StagedFolder::kTempMarker;
+  const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::vector<fs::path> stale, old;
   long live_writer = 0;
-  for (const auto& entry : fs::directory_iterator(target.has_parent_path() ? target.parent_path() : fs::path("."), ec)) {
+  for (const auto& entry : fs::directory_iterator(parent, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix)) continue;
-    std::string pid_text = name.substr(prefix.size());
-    const bool is_old = pid_text.ends_with(".old");
-    if (is_old) pid_text.resize(pid_text.size() - 4);
-    char* end = nullptr;
-    const long pid = std::strtol(pid_text.c_str(), &end, 10);
-    if (end == pid_text.c_str() || *end != '\0' || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) {  // still running
-      if (!is_old && pid != ::getpid() && is_docquant_process(pid)) live_writer = pid;
+    if (!name.starts_with(prefix) || !entry.is_directory(ec) || entry.is_symlink(ec)) continue;
+    if (name.ends_with(".old")) {
+      // Its run's own folder is gone once commit() renamed it to OUT; a live run removes
+      // its .old itself right after, so removing it here too is harmless.
+      old.push_back(entry.path());
       continue;
     }
-    (is_old ? old : stale).push_back(entry.path());
+    const int fd = try_lock_folder(entry.path());
+    if (fd < 0) {
+      live_writer = std::max(pid_in_name(name.substr(prefix.size())), 1L);
+      continue;
+    }
+    fs::remove_all(entry.path(), ec);  // under its lock: no run can take it meanwhile
+    ::close(fd);
   }
   for (const auto& p : old) {
     if (!fs::exists(target, ec)) {
@@ -68,9 +84,14 @@ long remove_stale_staging(const fs::path& target) {
     }
     fs::remove_all(p, ec);
   }
-  for (const auto& p : stale) fs::remove_all(p, ec);
   return live_writer;
 }
+
+// Runs in this process get distinct temporary folders (two threads quantizing into one OUT).
+std::atomic<std::uint64_t> next_run{0};
+// Checking for other runs and creating this run's folder happen as one step within a
+// process, so of two runs started together in it exactly one goes on.
+std::mutex staging_mutex;
 
 // rename(2) that fails with EEXIST when `to` exists, rather than replacing an empty folder.
 bool rename_no_replace(const fs::path& from, const fs::path& to, std::error_code& ec) {
@@ -105,11 +126,13 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
                                   "the inputs (they are never modified)",
                                   target.string(), input->string()));
   }
+  std::lock_guard<std::mutex> lock(staging_mutex);
   // First, so that an output a killed run moved aside is back before OUT is checked.
   if (const long writer = remove_stale_staging(path_)) {
-    throw OutputError(fmt::format("{}: another docquant process (pid {}) is writing this output folder; wait for it "
-                                  "to finish or choose another output folder",
-                                  target.string(), writer));
+    throw OutputError(fmt::format("{}: another run is writing this output folder ({}); wait for it to finish or "
+                                  "choose another output folder",
+                                  target.string(),
+                                  writer == ::getpid() ? "in this process" : fmt::format("docquant, pid {}", writer)));
   }
   if (fs::exists(path_, ec)) {
     if (!fs::is_directory(path_, ec)) {
@@ -130,18 +153,25 @@ StagedFolder::StagedFolder(fs::path target, bool overwrite, const std::vector<fs
   }
   // What OUT is now: commit() refuses to replace anything else (another run's result).
   found_ = identity_of(path_);
-  staging_ = parent / (path_.filename().string() + kTempMarker + std::to_string(::getpid()));
-  fs::remove_all(staging_, ec);
+  staging_ = parent / fmt::format("{}{}{}-{}", path_.filename().string(), kTempMarker, ::getpid(), next_run++);
   if (!fs::create_directory(staging_, ec)) {
     throw OutputError(fmt::format("{}: cannot create temporary folder '{}': {}", target.string(), staging_.string(),
-                                  ec.message()));
+                                  ec ? ec.message() : "it exists"));
+  }
+  lock_fd_ = try_lock_folder(staging_);
+  if (lock_fd_ < 0) {
+    const std::string why = std::strerror(errno);
+    fs::remove_all(staging_, ec);
+    throw OutputError(fmt::format("{}: cannot lock temporary folder '{}': {}", target.string(), staging_.string(), why));
   }
 }
 
 StagedFolder::~StagedFolder() {
-  if (committed_) return;
-  std::error_code ec;
-  fs::remove_all(staging_, ec);
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+  }
+  ::close(lock_fd_);
 }
 
 void StagedFolder::commit() {

@@ -1,10 +1,12 @@
 #pragma once
 // An output folder that appears whole or not at all: files are written into a
 // temporary sibling folder, which commit() renames into place. Destroying an
-// uncommitted StagedFolder removes the temporary folder. A temporary folder left by
-// a killed run (its process gone) is removed by the next run on the same output. Two runs
-// on one output: the second to start fails at once when the first is still writing; when
-// both started together, the second to finish fails instead of replacing the first's result.
+// uncommitted StagedFolder removes the temporary folder, OUT.docquant-tmp-<pid>-<run>, which
+// its run holds locked (flock) until then. One left by a killed run (so no longer locked) is
+// removed by the next run on the same output. Two runs on one output, in one process or
+// two: the second to start fails at once while the first is writing; when both started
+// together in two processes, the second to finish fails instead of replacing the first's
+// result.
 #include <cstdint>
 #include <filesystem>
 #include <vector>
@@ -16,7 +18,8 @@ class StagedFolder {
   // Throws OutputError when `target` exists and is not an empty folder (unless
   // `overwrite`), when its parent folder cannot be created or written, when
   // `target` lies inside an input folder, equals an input, or contains one, or when
-  // another live docquant process is writing `target`.
+  // another run (in this process or another) is writing `target`: "<target>: another run
+  // is writing this output folder (…)".
   StagedFolder(std::filesystem::path target, bool overwrite, const std::vector<std::filesystem::path>& inputs);
   StagedFolder(const StagedFolder&) = delete;
   StagedFolder& operator=(const StagedFolder&) = delete;
@@ -39,6 +42,7 @@ class StagedFolder {
   std::filesystem::path staging_;
   bool overwrite_;
   bool committed_ = false;
+  int lock_fd_ = -1;  // holds the flock on staging_ (on OUT once committed) until destruction
   // What the target was when the constructor looked (lstat's device and inode).
   struct Identity {
     bool exists = false;

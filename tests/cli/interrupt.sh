@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SIGINT / SIGTERM / SIGKILL during `docquant quantize` once it is evaluating:
 # - INT -> exit 130, TERM -> exit 143 (128 + signal), a message, no OUT, no temporary folder;
-# - KILL -> no OUT, at worst OUT.docquant-tmp-<pid>, which the next run on OUT removes
-#   (a live process's temporary folder is left alone);
+# - KILL -> no OUT, at worst OUT.docquant-tmp-<pid>-<run>, which the next run on OUT removes
+#   (a temporary folder a live run holds locked stops it instead);
 # - a killed commit's OUT.docquant-tmp-<pid>.old (the previous OUT moved aside) is moved back.
 # Usage: interrupt.sh DOCQUANT WORKDIR. Exits 77 when the fixture or shared data is missing.
 set -uo pipefail
@@ -56,16 +56,24 @@ if start_evaluating out_KILL; then
   kill -9 "$pid"
   wait "$pid" 2>/dev/null
   [[ ! -e "$work/out_KILL" ]] || fail "SIGKILL: OUT exists"
-  [[ -d "$work/out_KILL.docquant-tmp-$pid" ]] || echo "note: SIGKILL left no temporary folder"
+  compgen -G "$work/out_KILL.docquant-tmp-$pid-*" >/dev/null || echo "note: SIGKILL left no temporary folder"
   echo "SIGKILL: left $(cd "$work" && echo out_KILL*)"
-  # The next run on the same OUT removes the dead run's folder, not a live one's.
-  mkdir "$work/out_KILL.docquant-tmp-$$"
+  # The next run on the same OUT removes the dead run's folder (no longer locked). A folder
+  # that a live run holds locked (flock(1) stands in for one) stops it: another run is writing.
+  live="$work/out_KILL.docquant-tmp-$$-0"
+  mkdir "$live"
+  flock "$live" sleep 600 & holder=$!
+  for _ in $(seq 100); do flock -n "$live" true || break; sleep 0.05; done
+  "${Q[@]}" --quiet --output_folder "$work/out_KILL" >/dev/null 2>"$work/next.stderr"
+  rc=$?
+  [[ $rc -eq 4 ]] && grep -q "another run is writing this output folder (docquant, pid $$)" "$work/next.stderr" ||
+    fail "a locked temporary folder: exit $rc: $(cat "$work/next.stderr")"
+  [[ -d "$live" ]] || fail "the next run removed a live run's temporary folder"
+  kill "$holder"; wait "$holder" 2>/dev/null
   "${Q[@]}" --quiet --output_folder "$work/out_KILL" >/dev/null 2>"$work/next.stderr" || fail "next run: $(cat "$work/next.stderr")"
   [[ -f "$work/out_KILL/model.onnx" && -f "$work/out_KILL/quantization.json" ]] || fail "next run wrote no OUT"
-  [[ ! -e "$work/out_KILL.docquant-tmp-$pid" ]] || fail "the next run left the killed run's temporary folder"
-  [[ -d "$work/out_KILL.docquant-tmp-$$" ]] || fail "the next run removed a live process's temporary folder"
-  rmdir "$work/out_KILL.docquant-tmp-$$"
-  echo "next run: OUT written, stale temporary folder removed, live one kept"
+  [[ -z $(compgen -G "$work/out_KILL.docquant-tmp-*") ]] || fail "the next run left a temporary folder: $(cd "$work" && echo out_KILL.*)"
+  echo "next run: refused while a temporary folder was locked; then OUT written, the stale folders removed"
 fi
 
 # A run killed inside commit(), after moving the old OUT aside: the next run puts it back

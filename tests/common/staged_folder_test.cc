@@ -1,6 +1,8 @@
 #include "staged_folder.h"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -92,6 +94,42 @@ TEST_F(StagedFolderTest, OutputBesideAnInputFileIsFine) {
 TEST_F(StagedFolderTest, StaleTemporaryFolderOfADeadProcessIsRemoved) {
   // PID 2^22+1 is above Linux's pid_max default and so cannot be running.
   const fs::path stale = root_ / (std::string("out") + StagedFolder::kTempMarker + "4194305");
+  fs::create_directories(stale);
+  StagedFolder out(root_ / "out", false, {});
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+// Issue 29 item 7: the temporary folder was named by the pid alone, so two runs in one
+// process (two Python threads) shared it and failed with misleading messages.
+TEST_F(StagedFolderTest, SecondRunInTheSameProcessFailsAtOnce) {
+  StagedFolder first(root_ / "out", false, {});
+  write_file_checked(first.dir() / "mine.txt", "mine");
+  try {
+    StagedFolder second(root_ / "out", false, {});
+    FAIL() << "expected OutputError";
+  } catch (const OutputError& e) {
+    EXPECT_NE(std::string(e.what()).find("out: another run is writing this output folder (in this process)"),
+              std::string::npos)
+        << e.what();
+  }
+  first.commit();
+  EXPECT_TRUE(fs::exists(root_ / "out" / "mine.txt"));
+}
+
+TEST_F(StagedFolderTest, RunsAfterOneAnotherInOneProcessUseDistinctFolders) {
+  fs::path dir;
+  {
+    StagedFolder a(root_ / "a", false, {});
+    dir = a.dir();
+  }
+  StagedFolder b(root_ / "a", false, {});
+  EXPECT_NE(b.dir(), dir);
+}
+
+// Liveness is the folder's lock, not its pid: a folder named with a running process's pid
+// (here this one's) that no run holds is a killed run's, and goes.
+TEST_F(StagedFolderTest, UnlockedFolderWithALivePidIsRemoved) {
+  const fs::path stale = root_ / fmt::format("out{}{}-7", StagedFolder::kTempMarker, ::getpid());
   fs::create_directories(stale);
   StagedFolder out(root_ / "out", false, {});
   EXPECT_FALSE(fs::exists(stale));

@@ -1,9 +1,14 @@
 #include "file_util.h"
 
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <memory>
 
@@ -41,6 +46,61 @@ std::filesystem::file_type input_path_type(const std::filesystem::path& path) {
     throw InputError(fmt::format("{}: {}", path.string(), ec.message()));
   }
   return ec ? std::filesystem::file_type::not_found : status.type();
+}
+
+int open_regular_file(const std::filesystem::path& file, std::uintmax_t max_bytes, std::string_view what,
+                      std::uintmax_t& size) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT) throw InputError(fmt::format("{}: no such file", file.string()));
+    throw InputError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(error)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw InputError(fmt::format("{}: cannot open: {}", file.string(), std::strerror(error)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) throw InputError(fmt::format("{}: is a folder, not a file", file.string()));
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO (named pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    throw InputError(fmt::format("{}: is {}, not a regular file; {} is read only from regular files", file.string(),
+                                 kind, what));
+  }
+  size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > max_bytes) {
+    ::close(fd);
+    throw InputError(fmt::format("{}: {} bytes, more than the {}-byte limit for {} (a wrong or corrupt file?)",
+                                 file.string(), size, max_bytes, what));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+std::string read_regular_file(const std::filesystem::path& file, std::uintmax_t max_bytes, std::string_view what) {
+  std::uintmax_t size = 0;
+  const int fd = open_regular_file(file, max_bytes, what, size);
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : 0;
+      ::close(fd);
+      throw InputError(fmt::format("{}: read failed: {}", file.string(),
+                                   error ? std::strerror(error) : "the file shrank while it was read"));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return bytes;
 }
 
 std::string sha256_file(const std::filesystem::path& file) {

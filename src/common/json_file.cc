@@ -2,11 +2,10 @@
 
 #include <fmt/core.h>
 
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "docquant/error.h"
+#include "file_util.h"
 #include "text_util.h"
 
 namespace docquant {
@@ -85,11 +84,7 @@ std::string json_text(nlohmann::ordered_json j) {
 }
 
 nlohmann::json read_json_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file.string() + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = std::move(ss).str();
+  const std::string text = read_regular_file(file, kMaxConfigBytes, "a JSON configuration");
   check_json_depth(text, file);
   try {
     return nlohmann::json::parse(text);

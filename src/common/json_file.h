@@ -5,8 +5,10 @@
 
 namespace docquant {
 
-// Parses `file`. Throws InputError "<file>: cannot open", "<file>: not valid JSON: …" or, for
-// nesting deeper than any configuration needs, "<file>: line N: JSON nested more than …".
+// Parses `file`, which must be a regular file of at most kMaxConfigBytes (file_util.h, whose
+// errors it throws: a folder, a FIFO, a device, too large). Throws InputError "<file>: not
+// valid JSON: …" or, for nesting deeper than any configuration needs, "<file>: line N: JSON
+// nested more than …".
 nlohmann::json read_json_file(const std::filesystem::path& file);
 
 // `j` as indented text with a final newline. Strings and keys that are not valid UTF-8

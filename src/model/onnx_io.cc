@@ -381,11 +381,9 @@ LoadResult parse_stream(google::protobuf::io::ZeroCopyInputStream& stream, const
 // MPNet that halves the peak memory of loading it (issue 19).
 LoadResult load_model(const fs::path& path, bool run_checker) {
   const fs::path file = resolve_model_file(path);
-  const FdCloser in{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (in.fd < 0) throw InputError(fmt::format("{}: cannot open the file", file.string()));
-  struct stat st {};
-  if (::fstat(in.fd, &st) != 0) throw InputError(fmt::format("{}: cannot open the file", file.string()));
-  check_model_size(static_cast<std::uint64_t>(st.st_size), file);
+  std::uintmax_t size = 0;
+  const FdCloser in{open_regular_file(file, std::numeric_limits<std::uintmax_t>::max(), "an ONNX model", size)};
+  check_model_size(size, file);
   google::protobuf::io::FileInputStream stream(in.fd);
   LoadResult result = parse_stream(stream, file, run_checker);
   if (stream.GetErrno() != 0) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "file_util.h"
 #include "machine.h"
 
 namespace docquant::pickle {
@@ -209,26 +210,8 @@ ValuePtr parse(std::span<const std::uint8_t> bytes, const std::string& source,
 }
 
 ValuePtr load_file(const std::filesystem::path& file, const LoadOptions& options) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(file, ec);
-  if (status.type() == std::filesystem::file_type::directory) {
-    throw InputError(file.string() + ": is a folder, not a pickle file");
-  }
-  if (status.type() == std::filesystem::file_type::not_found) throw InputError(file.string() + ": no such file");
-  if (ec) throw InputError(file.string() + ": cannot open: " + ec.message());
-  if (status.type() != std::filesystem::file_type::regular) {
-    throw InputError(file.string() + ": is not a regular file (a pipe or a device?)");
-  }
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) throw InputError(file.string() + ": cannot read its size: " + ec.message());
-  if (size > options.max_decompressed_bytes) {
-    throw InputError(file.string() + ": " + std::to_string(size) + " bytes is larger than the " +
-                     std::to_string(options.max_decompressed_bytes) + "-byte limit");
-  }
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  std::ifstream in(file, std::ios::binary);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (!in) throw InputError(file.string() + ": cannot read the file");
+  const std::string raw = read_regular_file(file, options.max_decompressed_bytes, "a pickle");
+  std::vector<std::uint8_t> bytes(raw.begin(), raw.end());
   bytes = decompress_joblib(std::move(bytes), file.string(), options.max_decompressed_bytes);
   LoadOptions opts = options;
   if (opts.side_file_dir.empty()) {

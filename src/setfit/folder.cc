@@ -98,6 +98,10 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
     if (sub.find("..") != std::string::npos || (!sub.empty() && sub.front() == '/')) {
       throw InputError(where + ": field 'path' leaves the model folder");
     }
+    if (sub.find('\0') != std::string::npos) {
+      // The file system would see only the part before it: another path than the one written.
+      throw InputError(where + ": field 'path' holds a NUL character, which no file name can");
+    }
     if (type == "sentence_transformers.models.Transformer") continue;
     if (type == "sentence_transformers.models.Pooling") {
       pooling_dir = folder / sub;

@@ -1,12 +1,12 @@
 // sentence_transformers.models.Pooling and Normalize, on plain float buffers.
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
 #include "docquant/setfit.h"
+#include "json_file.h"
 
 namespace docquant::setfit {
 namespace {
@@ -49,14 +49,7 @@ std::string Pooling::describe() const {
 }
 
 Pooling Pooling::from_config(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw InputError(file.string() + ": cannot open the pooling config");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(file.string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = read_json_file(file);
   if (!j.is_object()) throw InputError(file.string() + ": expected a JSON object");
   Pooling p;
   auto dim = j.find("word_embedding_dimension");

@@ -391,8 +391,7 @@ Pipeline load_bert_vocab(const std::filesystem::path& vocab_txt, const std::file
   if (cls != "BertTokenizer" && cls != "BertTokenizerFast")
     (at / "tokenizer_class").fail("'" + cls + "' without tokenizer.json is not supported (only BertTokenizer with vocab.txt)");
 
-  std::ifstream in(vocab_txt, std::ios::binary);
-  if (!in) throw InputError(vocab_txt.string() + ": cannot open");
+  std::istringstream in(read_regular_file(vocab_txt, kMaxConfigBytes, "a vocabulary"));
   WordPieceConfig wp;
   std::string line;
   int64_t id = 0;

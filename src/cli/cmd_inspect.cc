@@ -6,6 +6,7 @@
 #include <map>
 
 #include "commands.h"
+#include "diagnostics.h"
 #include "docquant/error.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
@@ -43,7 +44,7 @@ char form_letter(runtime::ModelForm form) {
 void print_onnx_summary(const fs::path& path) {
   auto loaded = model::load_model(path);
   const auto s = model::summarize(loaded.model);
-  for (const auto& note : loaded.notes) fmt::print(stderr, "note: {}\n", note);
+  for (const auto& note : loaded.notes) say("note: " + note);
 
   fmt::print("ONNX model   {} ({})\n", loaded.file.string(), human_bytes(static_cast<std::int64_t>(fs::file_size(loaded.file))));
   fmt::print("IR version   {}\n", s.ir_version);

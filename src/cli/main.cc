@@ -8,6 +8,7 @@
 #include <new>
 
 #include "commands.h"
+#include "diagnostics.h"
 #include "docquant/error.h"
 #include "docquant/version.h"
 #include "int8_kernel.h"
@@ -16,7 +17,7 @@
 namespace {
 
 int report(const docquant::Error& e) {
-  fmt::print(stderr, "docquant: {}: {}\n", docquant::to_string(e.kind()), e.what());
+  docquant::cli::say(fmt::format("docquant: {}: {}", docquant::to_string(e.kind()), e.what()));
   // Interrupted: 128 + the signal, as a shell reports a process the signal killed
   // (130 SIGINT, 143 SIGTERM; docs/errors.md).
   if (e.kind() == docquant::ErrorKind::interrupted) return docquant::interrupt_exit_code();
@@ -26,6 +27,7 @@ int report(const docquant::Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  docquant::cli::open_standard_streams();
   CLI::App app{
       "docquant makes SetFit text classifiers small and fast: dynamic INT8 quantization of the\n"
       "ONNX body, tuned so that accuracy on your labelled CSV stays within a criterion of fp32.\n\n"
@@ -55,8 +57,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Wrong command line: CLI11's message, then a pointer to --help; exit code 2.
-    fmt::print(stderr, "docquant: usage error: {}\nRun 'docquant --help' or 'docquant <command> --help'.\n",
-               e.what());
+    docquant::cli::say(fmt::format(
+        "docquant: usage error: {}\nRun 'docquant --help' or 'docquant <command> --help'.", e.what()));
     return docquant::exit_code(docquant::ErrorKind::usage);
   } catch (const docquant::Error& e) {
     return report(e);

@@ -8,14 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "diagnostics.h"
+
 namespace docquant::cli {
 
 ProgressLine::ProgressLine(std::FILE* out, bool live) : out_(out), live_(live) {}
 
-ProgressLine::~ProgressLine() {
-  clear();
-  std::fflush(out_);
-}
+ProgressLine::~ProgressLine() { clear(); }
 
 bool ProgressLine::stderr_is_terminal() {
   const char* term = std::getenv("TERM");
@@ -24,14 +23,13 @@ bool ProgressLine::stderr_is_terminal() {
 
 void ProgressLine::clear() {
   if (!drawn_) return;
-  fmt::print(out_, "\r\x1b[K");
+  write_quietly(out_, "\r\x1b[K");
   drawn_ = false;
 }
 
 void ProgressLine::line(const std::string& text) {
   clear();
-  fmt::print(out_, "{}\n", text);
-  std::fflush(out_);
+  write_quietly(out_, text + "\n");
 }
 
 void ProgressLine::rows(const std::string& phase, std::size_t done, std::size_t total) {
@@ -52,10 +50,9 @@ void ProgressLine::rows(const std::string& phase, std::size_t done, std::size_t 
   if (done > first_done_ && elapsed > 0.5) {
     eta = format_duration(elapsed * static_cast<double>(total - done) / static_cast<double>(done - first_done_));
   }
-  fmt::print(out_, "\r\x1b[K  {}: {}/{} rows ({:.0f}%)  {} elapsed, ETA {}", phase, done, total,
-             total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0, format_duration(elapsed),
-             eta);
-  std::fflush(out_);
+  write_quietly(out_, fmt::format("\r\x1b[K  {}: {}/{} rows ({:.0f}%)  {} elapsed, ETA {}", phase, done, total,
+                                  total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0,
+                                  format_duration(elapsed), eta));
   drawn_ = true;
 }
 

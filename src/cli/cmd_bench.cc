@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "diagnostics.h"
+#include "option_limits.h"
 #include "model_options.h"
 #include "staged_file.h"
 #include "csv.h"
@@ -66,6 +68,7 @@ std::vector<std::size_t> parse_batch_sizes(const std::string& text) {
       throw UsageError(fmt::format("--batch_sizes '{}': '{}' is not a positive integer (e.g. --batch_sizes 1,8,32)",
                                    text, item));
     }
+    check_batch_size(value, "each of --batch_sizes");
     if (std::find(sizes.begin(), sizes.end(), value) == sizes.end()) sizes.push_back(value);
     start = end + 1;
   }
@@ -149,7 +152,8 @@ void run_bench(const BenchArgs& a) {
   const auto batch_sizes = parse_batch_sizes(a.batch_sizes);
   if (a.repetitions == 0) throw UsageError("--repetitions must be at least 1");
   if (a.max_rows == 0) throw UsageError("--max_rows must be at least 1");
-  if (a.threads < 0) throw UsageError("--threads must be 0 (one per core) or more");
+  check_threads(a.threads, "--threads");
+  note_threads(a.threads);
   a.check();
   const auto texts = read_texts(a.data, a.text_column, a.max_rows);
 

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "diagnostics.h"
+#include "option_limits.h"
 #include "dataset.h"
 #include "docquant/error.h"
 #include "docquant/setfit.h"
@@ -178,6 +180,9 @@ void add_eval_command(CLI::App& root) {
   cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
   cmd->callback([a] {
     a->check();
+    check_threads(a->threads, "--threads");
+    check_batch_size(a->batch_size, "--batch_size");
+    note_threads(a->threads);
     if (!a->json.empty()) StagedFile::check_target(a->json, "--json", {a->data, a->model_folder, a->onnx_model, a->compare, a->compare_onnx});
     std::vector<std::string> names;
     std::vector<std::size_t> labels;

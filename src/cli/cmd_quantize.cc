@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "option_limits.h"
+#include "diagnostics.h"
 #include "progress_line.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
@@ -76,7 +78,7 @@ void print_summary(const QuantizeReport& r) {
                                                           r.nodes_that_can_saturate == 1 ? "" : "s"));
   fmt::print("\n  record: {}\n", (r.output_folder / "quantization.json").string());
   // On stderr as well as in the record, even under --quiet: they change what the output means.
-  for (const auto& w : r.warnings) fmt::print(stderr, "docquant: warning: {}\n", w);
+  for (const auto& w : r.warnings) say("docquant: warning: " + w);
 }
 
 }  // namespace
@@ -213,6 +215,7 @@ void add_quantize_command(CLI::App& root) {
     }
     install_interrupt_handlers();
     opts.cancelled = [] { return interrupt_signal() != 0; };
+    note_threads(opts.threads);
     const QuantizeReport report = quantize(opts);
     print_summary(report);
   });

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "diagnostics.h"
+#include "option_limits.h"
 #include "docquant/error.h"
 #include "docquant/tokenizer.h"
 #include "text_line_reader.h"
@@ -52,6 +54,8 @@ void write_batch(const Tokenizer& tok, const std::vector<std::string>& lines, in
 }
 
 void run(const TokenizeArgs& args) {
+  check_threads(args.threads, "--threads");
+  note_threads(args.threads);
   TokenizerOptions options;
   options.padding = Padding::none;
   if (args.max_length > 0) options.max_length = args.max_length;

@@ -27,6 +27,7 @@
 #include "baseline_cache.h"
 #include "graph_optimizer.h"
 #include "int8_kernel.h"
+#include "option_limits.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -282,6 +283,13 @@ void check_options(const QuantizeOptions& o) {
     throw UsageError(fmt::format("accuracy criterion {} is out of range", o.criterion));
   }
   if (o.max_trials < 1) throw UsageError("--max_trials must be at least 1");
+  if (!(o.max_time.count() >= 0) || !std::isfinite(o.max_time.count())) {
+    throw UsageError(fmt::format("--timeout must be 0 (no limit) or a positive number of seconds, not {}",
+                                 o.max_time.count()));
+  }
+  check_batch_size(o.batch_size, "--batch_size");
+  check_threads(o.threads, "--threads");
+  if (o.sensitivity_sample < 1) throw UsageError("sensitivity_sample must be at least 1");
 }
 
 tune::Criterion job_criterion(const QuantizeOptions& o) {

@@ -14,6 +14,7 @@
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 #include "graph_optimizer.h"
+#include "option_limits.h"
 #include "model_form.h"
 #include "onnx_io.h"
 #include "predictor.h"
@@ -49,9 +50,9 @@ LoadedModel load(const std::filesystem::path& model, bool optimize, const runtim
 }
 
 const ClassifierOptions& checked(const ClassifierOptions& o) {
-  if (o.batch_size == 0) throw UsageError("batch size must be at least 1");
+  check_batch_size(o.batch_size, "batch size");
   if (o.chunk_size == 0) throw UsageError("chunk size must be at least 1");
-  if (o.threads < 0) throw UsageError(fmt::format("threads must be 0 (one per core) or more, not {}", o.threads));
+  check_threads(o.threads, "threads");
   return o;
 }
 

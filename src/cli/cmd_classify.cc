@@ -8,17 +8,20 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "commands.h"
+#include "diagnostics.h"
 #include "model_options.h"
 #include "csv.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
 #include "interrupt.h"
+#include "option_limits.h"
 #include "staged_file.h"
 #include "text_line_reader.h"
 
@@ -121,9 +124,30 @@ void check_whole_input(const ClassifyArgs& a) {
 // temporary file beside it, renamed over it by commit(). "-", a FIFO or a device is
 // written as a stream.
 std::unique_ptr<StagedFile> open_output(const std::string& output, const std::string& input) {
-  if (output == "-") return std::make_unique<StagedFile>();
+  if (output == "-") {
+    if (standard_output_was_closed()) throw OutputError("--output -: standard output is closed; name a file instead");
+    return std::make_unique<StagedFile>();
+  }
   StagedFile::check_target(output, "--output", {input == "-" ? fs::path() : fs::path(input)});
   return std::make_unique<StagedFile>(output);
+}
+
+// The same regular file on both sides through stdin or stdout, which check_target cannot
+// see by name: `--input - --output in.txt < in.txt` replaced the texts with the predictions
+// (issue 29), and `--input in.txt --output - >> in.txt` would read its own output.
+void check_stdio_is_not_the_input(const ClassifyArgs& a) {
+  struct stat in {}, out {};
+  const bool in_ok = a.input == "-" ? ::fstat(STDIN_FILENO, &in) == 0 : ::stat(a.input.c_str(), &in) == 0;
+  const bool out_ok = a.output == "-" ? ::fstat(STDOUT_FILENO, &out) == 0 : ::stat(a.output.c_str(), &out) == 0;
+  if (!in_ok || !out_ok || !S_ISREG(in.st_mode) || in.st_dev != out.st_dev || in.st_ino != out.st_ino) return;
+  if (a.input == "-") {
+    throw OutputError(fmt::format("{}: --output is the file standard input reads (--input -); the predictions would "
+                                  "replace the texts. Write them to another file",
+                                  a.output));
+  }
+  throw OutputError(fmt::format("<stdout>: standard output is the file --input reads ({}); the predictions would be "
+                                "written into the texts. Redirect stdout to another file",
+                                a.input));
 }
 
 // A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
@@ -190,14 +214,17 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   if (a.format != "auto" && a.format != "csv" && a.format != "txt") {
     throw UsageError(fmt::format("--format must be auto, csv or txt, not '{}'", a.format));
   }
-  if (a.batch_size == 0) throw UsageError("--batch_size must be at least 1");
+  check_batch_size(a.batch_size, "--batch_size");
   if (text_column_given && !is_csv(a)) {
     throw UsageError("--text_column applies to CSV input only (a .csv file, or --format csv)");
   }
   std::ios::sync_with_stdio(false);  // stdin is read through std::cin's own buffer
   install_interrupt_handlers();
 
+  check_threads(a.threads, "--threads");
+  note_threads(a.threads);
   // Inputs and output are checked before the model is loaded: mistakes fail fast.
+  check_stdio_is_not_the_input(a);
   auto input = open_input(a);
   const auto out = open_output(a.output, a.input);
   if (out->is_stream()) check_whole_input(a);
@@ -208,6 +235,13 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   options.batch_size = a.batch_size;
   options.max_length = a.max_length;
   options.chunk_size = kChunkTexts;
+  // `classify --output - | head -1`: once the reader is gone, stop within one batch as the
+  // next write would (SIGPIPE; with SIGPIPE ignored, that write fails with EPIPE, exit 4)
+  // instead of classifying the rest of the input first (~33 s on 8,000 texts).
+  options.cancelled = [&out] {
+    if (out->reader_gone()) ::raise(SIGPIPE);
+    return false;
+  };
   const Classifier classifier(a.model_folder, options);
   const double load_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -234,7 +268,7 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
             std::chrono::duration<double>(now - last_report).count() >= kProgressSeconds) {
           last_report = now;
           const double s = std::chrono::duration<double>(now - run_start).count();
-          fmt::print(stderr, "classify: {} rows, {:.0f} rows/s\n", rows, static_cast<double>(rows) / s);
+          say(fmt::format("classify: {} rows, {:.0f} rows/s", rows, static_cast<double>(rows) / s));
         }
       });
   if (rows == 0) {
@@ -244,8 +278,8 @@ void run_classify(const ClassifyArgs& a, bool text_column_given) {
   out->commit();
   if (!a.quiet) {
     const double s = std::chrono::duration<double>(Clock::now() - run_start).count();
-    fmt::print(stderr, "classify: {} rows in {:.2f}s ({:.0f} rows/s; model loaded in {:.2f}s) -> {}\n", rows, s,
-               static_cast<double>(rows) / s, load_seconds, a.output == "-" ? "<stdout>" : a.output);
+    say(fmt::format("classify: {} rows in {:.2f}s ({:.0f} rows/s; model loaded in {:.2f}s) -> {}", rows, s,
+                    static_cast<double>(rows) / s, load_seconds, a.output == "-" ? "<stdout>" : a.output));
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +130,13 @@ void StagedFile::discard() {
 
 void StagedFile::fail(int error) const {
   throw OutputError(fmt::format("{}: cannot write: {}", name_, std::strerror(error)));
+}
+
+bool StagedFile::reader_gone() const {
+  if (!stream_ || fd_ < 0) return false;
+  pollfd p{fd_, POLLOUT, 0};
+  // A pipe without readers polls as POLLERR; a regular file or a device never does.
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR) != 0;
 }
 
 void StagedFile::write(std::string_view bytes) {

@@ -53,6 +53,9 @@ class StagedFile {
 
   // True when bytes go straight to the target (stdout, a FIFO, a device).
   bool is_stream() const { return stream_; }
+  // True when the target is a pipe, FIFO or socket whose reader has gone (`| head -1`
+  // exited): writing more would only end in SIGPIPE, so a long job can stop now.
+  bool reader_gone() const;
   // Appends bytes. Throws OutputError "<target>: cannot write: <reason>".
   void write(std::string_view bytes);
   // Flushes and, for a staged file, renames it over the target. Throws OutputError

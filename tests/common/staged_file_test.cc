@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,21 @@ TEST_F(StagedFileTest, ALinkToARegularFileStaysALink) {
   write_staged_file(root_ / "link.json", "new");
   EXPECT_TRUE(fs::is_symlink(root_ / "link.json"));
   EXPECT_EQ(read(root_ / "real.json"), "new");
+}
+
+// Issue 29: `classify --output - | head -1` classified the rest of its input before the next
+// write met SIGPIPE (~33 s); classify now asks between batches whether the reader is gone.
+TEST_F(StagedFileTest, ReaderGoneOnlyForAPipeWhoseReaderClosed) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  StagedFile pipe_out(fs::path("/proc/self/fd") / std::to_string(fds[1]));
+  ::close(fds[1]);
+  ASSERT_TRUE(pipe_out.is_stream());
+  EXPECT_FALSE(pipe_out.reader_gone());
+  ::close(fds[0]);
+  EXPECT_TRUE(pipe_out.reader_gone());
+  StagedFile file_out(root_ / "preds.csv");
+  EXPECT_FALSE(file_out.reader_gone());
 }
 
 TEST_F(StagedFileTest, AFifoIsWrittenAsAStreamNotReplaced) {

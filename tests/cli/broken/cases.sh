@@ -204,7 +204,7 @@ check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JS
 "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
 first=$!
 for _ in $(seq 600); do compgen -G "$ok/twice.docquant-tmp-*" >/dev/null && break; sleep 0.05; done
-check out.second_run_same_output 4 - "$ok/twice: another docquant process (pid $first) is writing this output folder" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
+check out.second_run_same_output 4 - "$ok/twice: another run is writing this output folder (docquant, pid $first)" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
 mkdir "$ok/twice" && echo "the other run's result" >"$ok/twice/file"
 wait "$first"
 first_rc=$?
@@ -240,7 +240,7 @@ max_lines=1 check setfit.tokenizer_model_mismatch 3 - "$M/model.onnx: the tokeni
 max_lines=1 check setfit.max_length_beyond_positions 3 - "$M/model.onnx: max length 1000 (the max length option) is more than the model's 512 positions" -- "${C[@]}" --input "$I/ok.csv" --output "$O/preds.csv" --max_length 1000
 
 # 10. Messages that said something else.
-check setfit.head_is_folder 3 "$O/q" "$I/sf_head_folder/model_head.pkl: is a folder, not a pickle file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_folder" --output_folder "$O/q"
+check setfit.head_is_folder 3 "$O/q" "$I/sf_head_folder/model_head.pkl: is a folder, not a file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_folder" --output_folder "$O/q"
 check csv.calibration_pipe 3 "$O/q" "/dev/stdin: is a pipe or a device, not a regular file" -- sh -c 'cat "$0" | exec "$@"' "$I/ok.csv" "${QS[@]}" --calibration_data /dev/stdin --output_folder "$O/q"
 
 # 10. A working folder 45 x 100 bytes deep (past PATH_MAX), which used to give "cannot write
@@ -269,4 +269,40 @@ pass_if out.tmpdir_stays_empty "TMPDIR is empty after classify, eval and quantiz
 # classify --output -: a regular input file is read through before the first byte goes out.
 check out.classify_stdout_late_error 3 - "$I/late_bad.txt: line 5001: invalid UTF-8 at byte 4 of the line" -- "${C[@]}" --input "$I/late_bad.txt" --output -
 pass_if out.classify_stdout_nothing_written "nothing on stdout before the late input error" test ! -s "$work/stdout.last"
+# --- hostile inputs, round 3 (issue 29) ---------------------------------------------------
+# 1, 11. Limits, checked before any work: threads (<= 4 x the logical cores), batch size
+# (1..4096), timeout (finite, >= 0).
+max_threads=$((4 * $(nproc)))
+check usage.threads_huge_classify 2 - "--threads must be 0 (one per core) to $max_threads" "not 50000" -- "${C[@]}" --input "$I/ok.csv" --output - --threads 50000
+check usage.threads_huge_eval 2 - "--threads must be 0 (one per core) to $max_threads" -- "${E[@]}" --data "$I/ok.csv" --threads 1000
+check usage.threads_negative_quantize 2 "$O/q" "--threads must be 0 (one per core) to $max_threads" "not -1" -- "${QS[@]}" --output_folder "$O/q" --threads -1
+check usage.batch_size_zero_quantize 2 "$O/q" "--batch_size must be 1 to 4096, not 0" -- "${QS[@]}" --output_folder "$O/q" --batch_size 0
+check usage.batch_size_huge_eval 2 - "--batch_size must be 1 to 4096, not 100000" -- "${E[@]}" --data "$I/ok.csv" --batch_size 100000
+check usage.timeout_negative 2 "$O/q" "--timeout must be 0 (no limit) or a positive number of seconds, not -5" -- "${QS[@]}" --output_folder "$O/q" --timeout -5
+check usage.timeout_nan 2 "$O/q" "--timeout must be 0 (no limit) or a positive number of seconds, not nan" -- "${QS[@]}" --output_folder "$O/q" --timeout nan
+# More threads than cores is allowed, with a note.
+check usage.threads_above_cores_note 0 - "docquant: note: --threads $((max_threads)) is more than this machine's $(nproc) logical core" -- "${C[@]}" --input "$I/ok.csv" --output - --threads "$max_threads"
+
+# 2. stderr closed or full: the error is still exit 3 (not an abort), and a quantize run whose
+# progress lines cannot be written still finishes.
+check out.stderr_closed 3 - -- sh -c 'exec "$@" 2>&-' sh "${C[@]}" --input "$I/missing.txt" --output "$O/preds.csv"
+check out.stderr_full 3 - -- sh -c 'exec "$@" 2>/dev/full' sh "${C[@]}" --input "$I/missing.txt" --output "$O/preds.csv"
+check out.stderr_full_quantize 0 - -- sh -c 'exec "$@" 2>/dev/full' sh "$bin" quantize --onnx_model_folder "$M" --setfit_model_folder "$S" --calibration_data "$I/ok.csv" --no_optimize_graph --max_trials 1 --output_folder "$ok/q_stderr_full"
+pass_if out.stderr_full_quantize_wrote "quantize with stderr on /dev/full wrote its output" test -f "$ok/q_stderr_full/model.onnx"
+check out.stdout_closed 4 - "--output -: standard output is closed" -- sh -c 'exec "$@" >&-' sh "${C[@]}" --input "$I/ok.csv" --output -
+
+# 3, 4. Configs that are not regular files: a FIFO (used to block forever), /dev/zero (read
+# until memory ran out), a folder (an internal error), a modules.json path holding a NUL.
+check setfit.tokenizer_fifo 3 - "$I/sf_fifo_tokenizer/tokenizer.json: is a FIFO (named pipe), not a regular file" -- timeout 60 "$bin" classify --model_folder "$I/sf_fifo_tokenizer" --onnx_model "$M/model.onnx" --input "$I/ok.csv" --output "$O/preds.csv"
+check setfit.head_fifo 3 "$O/q" "$I/sf_fifo_head/model_head.pkl: is a FIFO (named pipe), not a regular file" -- timeout 60 "${Q[@]}" --setfit_model_folder "$I/sf_fifo_head" --output_folder "$O/q"
+check setfit.modules_dev_zero 3 - "$I/sf_dev_zero_modules/modules.json: is a character device, not a regular file" -- timeout 60 "$bin" eval --model_folder "$I/sf_dev_zero_modules" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.pooling_config_folder 3 - "$I/sf_pooling_folder/1_Pooling/config.json: is a folder, not a file" -- "$bin" eval --model_folder "$I/sf_pooling_folder" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.modules_path_nul 3 - "$I/sf_modules_nul/modules.json: entry 1: field 'path' holds a NUL character" -- "$bin" eval --model_folder "$I/sf_modules_nul" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check onnx.fifo_model 3 "$O/q" "$I/onnx/fifo_model/model.onnx: is a FIFO (named pipe), not a regular file" -- timeout 60 "${QO[@]}" --onnx_model_folder "$I/onnx/fifo_model/model.onnx" --output_folder "$O/q"
+
+# 5. classify --input - reading the very file --output names (also through stdout): refused,
+# the texts untouched. (--input FILE --output FILE was refused already.)
+check out.stdin_is_output 4 - "$I/stdin_texts.csv: --output is the file standard input reads (--input -)" -- sh -c 'exec "$@" <"$0"' "$I/stdin_texts.csv" "${C[@]}" --input - --format csv --output "$I/stdin_texts.csv"
+check out.stdout_is_input 4 - "<stdout>: standard output is the file --input reads ($I/stdin_texts.csv)" -- sh -c 'exec "$@" >>"$0"' "$I/stdin_texts.csv" "${C[@]}" --input "$I/stdin_texts.csv" --output -
+
 [[ $failures -eq 0 ]] && rm -rf "$ok"

@@ -43,8 +43,6 @@ class Classifier:
 
     def __init__(self, model_folder: PathLike, *, onnx_model: PathLike | None = None, threads: int = 0,
                  batch_size: int = 32, max_length: int | None = None, optimize_graph: bool = True) -> None:
-        if threads < 0:
-            raise UsageError(f"threads must be 0 (one per core) or more, not {threads}")
         if batch_size < 1:
             raise UsageError(f"batch_size must be at least 1, not {batch_size}")
         if max_length is not None and max_length < 1:

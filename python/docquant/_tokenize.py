@@ -21,8 +21,6 @@ def tokenize(setfit_model_folder: str | os.PathLike, texts: Texts, max_length: i
     Loads the tokenizer on every call (a few ms to ~0.1 s)."""
     if max_length is not None and max_length < 1:
         raise UsageError(f"max_length must be at least 1, not {max_length}")
-    if threads < 0:
-        raise UsageError(f"threads must be 0 (one per core) or more, not {threads}")
     items, single = as_text_list(texts)
     ids, mask = _core.tokenize(setfit_model_folder, items, max_length or 0, threads)
     return (ids[0], mask[0]) if single else (ids, mask)

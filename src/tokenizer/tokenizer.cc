@@ -3,6 +3,7 @@
 #include "docquant/tokenizer.h"
 #include "file_util.h"
 #include "json_file.h"
+#include "option_limits.h"
 
 #include <algorithm>
 #include <atomic>
@@ -185,6 +186,7 @@ Encoding Tokenizer::encode(std::string_view text) const {
 }
 
 std::vector<Encoding> Tokenizer::encode_batch(std::span<const std::string> texts, int threads) const {
+  check_threads(threads, "threads");
   std::vector<Encoding> out(texts.size());
   std::size_t n_threads = threads > 0 ? static_cast<std::size_t>(threads) : std::max(1u, std::thread::hardware_concurrency());
   n_threads = std::min(n_threads, std::max<std::size_t>(1, texts.size() / 8));

@@ -4,6 +4,7 @@
 #include "file_util.h"
 #include "json_file.h"
 #include "option_limits.h"
+#include "st_prompt.h"
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +28,7 @@ struct Tokenizer::Impl {
   Padding padding = Padding::longest;
   bool strip_input = false;  // sentence-transformers' str.strip()
   bool lower_input = false;  // sentence-transformers' do_lower_case
+  std::optional<DefaultPrompt> prompt;  // prepended to every text before strip and lower
 };
 
 namespace {
@@ -115,6 +117,7 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
   const auto st = read_optional_json(st_path);
   if (options.sentence_transformers_input) {
     impl->strip_input = true;
+    impl->prompt = read_default_prompt(folder);
     if (st && st->is_object() && st->contains("do_lower_case") && !st->at("do_lower_case").is_null()) {
       if (!st->at("do_lower_case").is_boolean()) throw InputError(st_path.string() + ": do_lower_case: expected true or false");
       impl->lower_input = st->at("do_lower_case").get<bool>();
@@ -164,6 +167,8 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
 Encoding Tokenizer::encode(std::string_view text) const {
   const auto& p = impl_->pipeline;
   std::string clean = tokenizer::sanitize_utf8(text);
+  // sentence-transformers' encode: prompt + text, and only then Transformer.tokenize's strip.
+  if (impl_->prompt) clean.insert(0, impl_->prompt->text);
   if (impl_->strip_input) clean = tokenizer::python_strip(clean);
   if (impl_->lower_input) clean = tokenizer::python_lower(clean);
   tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
@@ -247,6 +252,7 @@ std::string Tokenizer::describe() const {
   s += ", " + std::to_string(p.added->tokens().size()) + " added tokens";
   s += ", max length " + std::to_string(impl_->max_length) + " (" + impl_->max_length_source + ")";
   s += ", pad id " + std::to_string(impl_->pad_id);
+  if (impl_->prompt) s += ", prompt '" + impl_->prompt->name + "' prepended";
   if (impl_->strip_input) s += impl_->lower_input ? ", input stripped and lower-cased" : ", input stripped";
   return s;
 }

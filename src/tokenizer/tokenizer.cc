@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "docquant/error.h"
+#include "long_text.h"
 #include "tokenizer_json.h"
 #include "unicode.h"
 
@@ -166,23 +167,35 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
 
 Encoding Tokenizer::encode(std::string_view text) const {
   const auto& p = impl_->pipeline;
-  std::string clean = tokenizer::sanitize_utf8(text);
-  // sentence-transformers' encode: prompt + text, and only then Transformer.tokenize's strip.
-  if (impl_->prompt) clean.insert(0, impl_->prompt->text);
-  if (impl_->strip_input) clean = tokenizer::python_strip(clean);
-  if (impl_->lower_input) clean = tokenizer::python_lower(clean);
-  tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
-  if (p.pre_tokenizer) p.pre_tokenizer->pre_tokenize(pieces);
-  Encoding e;
-  for (const auto& piece : pieces) {
-    if (piece.id >= 0)
-      e.input_ids.push_back(piece.id);
-    else
-      p.model->tokenize(piece.text, e.input_ids);
-  }
   // Truncation leaves room for the special tokens the post-processor adds (HF post_process).
   const std::size_t added = p.post_processor ? p.post_processor->added_tokens() : 0;
   const std::size_t room = impl_->max_length - added;
+  Encoding e;
+  // A long text is tokenized slice by slice until `room` ids exist (long_text.h): the same
+  // ids, in memory bounded by the slice length rather than by the text's.
+  std::optional<std::vector<int64_t>> sliced;
+  if (text.size() >= 2 * tokenizer::slice_bytes()) {
+    const tokenizer::TextPreparation prep{impl_->prompt ? &impl_->prompt->text : nullptr, impl_->strip_input,
+                                          impl_->lower_input};
+    sliced = tokenizer::encode_sliced(p, prep, text, room);
+  }
+  if (sliced) {
+    e.input_ids = std::move(*sliced);
+  } else {
+    std::string clean = tokenizer::sanitize_utf8(text);
+    // sentence-transformers' encode: prompt + text, and only then Transformer.tokenize's strip.
+    if (impl_->prompt) clean.insert(0, impl_->prompt->text);
+    if (impl_->strip_input) clean = tokenizer::python_strip(clean);
+    if (impl_->lower_input) clean = tokenizer::python_lower(clean);
+    tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
+    if (p.pre_tokenizer) p.pre_tokenizer->pre_tokenize(pieces);
+    for (const auto& piece : pieces) {
+      if (piece.id >= 0)
+        e.input_ids.push_back(piece.id);
+      else
+        p.model->tokenize(piece.text, e.input_ids);
+    }
+  }
   if (e.input_ids.size() > room) e.input_ids.resize(room);
   e.token_type_ids.assign(e.input_ids.size(), 0);
   if (p.post_processor) p.post_processor->process(e.input_ids, e.token_type_ids);

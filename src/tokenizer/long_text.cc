@@ -1,9 +1,10 @@
 // encode_sliced: slices, the proof at each cut, and the early stop.
 //
 // A candidate cut sits before an ASCII space that has an ASCII letter or digit on each side
-// ("word| word"). The raw text is valid UTF-8 on both sides of it (a space never continues a
-// sequence), str.lower()'s Final_Sigma rule cannot look across it (a space is neither cased
-// nor case-ignorable) and str.strip() only acts at the text's ends. Every later stage is asked
+// ("word| word"), or before a CJK ideograph. The raw text decodes the same on both sides of
+// it (neither a space nor a lead byte continues a sequence, and the character before is
+// complete), str.lower()'s Final_Sigma rule cannot look across it (a space or an ideograph is
+// neither cased nor case-ignorable) and str.strip() only acts at the text's ends. Every later stage is asked
 // about the cut with the actual text on both sides: added tokens (none near the cut), each
 // normalizer step (Normalizer::splits_between, with what reaches that step), and the
 // pre-tokenizer, which must make the cut a boundary between pieces. The model then sees the
@@ -23,10 +24,29 @@ std::atomic<std::size_t> g_cuts_proven{0}, g_cuts_refused{0};
 
 bool is_ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+// A candidate cut: before an ASCII space between two ASCII letters or digits ("word| word"),
+// or before a CJK ideograph (well-formed UTF-8) that follows a complete character.
+bool is_candidate(std::string_view text, std::size_t c) {
+  if (text[c] == ' ') return c + 1 < text.size() && is_ascii_alnum(text[c - 1]) && is_ascii_alnum(text[c + 1]);
+  const auto b = static_cast<unsigned char>(text[c]);
+  if (b < 0xE3 || b > 0xE9 || c + 2 >= text.size()) return false;
+  const auto b1 = static_cast<unsigned char>(text[c + 1]), b2 = static_cast<unsigned char>(text[c + 2]);
+  if ((b1 & 0xC0) != 0x80 || (b2 & 0xC0) != 0x80) return false;
+  const char32_t cp = (char32_t(b & 0x0F) << 12) | (char32_t(b1 & 0x3F) << 6) | char32_t(b2 & 0x3F);
+  // The byte before must end a character: ASCII, or the last byte of a complete sequence.
+  const auto prev = static_cast<unsigned char>(text[c - 1]);
+  if (prev >= 0x80) {
+    std::size_t lead = c - 1;
+    while (lead > 0 && c - lead < 4 && (static_cast<unsigned char>(text[lead]) & 0xC0) == 0x80) --lead;
+    if (utf8_length(static_cast<unsigned char>(text[lead])) != c - lead) return false;
+  }
+  return is_cjk_ideograph(cp);
+}
+
 // The first candidate cut at or after `from`, or `text.size()`.
 std::size_t next_cut(std::string_view text, std::size_t from) {
   for (std::size_t c = std::max<std::size_t>(from, 1); c + 1 < text.size(); ++c) {
-    if (text[c] == ' ' && is_ascii_alnum(text[c - 1]) && is_ascii_alnum(text[c + 1])) return c;
+    if (is_candidate(text, c)) return c;
   }
   return text.size();
 }

@@ -5,6 +5,12 @@
 namespace docquant::tokenizer {
 namespace {
 
+// A normalisation boundary in every form comes before an ASCII character or a CJK ideograph
+// (combining class 0, no decomposition, never the second character of a composition).
+bool starts_at_boundary(std::string_view s) {
+  return s.empty() || static_cast<unsigned char>(s[0]) < 0x80 || is_cjk_ideograph(first_code_point(s));
+}
+
 bool is_ascii(std::string_view s) {
   for (unsigned char c : s)
     if (c >= 0x80) return false;
@@ -84,9 +90,9 @@ class BertNormalizer final : public Normalizer {
   }
   std::string name() const override { return "BertNormalizer"; }
   // Every step works character by character, except strip_accents' NFD, which cannot reorder
-  // or join anything across an ASCII character (combining class 0, never composed with).
+  // or join anything across a boundary character.
   bool splits_between(std::string_view, std::string_view right) const override {
-    return !c_.strip_accents.value_or(c_.lowercase) || right.empty() || static_cast<unsigned char>(right[0]) < 0x80;
+    return !c_.strip_accents.value_or(c_.lowercase) || starts_at_boundary(right);
   }
 
  private:
@@ -99,11 +105,7 @@ class UnicodeNormalizer final : public Normalizer {
   void normalize(std::string& text) const override {
     if (!is_ascii(text)) text = normalize_form(text, f_);
   }
-  // An ASCII character is a normalisation boundary in every form: combining class 0, no
-  // decomposition, and the second character of no composition.
-  bool splits_between(std::string_view, std::string_view right) const override {
-    return right.empty() || static_cast<unsigned char>(right[0]) < 0x80;
-  }
+  bool splits_between(std::string_view, std::string_view right) const override { return starts_at_boundary(right); }
   std::string name() const override {
     switch (f_) {
       case NormalForm::nfc: return "NFC";

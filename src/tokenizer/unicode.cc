@@ -297,7 +297,7 @@ char32_t last_code_point(std::string_view s) {
 bool grapheme_break_certain(char32_t prev, char32_t next) {
   // GB9/9a/11/12/13 and the Hangul rules never join printable ASCII to what precedes it;
   // GB9b (Prepend x) does.
-  if (next < 0x20 || next > 0x7E) return false;
+  if ((next < 0x20 || next > 0x7E) && !is_cjk_ideograph(next)) return false;
   return utf8proc_get_property(static_cast<utf8proc_int32_t>(prev))->boundclass != UTF8PROC_BOUNDCLASS_PREPEND;
 }
 

@@ -61,10 +61,28 @@ TEST(LongText, MemoryOfA30MBTextIsBoundedByTheTruncationLength) {
   EXPECT_LT(grown, 16 << 20) << "tokenizing one text must not hold more than a few slices";
 }
 
-// A text with no cut (no space between ASCII words: one 1 MB "word" and CJK without spaces)
-// is tokenized whole, with the reference's ids (the goldens hold such texts); here its
-// result must still be the truncated one and not depend on the slice length.
-TEST(LongText, TextsWithoutCutsGiveTheSameIdsWhateverTheSliceLength) {
+// The same for 30 MB of Japanese without a space: BertNormalizer puts spaces around each
+// ideograph, so a cut before an ideograph is a boundary for BERT tokenizers.
+TEST(LongText, MemoryOfA30MBTextWithoutSpacesIsBoundedForBert) {
+  auto tok = family_tokenizer("minilm");
+  if (!tok) GTEST_SKIP() << "no tokenizer goldens (run ctest's tokenizer_goldens_generate)";
+  std::string text;
+  while (text.size() < (30u << 20)) text += "東京タワーは高いです。";
+  const auto short_ids = tok->encode(text.substr(0, 3300)).input_ids;  // 300 characters, below the sliced path
+  reset_peak();
+  const std::int64_t before = docquant::peak_rss_bytes();
+  const auto ids = tok->encode(text).input_ids;
+  const std::int64_t grown = docquant::peak_rss_bytes() - before;
+  std::printf("[ tokenizer ] 30 MiB of CJK: %zu ids, peak resident memory grew by %.1f MiB\n", ids.size(),
+              static_cast<double>(grown) / (1 << 20));
+  EXPECT_EQ(ids, short_ids);
+  EXPECT_LT(grown, 16 << 20);
+}
+
+// Under Metaspace a run of CJK without spaces is one pre-token: every cut before an ideograph
+// is refused and the text is tokenized whole, with the reference's ids (the goldens hold such
+// texts); the result must not depend on the slice length.
+TEST(LongText, RefusedCutsGiveTheSameIdsWhateverTheSliceLength) {
   auto tok = family_tokenizer("xlmr-unigram-ja");
   if (!tok) GTEST_SKIP() << "no tokenizer goldens (run ctest's tokenizer_goldens_generate)";
   std::string cjk;

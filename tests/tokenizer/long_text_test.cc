@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "docquant/tokenizer.h"
 #include "long_text.h"
@@ -35,10 +37,18 @@ std::optional<docquant::Tokenizer> family_tokenizer(const std::string& family) {
   return std::nullopt;
 }
 
-// The peak resident memory since the last reset (VmHWM; writing 5 to clear_refs resets it to
-// the current resident size, Linux >= 4.0).
-void reset_peak() {
+// Encodes `text` and returns its ids and how far the peak resident memory (VmHWM) rose above
+// what was resident before: writing 5 to clear_refs resets the peak to the current resident
+// size (Linux >= 4.0), so earlier tests in the process do not hide the rise.
+std::pair<std::vector<int64_t>, std::int64_t> encode_measured(const docquant::Tokenizer& tok, const std::string& text,
+                                                              const char* what) {
   std::ofstream("/proc/self/clear_refs") << "5";
+  const std::int64_t before = docquant::peak_rss_bytes();
+  auto ids = tok.encode(text).input_ids;
+  const std::int64_t grown = docquant::peak_rss_bytes() - before;
+  std::printf("[ tokenizer ] %s: %zu ids, peak resident memory grew by %.1f MiB\n", what, ids.size(),
+              static_cast<double>(grown) / (1 << 20));
+  return {std::move(ids), grown};
 }
 
 // issue 29's reproduction: a 30 MB cell of short words. The whole-text path held a piece and
@@ -51,12 +61,7 @@ TEST(LongText, MemoryOfA30MBTextIsBoundedByTheTruncationLength) {
   std::string text;
   for (std::size_t i = 0; text.size() < (30u << 20); ++i) text += "great movie ";
   const auto short_ids = tok->encode(text.substr(0, 20000)).input_ids;  // below the sliced path
-  reset_peak();
-  const std::int64_t before = docquant::peak_rss_bytes();
-  const auto ids = tok->encode(text).input_ids;
-  const std::int64_t grown = docquant::peak_rss_bytes() - before;
-  std::printf("[ tokenizer ] 30 MiB text: %zu ids, peak resident memory grew by %.1f MiB\n", ids.size(),
-              static_cast<double>(grown) / (1 << 20));
+  const auto [ids, grown] = encode_measured(*tok, text, "30 MiB text");
   EXPECT_EQ(ids, short_ids) << "the first max_length ids of a long text are those of its beginning";
   EXPECT_LT(grown, 16 << 20) << "tokenizing one text must not hold more than a few slices";
 }
@@ -68,13 +73,8 @@ TEST(LongText, MemoryOfA30MBTextWithoutSpacesIsBoundedForBert) {
   if (!tok) GTEST_SKIP() << "no tokenizer goldens (run ctest's tokenizer_goldens_generate)";
   std::string text;
   while (text.size() < (30u << 20)) text += "東京タワーは高いです。";
-  const auto short_ids = tok->encode(text.substr(0, 3300)).input_ids;  // 300 characters, below the sliced path
-  reset_peak();
-  const std::int64_t before = docquant::peak_rss_bytes();
-  const auto ids = tok->encode(text).input_ids;
-  const std::int64_t grown = docquant::peak_rss_bytes() - before;
-  std::printf("[ tokenizer ] 30 MiB of CJK: %zu ids, peak resident memory grew by %.1f MiB\n", ids.size(),
-              static_cast<double>(grown) / (1 << 20));
+  const auto short_ids = tok->encode(text.substr(0, 3300)).input_ids;  // 1,100 characters, below the sliced path
+  const auto [ids, grown] = encode_measured(*tok, text, "30 MiB of CJK");
   EXPECT_EQ(ids, short_ids);
   EXPECT_LT(grown, 16 << 20);
 }

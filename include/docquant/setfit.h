@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <vector>
 
 #include "docquant/error.h"
@@ -31,7 +32,9 @@ struct Pooling {
   // mean_sqrt_len, weightedmean, lasttoken).
   std::vector<PoolingMode> modes;
   std::size_t word_embedding_dimension = 0;
-  bool include_prompt = true;  // recorded; docquant never adds prompts
+  // false: sentence-transformers leaves a prompt's tokens out of pooling. SetFitFolder::load
+  // refuses it when the folder has a default prompt (docs/setfit.md).
+  bool include_prompt = true;
 
   std::size_t output_dimension() const { return modes.size() * word_embedding_dimension; }
   std::string describe() const;  // "mean", "cls+max", …
@@ -167,6 +170,11 @@ struct SetFitFolder {
   LabelSource label_source = LabelSource::head_classes;
   std::size_t max_seq_length = 0;  // sentence_bert_config.json; 0 when absent
   std::size_t embedding_width = 0; // pooled width = head input width
+  // config_sentence_transformers.json default_prompt_name and its prompts entry: the
+  // Tokenizer prepends the text to every text; recorded here for inspect and checked against
+  // pooling.include_prompt. Unset when the folder has no default prompt.
+  std::optional<std::string> prompt_name;
+  std::string prompt_text;
 
   // Reads modules.json, the pooling config, config_setfit.json, sentence_bert_config.json,
   // model_head.pkl and labelencoder.pkl when present. Throws InputError naming the file and

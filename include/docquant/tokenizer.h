@@ -40,8 +40,9 @@ struct TokenizerOptions {
   std::optional<std::size_t> max_length;
   Padding padding = Padding::longest;  // used by encode_batch only
   // from_folder only: prepare each text as sentence-transformers does before its
-  // tokenizer sees it: Python's str.strip(), then str.lower() when
-  // sentence_bert_config.json says do_lower_case (docs/tokenizer.md).
+  // tokenizer sees it: the default prompt of config_sentence_transformers.json
+  // (prompts[default_prompt_name]) prepended, then Python's str.strip(), then str.lower()
+  // when sentence_bert_config.json says do_lower_case (docs/tokenizer.md).
   bool sentence_transformers_input = true;
 };
 

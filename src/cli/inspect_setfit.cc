@@ -16,6 +16,7 @@ void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out
   out << "embedding width:   " << f.embedding_width << "\n";
   out << "max_seq_length:    "
       << (f.max_seq_length != 0 ? std::to_string(f.max_seq_length) : std::string("not set")) << "\n";
+  if (f.prompt_name) out << "prompt:            '" << *f.prompt_name << "': \"" << f.prompt_text << "\" before every text\n";
   out << "tokenizer:         ";
   if (!tokenizer_kind.empty()) {
     out << tokenizer_kind << "\n";

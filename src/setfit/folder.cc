@@ -9,6 +9,7 @@
 #include "docquant/setfit.h"
 #include "file_util.h"
 #include "json_file.h"
+#include "st_prompt.h"
 
 namespace docquant::setfit {
 namespace fs = std::filesystem;
@@ -117,6 +118,18 @@ SetFitFolder SetFitFolder::load(const fs::path& folder) {
   if (!have_pooling) throw InputError(modules_file.string() + ": no Pooling module");
   f.pooling = Pooling::from_config(pooling_dir / "config.json");
   f.embedding_width = f.pooling.output_dimension();
+  const auto prompt = read_default_prompt(folder);
+  if (prompt) {
+    f.prompt_name = prompt->name;
+    f.prompt_text = prompt->text;
+  }
+  if (prompt && !f.pooling.include_prompt) {
+    // sentence-transformers would set the attention mask of the prompt's tokens to 0 for
+    // pooling only (Pooling.forward, prompt_length); docquant pools every token of the text.
+    throw InputError((pooling_dir / "config.json").string() + ": field 'include_prompt' is false while " +
+                     prompt->file.string() + " field 'default_prompt_name' puts prompt '" + prompt->name +
+                     "' before every text; docquant does not implement pooling without the prompt's tokens");
+  }
 
   // config_setfit.json: labels and normalize_embeddings (both optional).
   std::vector<std::string> config_labels;

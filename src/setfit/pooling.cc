@@ -25,6 +25,22 @@ constexpr ModeKey kModeKeys[] = {
     {PoolingMode::last_token, "pooling_mode_lasttoken"},
 };
 
+// A pooling_mode_* key docquant does not know, switched on, would change the embedding in a
+// way docquant does not compute: refused by name (sentence-transformers' Pooling(**config)
+// itself fails on any key it does not know). Off or null, it changes nothing.
+void refuse_unknown_modes(const nlohmann::json& j, const std::filesystem::path& file) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key().rfind("pooling_mode_", 0) != 0) continue;
+    bool known = false;
+    for (const auto& mk : kModeKeys) known = known || it.key() == mk.key;
+    if (known || it->is_null() || (it->is_boolean() && !it->get<bool>())) continue;
+    std::string list;
+    for (const auto& mk : kModeKeys) list += std::string(list.empty() ? "" : ", ") + mk.key;
+    throw InputError(file.string() + ": field '" + it.key() + "' is not a pooling mode docquant implements (" +
+                     list + ")");
+  }
+}
+
 }  // namespace
 
 const char* to_string(PoolingMode mode) {
@@ -58,6 +74,7 @@ Pooling Pooling::from_config(const std::filesystem::path& file) {
                      "positive integer");
   }
   p.word_embedding_dimension = dim->get<std::size_t>();
+  refuse_unknown_modes(j, file);
   // Newer configs may name the mode in one string field instead of the booleans.
   if (auto pm = j.find("pooling_mode"); pm != j.end() && pm->is_string()) {
     const std::string name = pm->get<std::string>();
@@ -78,7 +95,8 @@ Pooling Pooling::from_config(const std::filesystem::path& file) {
     }
   }
   if (p.modes.empty()) throw InputError(file.string() + ": no pooling mode is switched on");
-  if (auto ip = j.find("include_prompt"); ip != j.end() && ip->is_boolean()) {
+  if (auto ip = j.find("include_prompt"); ip != j.end() && !ip->is_null()) {
+    if (!ip->is_boolean()) throw InputError(file.string() + ": field 'include_prompt' is not a boolean");
     p.include_prompt = ip->get<bool>();
   }
   return p;

@@ -127,6 +127,22 @@ void AddedVocabulary::split(const Piece& piece, const Matcher& m, Pieces& out) c
   if (start_offset < s.size()) emit(start_offset, s.size(), -1);
 }
 
+bool AddedVocabulary::near_cut(std::string_view left, std::string_view right, bool normalized) const {
+  const Matcher& m = normalized ? normalized_ : raw_;
+  if (m.empty()) return false;
+  // lstrip/rstrip extend a match over whitespace: they stop at a non-space before the cut.
+  if (left.empty() || is_whitespace(last_code_point(left))) return true;
+  std::size_t longest = 0;
+  for (const auto& p : m.patterns) longest = std::max(longest, p.size());
+  const std::size_t tail = std::min(left.size(), longest);
+  std::string window(left.substr(left.size() - tail));
+  window.append(right.substr(0, std::min(right.size(), longest)));
+  for (const auto& p : m.patterns)
+    for (std::size_t pos = window.find(p); pos != std::string::npos; pos = window.find(p, pos + 1))
+      if (pos <= tail && pos + p.size() >= tail) return true;
+  return false;
+}
+
 Pieces AddedVocabulary::extract_and_normalize(const std::string& text, const Normalizer* normalizer) const {
   Piece whole;
   whole.text = text;

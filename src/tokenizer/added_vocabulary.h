@@ -27,6 +27,14 @@ class AddedVocabulary {
 
   // The text split around added tokens, non-token pieces normalized.
   Pieces extract_and_normalize(const std::string& text, const Normalizer* normalizer) const;
+  // The two halves of extract_and_normalize, for long_text.cc: `piece` split around tokens
+  // matched in the raw text / in normalized text, appended to `out`.
+  void split_raw(const Piece& piece, Pieces& out) const { split(piece, raw_, out); }
+  void split_normalized(const Piece& piece, Pieces& out) const { split(piece, normalized_, out); }
+  // True when an added token (raw patterns, or normalized ones) could match across a cut
+  // between text ending with `left` and text starting with `right`, end or start at it, or
+  // reach it through lstrip/rstrip: then split_raw of the whole differs from that of the halves.
+  bool near_cut(std::string_view left, std::string_view right, bool normalized) const;
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
  private:

@@ -5,6 +5,12 @@
 namespace docquant::tokenizer {
 namespace {
 
+// A normalisation boundary in every form comes before an ASCII character or a CJK ideograph
+// (combining class 0, no decomposition, never the second character of a composition).
+bool starts_at_boundary(std::string_view s) {
+  return s.empty() || static_cast<unsigned char>(s[0]) < 0x80 || is_cjk_ideograph(first_code_point(s));
+}
+
 bool is_ascii(std::string_view s) {
   for (unsigned char c : s)
     if (c >= 0x80) return false;
@@ -83,6 +89,11 @@ class BertNormalizer final : public Normalizer {
     text = encode_utf8(s);
   }
   std::string name() const override { return "BertNormalizer"; }
+  // Every step works character by character, except strip_accents' NFD, which cannot reorder
+  // or join anything across a boundary character.
+  bool splits_between(std::string_view, std::string_view right) const override {
+    return !c_.strip_accents.value_or(c_.lowercase) || starts_at_boundary(right);
+  }
 
  private:
   BertNormalizerConfig c_;
@@ -94,6 +105,7 @@ class UnicodeNormalizer final : public Normalizer {
   void normalize(std::string& text) const override {
     if (!is_ascii(text)) text = normalize_form(text, f_);
   }
+  bool splits_between(std::string_view, std::string_view right) const override { return starts_at_boundary(right); }
   std::string name() const override {
     switch (f_) {
       case NormalForm::nfc: return "NFC";
@@ -116,6 +128,7 @@ class Lowercase final : public Normalizer {
     text = encode_utf8(s);
   }
   std::string name() const override { return "Lowercase"; }
+  bool splits_between(std::string_view, std::string_view) const override { return true; }  // per character
 };
 
 class StripAccents final : public Normalizer {
@@ -128,21 +141,27 @@ class StripAccents final : public Normalizer {
     text = encode_utf8(out);
   }
   std::string name() const override { return "StripAccents"; }
+  bool splits_between(std::string_view, std::string_view) const override { return true; }  // per character
 };
 
 class Strip final : public Normalizer {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
-  void normalize(std::string& text) const override {
+  void normalize(std::string& text) const override { normalize_slice(text, true, true); }
+  void normalize_slice(std::string& text, bool piece_start, bool piece_end) const override {
     std::u32string s = decode_utf8(text);
     std::size_t b = 0, e = s.size();
-    if (left_)
+    if (left_ && piece_start)
       while (b < e && is_whitespace(s[b])) ++b;
-    if (right_)
+    if (right_ && piece_end)
       while (e > b && is_whitespace(s[e - 1])) --e;
     text = encode_utf8(std::u32string_view(s).substr(b, e - b));
   }
   std::string name() const override { return "Strip"; }
+  // Stripping from either end of the piece stops at the last character of `left`.
+  bool splits_between(std::string_view left, std::string_view) const override {
+    return !left.empty() && !is_whitespace(last_code_point(left));
+  }
 
  private:
   bool left_, right_;
@@ -153,6 +172,9 @@ class Replace final : public Normalizer {
   Replace(Regex pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void normalize(std::string& text) const override { text = pattern_.replace_all(text, content_); }
   std::string name() const override { return "Replace"; }
+  bool splits_between(std::string_view left, std::string_view right) const override {
+    return pattern_.cannot_cross(left, right);
+  }
 
  private:
   Regex pattern_;
@@ -162,10 +184,13 @@ class Replace final : public Normalizer {
 class Prepend final : public Normalizer {
  public:
   explicit Prepend(std::string p) : prepend_(std::move(p)) {}
-  void normalize(std::string& text) const override {
-    if (!text.empty()) text.insert(0, prepend_);
+  void normalize(std::string& text) const override { normalize_slice(text, true, true); }
+  void normalize_slice(std::string& text, bool piece_start, bool) const override {
+    if (piece_start && !text.empty()) text.insert(0, prepend_);
   }
   std::string name() const override { return "Prepend"; }
+  // The piece is not empty, so it gets the prefix, at its start.
+  bool splits_between(std::string_view left, std::string_view) const override { return !left.empty(); }
 
  private:
   std::string prepend_;
@@ -176,6 +201,12 @@ class Sequence final : public Normalizer {
   explicit Sequence(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
   void normalize(std::string& text) const override {
     for (const auto& p : parts_) p->normalize(text);
+  }
+  void normalize_slice(std::string& text, bool piece_start, bool piece_end) const override {
+    for (const auto& p : parts_) p->normalize_slice(text, piece_start, piece_end);
+  }
+  void steps(std::vector<const Normalizer*>& out) const override {
+    for (const auto& p : parts_) p->steps(out);
   }
   std::string name() const override {
     std::string n = "Sequence[";

@@ -2,7 +2,9 @@
 
 #include <oniguruma.h>
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "docquant/error.h"
 
@@ -104,6 +106,81 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::find_all(std::string_vie
   }
   onig_region_free(region, 1);
   return out;
+}
+
+const std::string& Regex::source() const { return is_literal_ ? literal_ : onig_->pattern; }
+
+namespace {
+
+// A pattern that is one atom repeated at least once, greedy: X+, X{n,} or X{n,m} with n >= 1.
+// The atom is a plain ASCII character, an escaped ASCII punctuation character, or \d \s \w;
+// `in_atom` says whether a code point can be matched by it (for \d \s \w every non-ASCII
+// code point counts as a possible match: Oniguruma's Unicode classes are not consulted).
+struct RepeatedAtom {
+  char literal = 0;
+  char escape_class = 0;  // 'd', 's' or 'w'
+  bool in_atom(char32_t c) const {
+    if (literal) return c == static_cast<unsigned char>(literal);
+    if (c >= 0x80) return true;
+    const char ch = static_cast<char>(c);
+    switch (escape_class) {
+      case 'd': return ch >= '0' && ch <= '9';
+      case 's': return ch == ' ' || (ch >= '\t' && ch <= '\r');
+      case 'w': return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+    }
+    return true;
+  }
+};
+
+std::optional<RepeatedAtom> parse_repeated_atom(const std::string& p) {
+  static const std::string meta = "\\^$.|?*+()[]{}";
+  RepeatedAtom atom;
+  std::size_t i = 0;
+  if (p.size() >= 2 && p[0] == '\\') {
+    const char e = p[1];
+    if (e == 'd' || e == 's' || e == 'w') atom.escape_class = e;
+    else if (meta.find(e) != std::string::npos || e == '-' || e == ' ') atom.literal = e;
+    else return std::nullopt;
+    i = 2;
+  } else if (!p.empty() && static_cast<unsigned char>(p[0]) >= 0x20 && static_cast<unsigned char>(p[0]) < 0x7F &&
+             meta.find(p[0]) == std::string::npos) {
+    atom.literal = p[0];
+    i = 1;
+  } else {
+    return std::nullopt;
+  }
+  const std::string q = p.substr(i);
+  if (q == "+") return atom;
+  // {n,} or {n,m} with n >= 1
+  if (q.size() < 4 || q.front() != '{' || q.back() != '}') return std::nullopt;
+  const std::string body = q.substr(1, q.size() - 2);
+  const auto comma = body.find(',');
+  if (comma == std::string::npos || comma == 0) return std::nullopt;
+  for (std::size_t k = 0; k < body.size(); ++k)
+    if (k != comma && (body[k] < '0' || body[k] > '9')) return std::nullopt;
+  if (std::stoul(body.substr(0, comma)) < 1) return std::nullopt;
+  return atom;
+}
+
+}  // namespace
+
+bool Regex::cannot_cross(std::string_view left, std::string_view right, bool or_touch) const {
+  if (left.empty() || right.empty()) return true;
+  if (is_literal_) {
+    if (literal_.empty()) return true;
+    // An occurrence touching the cut starts at most literal_.size() bytes before it.
+    const std::size_t tail = std::min(left.size(), literal_.size());
+    const std::size_t head = std::min(right.size(), literal_.size());
+    std::string window(left.substr(left.size() - tail));
+    window.append(right.substr(0, head));
+    for (std::size_t pos = window.find(literal_); pos != std::string::npos; pos = window.find(literal_, pos + 1))
+      if (or_touch ? pos <= tail && pos + literal_.size() >= tail : pos < tail && pos + literal_.size() > tail)
+        return false;
+    return true;
+  }
+  const auto atom = parse_repeated_atom(onig_->pattern);
+  if (!atom || or_touch) return false;
+  return !(atom->in_atom(last_code_point(left)) && atom->in_atom(first_code_point(right)));
 }
 
 std::vector<Span> Regex::find_spans(std::string_view text) const {

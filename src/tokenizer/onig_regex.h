@@ -24,6 +24,16 @@ class Regex {
   std::vector<Span> find_spans(std::string_view text) const;
   // Every non-overlapping match replaced by `content`.
   std::string replace_all(std::string_view text, std::string_view content) const;
+  // The pattern as written: the literal text of literal(), else the regular expression.
+  const std::string& source() const;
+  bool is_literal() const { return is_literal_; }
+  // True only when no match can contain both the last code point of `left` and the first of
+  // `right`, and matching on either side of the cut between them cannot see the other side:
+  // then the matches in l + r are those in l and those in r (l ending with `left`, r starting
+  // with `right`). Literal patterns: no occurrence across the cut (with `or_touch`, none
+  // ending or starting at it either). Regular expressions: proven for one atom repeated at
+  // least once, greedy (" {2,}", "\\d+"), and only without `or_touch`; false otherwise.
+  bool cannot_cross(std::string_view left, std::string_view right, bool or_touch = false) const;
 
  private:
   Regex() = default;

@@ -25,6 +25,34 @@ class Normalizer {
   virtual ~Normalizer() = default;
   virtual void normalize(std::string& text) const = 0;  // valid UTF-8 in and out
   virtual std::string name() const = 0;
+
+  // Long texts are tokenized in slices (long_text.h). A slice of a piece starts the piece
+  // or not (`piece_start`) and ends it or not (`piece_end`); only normalizers that act at a
+  // piece's ends (Strip, Prepend) look at these.
+  virtual void normalize_slice(std::string& text, bool piece_start, bool piece_end) const {
+    (void)piece_start;
+    (void)piece_end;
+    normalize(text);
+  }
+  // True only when normalize(l + r) == normalize(l) + normalize(r) for every l that equals
+  // `left` and r that equals `right`, neither end of a piece at the cut between them. A
+  // Sequence answers for no step: long_text.cc asks each of steps() with what reaches it.
+  virtual bool splits_between(std::string_view left, std::string_view right) const {
+    (void)left;
+    (void)right;
+    return false;
+  }
+  // The normalizers applied one after the other: a Sequence's parts (flattened), else itself.
+  virtual void steps(std::vector<const Normalizer*>& out) const { out.push_back(this); }
+};
+
+// What a pre-tokenizer does at a cut inside a piece, between text ending with `left` and text
+// starting with `right` (the latter not at the start of the text).
+enum class Cut {
+  boundary,  // pre_tokenize(l + r) == pre_tokenize(l) ++ pre_tokenize(r)
+  inside,    // the cut stays inside one piece, the characters around it unchanged, and the
+             // pieces are those of l and r with the two at the cut joined
+  unsafe,    // anything else, or not proven
 };
 
 class PreTokenizer {
@@ -33,6 +61,12 @@ class PreTokenizer {
   // Splits every piece without an id; never leaves empty pieces.
   virtual void pre_tokenize(Pieces& pieces) const = 0;
   virtual std::string name() const = 0;
+  // Decided from the characters at the cut (long_text.cc); conservative: unsafe when unsure.
+  virtual Cut cut(std::string_view left, std::string_view right) const {
+    (void)left;
+    (void)right;
+    return Cut::unsafe;
+  }
 };
 
 class Model {

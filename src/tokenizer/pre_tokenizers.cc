@@ -66,6 +66,26 @@ void split_piece(const Piece& piece, const std::vector<Span>& spans, SplitBehavi
 
 namespace {
 
+// A split by a character predicate with `behavior` (char_spans then split_piece), at a cut
+// between characters a and b: boundary where split_piece always starts a new piece, inside
+// where the two spans at the cut are merged either way (docs/tokenizer.md, "Long texts").
+Cut char_split_cut(bool match_a, bool match_b, SplitBehavior behavior) {
+  bool boundary = false;
+  switch (behavior) {
+    case SplitBehavior::isolated:
+    case SplitBehavior::removed: boundary = match_a || match_b; break;
+    case SplitBehavior::contiguous: boundary = match_a != match_b; break;
+    case SplitBehavior::merged_with_previous: boundary = match_a; break;  // a match joins the piece before it
+    case SplitBehavior::merged_with_next: boundary = match_b; break;      // a match joins the piece after it
+  }
+  return boundary ? Cut::boundary : Cut::inside;
+}
+
+Cut char_split_cut(std::string_view left, std::string_view right, bool (*pred)(char32_t), SplitBehavior behavior) {
+  if (left.empty() || right.empty()) return Cut::unsafe;
+  return char_split_cut(pred(last_code_point(left)), pred(first_code_point(right)), behavior);
+}
+
 // Applies `split_one(piece, out)` to every piece without an id.
 template <class F>
 void split_pieces(Pieces& pieces, F&& split_one) {
@@ -91,6 +111,12 @@ class BertPreTokenizer final : public PreTokenizer {
     });
   }
   std::string name() const override { return "BertPreTokenizer"; }
+  Cut cut(std::string_view left, std::string_view right) const override {
+    if (left.empty() || right.empty()) return Cut::unsafe;
+    const char32_t a = last_code_point(left), b = first_code_point(right);
+    return is_whitespace(a) || is_whitespace(b) || is_bert_punctuation(a) || is_bert_punctuation(b) ? Cut::boundary
+                                                                                                     : Cut::inside;
+  }
 };
 
 // \w+|[^\w\s]+ with whitespace removed: runs of word characters and runs of
@@ -119,6 +145,14 @@ class Whitespace final : public PreTokenizer {
     });
   }
   std::string name() const override { return "Whitespace"; }
+  // Runs of one kind (word, space, other); a cut between two characters of one kind other
+  // than space stays inside a run.
+  Cut cut(std::string_view left, std::string_view right) const override {
+    if (left.empty() || right.empty()) return Cut::unsafe;
+    auto kind = [](char32_t c) { return is_regex_word(c) ? 1 : is_whitespace(c) ? 0 : 2; };
+    const int a = kind(last_code_point(left)), b = kind(first_code_point(right));
+    return a != b || a == 0 ? Cut::boundary : Cut::inside;
+  }
 };
 
 class WhitespaceSplit final : public PreTokenizer {
@@ -129,6 +163,9 @@ class WhitespaceSplit final : public PreTokenizer {
     });
   }
   std::string name() const override { return "WhitespaceSplit"; }
+  Cut cut(std::string_view left, std::string_view right) const override {
+    return char_split_cut(left, right, is_whitespace, SplitBehavior::removed);
+  }
 };
 
 class Punctuation final : public PreTokenizer {
@@ -139,6 +176,9 @@ class Punctuation final : public PreTokenizer {
                  [this](const Piece& p, Pieces& out) { split_piece(p, char_spans(p.text, is_bert_punctuation), b_, out); });
   }
   std::string name() const override { return "Punctuation"; }
+  Cut cut(std::string_view left, std::string_view right) const override {
+    return char_split_cut(left, right, is_bert_punctuation, b_);
+  }
 
  private:
   SplitBehavior b_;
@@ -152,6 +192,9 @@ class Digits final : public PreTokenizer {
     split_pieces(pieces, [b](const Piece& p, Pieces& out) { split_piece(p, char_spans(p.text, is_numeric), b, out); });
   }
   std::string name() const override { return "Digits"; }
+  Cut cut(std::string_view left, std::string_view right) const override {
+    return char_split_cut(left, right, is_numeric, individual_ ? SplitBehavior::isolated : SplitBehavior::contiguous);
+  }
 
  private:
   bool individual_;
@@ -194,6 +237,12 @@ class Metaspace final : public PreTokenizer {
     });
   }
   std::string name() const override { return "Metaspace"; }
+  // A piece starting with a space or the replacement gets no prefix, and with split its
+  // replacement starts a new piece (merged with what follows it).
+  Cut cut(std::string_view left, std::string_view right) const override {
+    if (left.empty() || right.empty() || !split_) return Cut::unsafe;
+    return right[0] == ' ' || right.compare(0, rep_.size(), rep_) == 0 ? Cut::boundary : Cut::unsafe;
+  }
 
  private:
   std::string rep_;
@@ -241,6 +290,15 @@ class ByteLevel final : public PreTokenizer {
     }
   }
   std::string name() const override { return "ByteLevel"; }
+  // With the GPT-2 pattern, a space can only be the first character of a match unless the
+  // match is all whitespace: no match holds a non-space `a` and the space after it, and the
+  // pattern covers every character, so the cut ends one match and starts the next. The
+  // piece on the right starts with a space: no prefix space is added to it.
+  Cut cut(std::string_view left, std::string_view right) const override {
+    if (left.empty() || right.empty() || !use_regex_ || right[0] != ' ') return Cut::unsafe;
+    const char32_t a = last_code_point(left);
+    return (a > 0x20 && a < 0x7F) || is_regex_word(a) ? Cut::boundary : Cut::unsafe;
+  }
 
  private:
   bool add_prefix_space_, use_regex_;
@@ -260,6 +318,12 @@ class Split final : public PreTokenizer {
     });
   }
   std::string name() const override { return "Split"; }
+  // A literal pattern with no occurrence at the cut leaves both characters in unmatched spans,
+  // which merge (or, inverted, are one match) whatever the behaviour. Regular expressions: unproven.
+  Cut cut(std::string_view left, std::string_view right) const override {
+    if (left.empty() || right.empty() || !pattern_.is_literal()) return Cut::unsafe;
+    return pattern_.cannot_cross(left, right, true) ? Cut::inside : Cut::unsafe;
+  }
 
  private:
   Regex pattern_;
@@ -272,6 +336,15 @@ class Sequence final : public PreTokenizer {
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
   void pre_tokenize(Pieces& pieces) const override {
     for (const auto& p : parts_) p->pre_tokenize(pieces);
+  }
+  // The first step that makes the cut a boundary decides; steps before it must leave the cut
+  // inside one piece with its characters unchanged.
+  Cut cut(std::string_view left, std::string_view right) const override {
+    for (const auto& p : parts_) {
+      const Cut c = p->cut(left, right);
+      if (c != Cut::inside) return c;
+    }
+    return Cut::inside;
   }
   std::string name() const override {
     std::string n = "Sequence[";

@@ -52,6 +52,10 @@ class Precompiled final : public Normalizer {
     if (modified) text.swap(out);
   }
   std::string name() const override { return "Precompiled"; }
+  // Clusters are mapped one by one: a cut where a cluster certainly ends splits the result.
+  bool splits_between(std::string_view left, std::string_view right) const override {
+    return left.empty() || right.empty() || grapheme_break_certain(last_code_point(left), first_code_point(right));
+  }
 
  private:
   static bool has_leaf(uint32_t u) { return (u >> 8) & 1; }

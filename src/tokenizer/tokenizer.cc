@@ -4,6 +4,7 @@
 #include "file_util.h"
 #include "json_file.h"
 #include "option_limits.h"
+#include "st_prompt.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "docquant/error.h"
+#include "long_text.h"
 #include "tokenizer_json.h"
 #include "unicode.h"
 
@@ -27,6 +29,7 @@ struct Tokenizer::Impl {
   Padding padding = Padding::longest;
   bool strip_input = false;  // sentence-transformers' str.strip()
   bool lower_input = false;  // sentence-transformers' do_lower_case
+  std::optional<DefaultPrompt> prompt;  // prepended to every text before strip and lower
 };
 
 namespace {
@@ -115,6 +118,7 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
   const auto st = read_optional_json(st_path);
   if (options.sentence_transformers_input) {
     impl->strip_input = true;
+    impl->prompt = read_default_prompt(folder);
     if (st && st->is_object() && st->contains("do_lower_case") && !st->at("do_lower_case").is_null()) {
       if (!st->at("do_lower_case").is_boolean()) throw InputError(st_path.string() + ": do_lower_case: expected true or false");
       impl->lower_input = st->at("do_lower_case").get<bool>();
@@ -163,21 +167,35 @@ Tokenizer Tokenizer::from_folder(const std::filesystem::path& folder, TokenizerO
 
 Encoding Tokenizer::encode(std::string_view text) const {
   const auto& p = impl_->pipeline;
-  std::string clean = tokenizer::sanitize_utf8(text);
-  if (impl_->strip_input) clean = tokenizer::python_strip(clean);
-  if (impl_->lower_input) clean = tokenizer::python_lower(clean);
-  tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
-  if (p.pre_tokenizer) p.pre_tokenizer->pre_tokenize(pieces);
-  Encoding e;
-  for (const auto& piece : pieces) {
-    if (piece.id >= 0)
-      e.input_ids.push_back(piece.id);
-    else
-      p.model->tokenize(piece.text, e.input_ids);
-  }
   // Truncation leaves room for the special tokens the post-processor adds (HF post_process).
   const std::size_t added = p.post_processor ? p.post_processor->added_tokens() : 0;
   const std::size_t room = impl_->max_length - added;
+  Encoding e;
+  // A long text is tokenized slice by slice until `room` ids exist (long_text.h): the same
+  // ids, in memory bounded by the slice length rather than by the text's.
+  std::optional<std::vector<int64_t>> sliced;
+  if (text.size() >= 2 * tokenizer::slice_bytes()) {
+    const tokenizer::TextPreparation prep{impl_->prompt ? &impl_->prompt->text : nullptr, impl_->strip_input,
+                                          impl_->lower_input};
+    sliced = tokenizer::encode_sliced(p, prep, text, room);
+  }
+  if (sliced) {
+    e.input_ids = std::move(*sliced);
+  } else {
+    std::string clean = tokenizer::sanitize_utf8(text);
+    // sentence-transformers' encode: prompt + text, and only then Transformer.tokenize's strip.
+    if (impl_->prompt) clean.insert(0, impl_->prompt->text);
+    if (impl_->strip_input) clean = tokenizer::python_strip(clean);
+    if (impl_->lower_input) clean = tokenizer::python_lower(clean);
+    tokenizer::Pieces pieces = p.added->extract_and_normalize(clean, p.normalizer.get());
+    if (p.pre_tokenizer) p.pre_tokenizer->pre_tokenize(pieces);
+    for (const auto& piece : pieces) {
+      if (piece.id >= 0)
+        e.input_ids.push_back(piece.id);
+      else
+        p.model->tokenize(piece.text, e.input_ids);
+    }
+  }
   if (e.input_ids.size() > room) e.input_ids.resize(room);
   e.token_type_ids.assign(e.input_ids.size(), 0);
   if (p.post_processor) p.post_processor->process(e.input_ids, e.token_type_ids);
@@ -247,6 +265,7 @@ std::string Tokenizer::describe() const {
   s += ", " + std::to_string(p.added->tokens().size()) + " added tokens";
   s += ", max length " + std::to_string(impl_->max_length) + " (" + impl_->max_length_source + ")";
   s += ", pad id " + std::to_string(impl_->pad_id);
+  if (impl_->prompt) s += ", prompt '" + impl_->prompt->name + "' prepended";
   if (impl_->strip_input) s += impl_->lower_input ? ", input stripped and lower-cased" : ", input stripped";
   return s;
 }

@@ -205,13 +205,20 @@ bool is_case_ignorable(char32_t c) {
 
 }  // namespace
 
-std::string python_strip(std::string_view s) {
+namespace {
+
+std::size_t python_space_prefix(std::string_view s) {
   std::size_t b = 0;
   while (b < s.size()) {
     std::size_t next = b;
     if (!is_python_space(next_code_point(s, next))) break;
     b = next;
   }
+  return b;
+}
+
+// Where the trailing run of spaces of s[b:] begins.
+std::size_t python_space_suffix(std::string_view s, std::size_t b) {
   std::size_t e = s.size();
   while (e > b) {
     std::size_t start = e - 1;
@@ -220,8 +227,17 @@ std::string python_strip(std::string_view s) {
     if (!is_python_space(next_code_point(s, i))) break;
     e = start;
   }
-  return std::string(s.substr(b, e - b));
+  return e;
 }
+
+}  // namespace
+
+std::string python_strip(std::string_view s) {
+  const std::size_t b = python_space_prefix(s);
+  return std::string(s.substr(b, python_space_suffix(s, b) - b));
+}
+std::string python_lstrip(std::string_view s) { return std::string(s.substr(python_space_prefix(s))); }
+std::string python_rstrip(std::string_view s) { return std::string(s.substr(0, python_space_suffix(s, 0))); }
 
 std::string python_lower(std::string_view s) {
   const std::u32string u = decode_utf8(s);
@@ -265,6 +281,24 @@ std::string normalize_form(std::string_view s, NormalForm form) {
   if (!split) return utf8proc_form(s, form);
   out += utf8proc_form(s.substr(segment), form);
   return out;
+}
+
+char32_t first_code_point(std::string_view s) {
+  std::size_t i = 0;
+  return next_code_point(s, i);
+}
+
+char32_t last_code_point(std::string_view s) {
+  std::size_t i = s.size() - 1;
+  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  return next_code_point(s, i);
+}
+
+bool grapheme_break_certain(char32_t prev, char32_t next) {
+  // GB9/9a/11/12/13 and the Hangul rules never join printable ASCII to what precedes it;
+  // GB9b (Prepend x) does.
+  if ((next < 0x20 || next > 0x7E) && !is_cjk_ideograph(next)) return false;
+  return utf8proc_get_property(static_cast<utf8proc_int32_t>(prev))->boundclass != UTF8PROC_BOUNDCLASS_PREPEND;
 }
 
 bool grapheme_break(char32_t prev, char32_t next, int& state) {

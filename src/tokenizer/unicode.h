@@ -22,6 +22,13 @@ inline std::size_t utf8_length(unsigned char lead) {
 }
 // Decodes the code point at s[i] (valid UTF-8) and advances i.
 char32_t next_code_point(std::string_view s, std::size_t& i);
+// CJK Unified Ideographs and Extension A: no decomposition, combining class 0, never part of
+// a composition, neither cased nor case-ignorable, grapheme class Other. A normalisation and
+// grapheme boundary comes before each, as before every ASCII character.
+inline bool is_cjk_ideograph(char32_t c) { return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF); }
+// The first / last code point of non-empty valid UTF-8.
+char32_t first_code_point(std::string_view s);
+char32_t last_code_point(std::string_view s);
 
 bool is_whitespace(char32_t c);        // Rust char::is_whitespace
 bool is_bert_removed(char32_t c);      // BertNormalizer clean_text drops it (NUL, U+FFFD, "other")
@@ -37,6 +44,8 @@ std::array<char32_t, 3> to_lowercase(char32_t c);
 // Python's str.strip() and str.lower(), which sentence-transformers applies to
 // every text before tokenizing.
 std::string python_strip(std::string_view s);
+std::string python_lstrip(std::string_view s);  // str.lstrip()
+std::string python_rstrip(std::string_view s);  // str.rstrip()
 std::string python_lower(std::string_view s);
 
 // Unicode normalisation forms (utf8proc).
@@ -47,6 +56,10 @@ std::string normalize_form(std::string_view s, NormalForm form);
 template <class F>
 void for_each_grapheme(std::string_view s, F&& f);
 bool grapheme_break(char32_t prev, char32_t next, int& state);
+// True when every extended grapheme cluster ends before `next` whatever came before `prev`:
+// `next` is printable ASCII or a CJK ideograph (no rule joins it to what precedes, except
+// after Prepend).
+bool grapheme_break_certain(char32_t prev, char32_t next);
 
 template <class F>
 void for_each_grapheme(std::string_view s, F&& f) {

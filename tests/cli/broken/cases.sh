@@ -122,6 +122,11 @@ check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"
 
+# --- configs that changed nothing silently (issue 29, item 13) ------------------------------
+check setfit.pooling_unknown_mode 3 - "$I/sf_pooling_unknown_mode/1_Pooling/config.json: field 'pooling_mode_median_tokens' is not a pooling mode docquant implements" "pooling_mode_lasttoken" -- "$bin" eval --model_folder "$I/sf_pooling_unknown_mode" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
+check setfit.prompt_excluded 3 "$O/q" "$I/sf_prompt_excluded/1_Pooling/config.json: field 'include_prompt' is false" "default_prompt_name" -- "${Q[@]}" --setfit_model_folder "$I/sf_prompt_excluded" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+check setfit.prompt_unknown 3 - "$I/sf_prompt_unknown/config_sentence_transformers.json: field 'default_prompt_name' names 'passage', which is not a key of field 'prompts'" -- "$bin" tokenize --setfit_model_folder "$I/sf_prompt_unknown" --input "$I/ok.csv"
+
 # --- hostile inputs, round 2 (issue 20) ---------------------------------------------------
 # Item numbers are the issue's. Successful runs write under $ok, beside $work: outside in/
 # and out/, and outside check's search for left temporary files (item 3 plants links there).

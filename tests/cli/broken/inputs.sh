@@ -41,6 +41,13 @@ setfit_copy sf_pooling_json && printf '{"word_embedding_dimension": "wide"}' >"$
 setfit_copy sf_tokenizer_json && head -c 5000 "$S/tokenizer.json" >"$I/sf_tokenizer_json/tokenizer.json"
 setfit_copy sf_setfit_config && printf '{"labels": 5}' >"$I/sf_setfit_config/config_setfit.json"
 setfit_copy sf_sbert_config && printf '{"max_seq_length": -1}' >"$I/sf_sbert_config/sentence_bert_config.json"
+# Issue 29 item 13: configs that changed nothing silently. A pooling mode docquant does not
+# implement; a default prompt whose tokens pooling would leave out; a default prompt name
+# missing from prompts.
+setfit_copy sf_pooling_unknown_mode && printf '{"word_embedding_dimension": 384, "pooling_mode_mean_tokens": true, "pooling_mode_median_tokens": true}' >"$I/sf_pooling_unknown_mode/1_Pooling/config.json"
+setfit_copy sf_prompt_excluded && printf '{"prompts": {"query": "query: "}, "default_prompt_name": "query"}' >"$I/sf_prompt_excluded/config_sentence_transformers.json" \
+  && printf '{"word_embedding_dimension": 384, "pooling_mode_mean_tokens": true, "include_prompt": false}' >"$I/sf_prompt_excluded/1_Pooling/config.json"
+setfit_copy sf_prompt_unknown && printf '{"prompts": {"query": "query: "}, "default_prompt_name": "passage"}' >"$I/sf_prompt_unknown/config_sentence_transformers.json"
 setfit_copy sf_head_truncated && head -c 100 "$S/model_head.pkl" >"$I/sf_head_truncated/model_head.pkl"
 setfit_copy sf_head_exec
 python3 -c '

@@ -515,8 +515,11 @@ void choose_trial(const tune::TuneResult& result, std::vector<TrialRecord>& eval
   std::string best;
   if (result.best) {
     const auto& b = result.trials[static_cast<std::size_t>(*result.best)];
-    best = fmt::format("; the best trial (#{}: {}) reached {} {:.4f}", b.index, b.summary, to_string(criterion.metric),
-                       b.score);
+    const std::size_t run = evaluated.at(static_cast<std::size_t>(b.index - 1)).scores.rows_run;
+    const std::size_t n = in.cal.rows();
+    best = fmt::format("; the best trial (#{}: {}) reached {} {}{:.4f}", b.index, b.summary,
+                       to_string(criterion.metric),
+                       run < n ? fmt::format("at most (decided after {} of {} rows) ", run, n) : "", b.score);
   }
   const bool agreement = criterion.metric == CriterionMetric::agreement;
   throw CriterionNotMetError(fmt::format(

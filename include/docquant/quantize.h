@@ -3,6 +3,7 @@
 // folder out, accuracy kept within a criterion on labelled data, or the answers kept in
 // agreement with fp32's on labelled or unlabelled texts.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -46,29 +47,28 @@ inline constexpr CriterionMetric kCriterionMetrics[] = {CriterionMetric::accurac
 constexpr const char* to_string(CriterionMetric metric) noexcept {
   return metric == CriterionMetric::agreement ? "agreement" : "accuracy";
 }
-constexpr std::optional<CriterionMetric> parse_criterion_metric(std::string_view name) noexcept {
-  for (CriterionMetric m : kCriterionMetrics) {
-    if (name == to_string(m)) return m;
-  }
-  return std::nullopt;
-}
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
 }
 constexpr const char* to_string(SensitivityProbe probe) noexcept {
   return probe == SensitivityProbe::isolated ? "isolated" : "local";
 }
-constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
-  for (QuantizeStrategy s : kQuantizeStrategies) {
-    if (name == to_string(s)) return s;
+// The value of `values` whose to_string is `name`.
+template <typename Enum, std::size_t N>
+constexpr std::optional<Enum> parse_named(const Enum (&values)[N], std::string_view name) noexcept {
+  for (Enum v : values) {
+    if (name == to_string(v)) return v;
   }
   return std::nullopt;
 }
+constexpr std::optional<CriterionMetric> parse_criterion_metric(std::string_view name) noexcept {
+  return parse_named(kCriterionMetrics, name);
+}
+constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
+  return parse_named(kQuantizeStrategies, name);
+}
 constexpr std::optional<SensitivityProbe> parse_sensitivity_probe(std::string_view name) noexcept {
-  for (SensitivityProbe p : kSensitivityProbes) {
-    if (name == to_string(p)) return p;
-  }
-  return std::nullopt;
+  return parse_named(kSensitivityProbes, name);
 }
 
 struct QuantizeOptions {

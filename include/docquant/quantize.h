@@ -1,7 +1,9 @@
 #pragma once
 // docquant's quantize job as a library call: a SetFit model in, a quantized model
-// folder out, accuracy kept within a criterion on labelled data.
+// folder out, accuracy kept within a criterion on labelled data, or the answers kept in
+// agreement with fp32's on labelled or unlabelled texts.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -33,38 +35,67 @@ inline constexpr QuantizeStrategy kQuantizeStrategies[] = {QuantizeStrategy::sen
 enum class SensitivityProbe { local, isolated };
 inline constexpr SensitivityProbe kSensitivityProbes[] = {SensitivityProbe::local, SensitivityProbe::isolated};
 
+// What a trial is scored on (docs/quantize.md, "Criteria").
+//   accuracy:  the share of calibration rows whose predicted class is the CSV's label,
+//              within a relative or absolute loss of fp32's (INC's criterion);
+//   agreement: the share of calibration rows whose predicted class is fp32's, at least
+//              min_agreement; needs no labels.
+enum class CriterionMetric { accuracy, agreement };
+inline constexpr CriterionMetric kCriterionMetrics[] = {CriterionMetric::accuracy, CriterionMetric::agreement};
+
 // The names the CLI, the INC YAML, Python and quantization.json use.
+constexpr const char* to_string(CriterionMetric metric) noexcept {
+  return metric == CriterionMetric::agreement ? "agreement" : "accuracy";
+}
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
 }
 constexpr const char* to_string(SensitivityProbe probe) noexcept {
   return probe == SensitivityProbe::isolated ? "isolated" : "local";
 }
-constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
-  for (QuantizeStrategy s : kQuantizeStrategies) {
-    if (name == to_string(s)) return s;
+// The value of `values` whose to_string is `name`.
+template <typename Enum, std::size_t N>
+constexpr std::optional<Enum> parse_named(const Enum (&values)[N], std::string_view name) noexcept {
+  for (Enum v : values) {
+    if (name == to_string(v)) return v;
   }
   return std::nullopt;
 }
+constexpr std::optional<CriterionMetric> parse_criterion_metric(std::string_view name) noexcept {
+  return parse_named(kCriterionMetrics, name);
+}
+constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
+  return parse_named(kQuantizeStrategies, name);
+}
 constexpr std::optional<SensitivityProbe> parse_sensitivity_probe(std::string_view name) noexcept {
-  for (SensitivityProbe p : kSensitivityProbes) {
-    if (name == to_string(p)) return p;
-  }
-  return std::nullopt;
+  return parse_named(kSensitivityProbes, name);
 }
 
 struct QuantizeOptions {
   std::filesystem::path onnx_model;     // an .onnx file or a folder holding model.onnx
   std::filesystem::path setfit_folder;  // tokenizer, head, pooling and label configs
-  std::optional<std::filesystem::path> calibration_data;  // CSV with text and label columns
+  // Calibration data: a CSV with a text column and a label column, or a CSV whose only
+  // column is the text column, or a .txt file of one text per line (blank lines skipped).
+  // Without labels (no label column, label_column empty, a .txt) the run is unlabelled:
+  // fp32's answers are the labels and the criterion is agreement. A label column that is
+  // present must have a label on every row (InputError naming the first empty one).
+  std::optional<std::filesystem::path> calibration_data;
+  // Unlabelled calibration texts held in memory (Python's list of strings), instead of
+  // calibration_data; the job refuses both at once.
+  std::vector<std::string> calibration_texts;
   std::filesystem::path output_folder;
   std::string text_column = "text";
-  std::string label_column = "label";
+  std::string label_column = "label";  // empty: ignore any labels, an unlabelled run
 
-  // Accuracy criterion (INC's defaults: relative 0.01, higher is better).
+  // What a trial is scored on; none: accuracy when the calibration data has labels,
+  // agreement when it has none. Accuracy on unlabelled data is a UsageError.
+  std::optional<CriterionMetric> criterion_metric;
+  // The accuracy criterion (INC's defaults: relative 0.01, higher is better).
   bool relative_criterion = true;
   double criterion = 0.01;
   bool higher_is_better = true;
+  // The agreement criterion: at least this share of calibration rows with fp32's class.
+  double min_agreement = 0.99;
 
   QuantizeStrategy strategy = QuantizeStrategy::sensitivity;
   SensitivityProbe sensitivity_probe = SensitivityProbe::local;
@@ -118,13 +149,23 @@ struct QuantizeTrial {
   std::string phase;
   std::string summary;
   int fp32_nodes = 0;
-  double accuracy = 0;
+  std::optional<double> accuracy;  // none on unlabelled calibration data
+  double agreement = 0;            // share of calibration rows with fp32's class
   double seconds = 0;
   bool passed = false;
   // Calibration rows run before the trial's outcome was certain: all of them, or fewer when
   // the rows still to run could no longer lift it to the criterion (a fail decided early;
-  // `accuracy` is then the most those rows could have given).
+  // `accuracy` and `agreement` are then the most those rows could have given).
   std::size_t rows_evaluated = 0;
+};
+
+// Rows whose int8 class differs from fp32's, counted by fp32's top-two probability margin
+// (how near a tie fp32's answer was), in the bins `docquant eval --compare` reports.
+struct FlipsByMargin {
+  double min_margin = 0;  // the bin is [min_margin, max_margin)
+  double max_margin = 1;
+  std::size_t rows = 0;   // calibration rows in the bin
+  std::size_t flips = 0;  // of which int8's class is not fp32's
 };
 
 // What quantize did with a node whose op type has a quantizer.
@@ -154,12 +195,18 @@ struct QuantizeReport {
   std::string model_form;
   std::string batching;
   std::string criterion;
+  CriterionMetric criterion_metric = CriterionMetric::accuracy;  // what the trials were scored on
   std::optional<QuantizeStrategy> strategy;  // the one that ran; none without calibration data
   std::string stop_reason;
-  bool accuracy_checked = false;
+  bool accuracy_checked = false;  // calibration data was given and the output was measured on it
   std::size_t calibration_rows = 0;
-  double baseline_accuracy = 0;
+  bool calibration_labelled = false;      // false: fp32's answers served as the labels
+  std::optional<double> baseline_accuracy;  // labelled calibration data only
   std::optional<double> final_accuracy;
+  std::optional<double> final_agreement;  // the written model's agreement with fp32
+  // The written model's flips on the calibration rows by fp32's margin; empty when the
+  // model gives labels without probabilities or there was no calibration data.
+  std::vector<FlipsByMargin> flips_by_margin;
   bool criterion_met = false;
   std::vector<QuantizeTrial> trials;
   std::vector<QuantizeNode> nodes;

@@ -22,12 +22,15 @@ class QuantizeOptions:
     onnx_model: str | os.PathLike
     setfit_folder: str | os.PathLike
     calibration_data: str | os.PathLike | None
+    calibration_texts: list[str]
     output_folder: str | os.PathLike
     text_column: str
     label_column: str
     relative_criterion: bool
     criterion: float
     higher_is_better: bool
+    criterion_metric: str | None
+    min_agreement: float
     strategy: str
     sensitivity_probe: str
     max_trials: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _core
@@ -13,26 +13,34 @@ from ._errors import UsageError
 PathLike = str | os.PathLike
 
 
-def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibration_data: PathLike | None,
-             output_folder: PathLike, *, relative: float | None = None, absolute: float | None = None,
+def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
+             calibration_data: PathLike | Sequence[str] | None, output_folder: PathLike, *,
+             criterion: str | None = None, min_agreement: float | None = None,
+             relative: float | None = None, absolute: float | None = None,
              strategy: str | None = None, config: PathLike | None = None, max_trials: int | None = None,
              timeout: float | None = None, seed: int | None = None, overwrite: bool = False,
              progress: bool | Callable[[str], Any] = True, cancelled: Callable[[], bool] | None = None,
-             text_column: str = "text", label_column: str = "label", sensitivity_probe: str = "local",
+             text_column: str = "text", label_column: str | None = "label", sensitivity_probe: str = "local",
              per_tensor: bool = False, full_range: bool = False, activations: str = "per_token",
              keep_embeddings_fp32: bool = False, unfused: bool = False, optimize_graph: bool = True,
              batch_size: int = 32, threads: int = 0, best_effort: bool = False, cache: bool = True) -> dict[str, Any]:
     """Quantizes a SetFit model's ONNX body to dynamic INT8, keeping accuracy on
-    ``calibration_data`` within the criterion of fp32; returns the record it writes
-    (``output_folder/quantization.json``, as a dict).
+    ``calibration_data`` within the criterion of fp32, or its answers in agreement with
+    fp32's; returns the record it writes (``output_folder/quantization.json``, as a dict).
 
     The arguments are `docquant quantize`'s flags (docs/quantize.md) with the same defaults:
 
     - ``onnx_model_folder``: a folder holding model.onnx, or an .onnx file;
       ``setfit_model_folder``: tokenizer, model_head.pkl, pooling and label configs;
-      ``calibration_data``: CSV with ``text_column`` and ``label_column`` (None: the default
-      configuration is written and accuracy is NOT checked); ``output_folder``: must not
-      exist or be empty, unless ``overwrite``.
+      ``calibration_data``: a CSV with ``text_column`` and ``label_column``, a CSV with only
+      ``text_column``, a .txt file of one text per line, or a list of strings; without labels
+      (or with ``label_column=None``) fp32's answers are the labels and the criterion is
+      agreement (None: the default configuration is written and nothing is measured);
+      ``output_folder``: must not exist or be empty, unless ``overwrite``.
+    - ``criterion``: "accuracy" (the default with labels) or "agreement" (without labels):
+      what a trial is scored on; ``min_agreement`` (0.99; giving it chooses "agreement"): the
+      share of calibration texts whose answer must be fp32's. Both figures are recorded for
+      every trial.
     - ``relative`` (default 0.01) or ``absolute``: accuracy loss allowed; ``strategy``
       ("sensitivity", default, or "basic"); ``max_trials`` (100); ``timeout`` seconds (0: no
       limit); ``seed`` (9527). None means the CLI's default, or the value of ``config`` -- an
@@ -56,13 +64,26 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
     """
     if relative is not None and absolute is not None:
         raise UsageError("give relative or absolute, not both")
+    if min_agreement is not None:
+        if criterion == "accuracy":
+            raise UsageError("min_agreement is the agreement criterion's; it does not go with criterion='accuracy'")
+        criterion = "agreement"
+    if criterion == "agreement" and (relative is not None or absolute is not None):
+        raise UsageError("relative and absolute are the accuracy criterion's; criterion='agreement' passes on "
+                         "min_agreement")
     o = _core.QuantizeOptions()
     if config is not None:
         _core.apply_inc_yaml(o, config)
     o.onnx_model = onnx_model_folder
     o.setfit_folder = setfit_model_folder
-    o.calibration_data = calibration_data
+    if isinstance(calibration_data, (str, os.PathLike)) or calibration_data is None:
+        o.calibration_data = calibration_data
+    else:
+        o.calibration_texts = _calibration_texts(calibration_data)
     o.output_folder = output_folder
+    o.criterion_metric = criterion
+    if min_agreement is not None:
+        o.min_agreement = min_agreement
     if relative is not None:
         o.relative_criterion, o.criterion = True, relative
     if absolute is not None:
@@ -76,7 +97,7 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
     if seed is not None:
         o.seed = seed
     o.overwrite = overwrite
-    o.text_column, o.label_column = text_column, label_column
+    o.text_column, o.label_column = text_column, "" if label_column is None else label_column
     o.sensitivity_probe = sensitivity_probe
     o.per_channel = not per_tensor
     o.reduce_range = not full_range
@@ -108,6 +129,18 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike, calibra
     return report
 
 
+def _calibration_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, bytes) or not isinstance(texts, Sequence):
+        raise UsageError(f"calibration_data must be a path or a sequence of str, not {type(texts).__name__}")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise UsageError(f"calibration_data[{i}] is {type(t).__name__}, not str")
+    if not out:
+        raise UsageError("calibration_data is an empty sequence: give at least one text")
+    return out
+
+
 def _print_to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -119,7 +152,11 @@ def _summary(r: dict[str, Any], out: str) -> str:
             f" -> {sizes['model_onnx_after'] / mib:.1f} MiB")
     if r.get("accuracy_checked"):
         met = "criterion met" if r["criterion_met"] else "CRITERION NOT MET (best_effort)"
-        line += f"; accuracy {r['baseline_accuracy']:.4f} -> {r['final_accuracy']:.4f} ({met})"
+        if r["baseline_accuracy"] is not None:
+            line += f"; accuracy {r['baseline_accuracy']:.4f} -> {r['final_accuracy']:.4f}"
+        else:
+            line += "; unlabelled texts"
+        line += f"; agreement with fp32 {r['final_agreement']:.4f} ({met})"
     else:
         line += "; accuracy NOT CHECKED (no calibration data)"
     return line

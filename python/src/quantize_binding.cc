@@ -4,6 +4,7 @@
 #include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <chrono>
 #include <filesystem>
@@ -51,12 +52,29 @@ void bind_quantize(nb::module_& m) {
       .def_rw("onnx_model", &QuantizeOptions::onnx_model)
       .def_rw("setfit_folder", &QuantizeOptions::setfit_folder)
       .def_rw("calibration_data", &QuantizeOptions::calibration_data)
+      .def_rw("calibration_texts", &QuantizeOptions::calibration_texts)
       .def_rw("output_folder", &QuantizeOptions::output_folder)
       .def_rw("text_column", &QuantizeOptions::text_column)
       .def_rw("label_column", &QuantizeOptions::label_column)
       .def_rw("relative_criterion", &QuantizeOptions::relative_criterion)
       .def_rw("criterion", &QuantizeOptions::criterion)
       .def_rw("higher_is_better", &QuantizeOptions::higher_is_better)
+      .def_prop_rw(
+          "criterion_metric",
+          [](const QuantizeOptions& o) -> std::optional<std::string> {
+            if (!o.criterion_metric) return std::nullopt;
+            return std::string(to_string(*o.criterion_metric));
+          },
+          [](QuantizeOptions& o, const std::optional<std::string>& v) {
+            if (!v) {
+              o.criterion_metric.reset();
+              return;
+            }
+            const auto metric = parse_criterion_metric(*v);
+            if (!metric) throw UsageError("unknown criterion '" + *v + "' (choose accuracy or agreement)");
+            o.criterion_metric = *metric;
+          })
+      .def_rw("min_agreement", &QuantizeOptions::min_agreement)
       .def_prop_rw(
           "strategy", [](const QuantizeOptions& o) { return std::string(to_string(o.strategy)); },
           [](QuantizeOptions& o, const std::string& v) {

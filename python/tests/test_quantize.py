@@ -79,3 +79,38 @@ def test_cancelled_callback_and_callback_errors(sst2_fixture, data, tmp_path):
         docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", tmp_path / "q",
                           progress=progress)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unlabelled_texts_tune_on_agreement(cli, sst2_fixture, data, tmp_path):
+    """A list of strings is unlabelled calibration: fp32's answers are the labels, the
+    criterion is agreement, and the model is the CLI's on the same texts as a .txt."""
+    texts = read_texts(data / "sst2_dev.csv")[:300]
+    out = tmp_path / "list"
+    report = docquant.quantize(sst2_fixture / "onnx", sst2_fixture / "setfit", texts, out, min_agreement=0.97,
+                               threads=2, progress=False)
+    assert report["criterion"]["metric"] == "agreement" and report["criterion"]["min_agreement"] == 0.97
+    assert report["inputs"]["calibration_data"] == {**report["inputs"]["calibration_data"], "rows": 300,
+                                                    "labelled": False}
+    assert report["criterion_met"] and report["final_agreement"] >= 0.97
+    assert report["baseline_accuracy"] is None and all(t["accuracy"] is None for t in report["trials"])
+    assert sum(b["rows"] for b in report["flips_by_margin"]) == 300
+    txt = tmp_path / "texts.txt"
+    txt.write_text("".join(t.replace("\n", " ") + "\n" for t in texts), encoding="utf-8")
+    subprocess.run([cli, "quantize", "--quiet", "--onnx_model_folder", str(sst2_fixture / "onnx"),
+                    "--setfit_model_folder", str(sst2_fixture / "setfit"), "--calibration_data", str(txt),
+                    "--min_agreement", "0.97", "--threads", "2", "--output_folder", str(tmp_path / "cli")],
+                   check=True, capture_output=True)
+    assert sha256(out / "model.onnx") == sha256(tmp_path / "cli" / "model.onnx")
+
+
+def test_calibration_argument_errors(sst2_fixture, data, tmp_path):
+    args = (sst2_fixture / "onnx", sst2_fixture / "setfit")
+    with pytest.raises(docquant.UsageError, match="empty sequence"):
+        docquant.quantize(*args, [], tmp_path / "q", progress=False)
+    with pytest.raises(docquant.UsageError, match=r"calibration_data\[1\] is int"):
+        docquant.quantize(*args, ["a text", 3], tmp_path / "q", progress=False)
+    with pytest.raises(docquant.UsageError, match="min_agreement is the agreement criterion's"):
+        docquant.quantize(*args, ["a text"], tmp_path / "q", criterion="accuracy", min_agreement=0.9, progress=False)
+    with pytest.raises(docquant.UsageError, match="have no labels"):
+        docquant.quantize(*args, ["a text", "another"], tmp_path / "q", criterion="accuracy", progress=False)
+    assert list(tmp_path.iterdir()) == []

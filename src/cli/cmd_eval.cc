@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "agreement.h"
 #include "commands.h"
 #include "diagnostics.h"
 #include "option_limits.h"
@@ -43,32 +44,12 @@ struct Evaluated {
   runtime::Metrics metrics;
 };
 
-// Top-two probability margin of each row: how near a tie the model's choice was.
-std::vector<double> top2_margins(const Evaluated& e) {
-  std::vector<double> m;
-  if (e.proba.empty() || e.num_classes < 2) return m;
-  for (std::size_t r = 0; r * e.num_classes < e.proba.size(); ++r) {
-    double first = -1, second = -1;
-    for (std::size_t c = 0; c < e.num_classes; ++c) {
-      const double p = e.proba[r * e.num_classes + c];
-      if (p > first) {
-        second = first;
-        first = p;
-      } else if (p > second) {
-        second = p;
-      }
-    }
-    m.push_back(first - second);
-  }
-  return m;
-}
-
 // Where the two models differ, measured against the second model's confidence: flipped
 // answers on near ties (a weak head's many rows near 0.5) read differently from flips on
-// rows the reference was sure of.
+// rows the reference was sure of (src/runtime/agreement.h, as quantize records them).
 nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const Evaluated& second) {
   nlohmann::ordered_json j = nlohmann::ordered_json::array();
-  const std::vector<double> margin = top2_margins(second);
+  const std::vector<double> margin = runtime::top2_margins(second.proba, second.num_classes);
   if (margin.size() != first.predicted.size()) return j;
   double worst = 0;
   std::size_t differ = 0;
@@ -82,16 +63,10 @@ nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const E
     fmt::print("  differing rows: {}, all where the second model's top two probabilities were at most {:.4f} apart\n",
                differ, worst);
   }
-  for (const double floor : {0.01, 0.05, 0.1}) {
-    std::size_t rows = 0, same = 0;
-    for (std::size_t r = 0; r < margin.size(); ++r) {
-      if (margin[r] < floor) continue;
-      ++rows;
-      same += first.predicted[r] == second.predicted[r];
-    }
-    const double agree = rows ? static_cast<double>(same) / static_cast<double>(rows) : 1.0;
-    fmt::print("  agreement where they were >= {:<4} apart: {:.2f}% of {} rows\n", floor, 100 * agree, rows);
-    j.push_back({{"min_margin", floor}, {"rows", rows}, {"agreement", agree}});
+  for (const auto& a : runtime::agreement_by_margin(first.predicted, second.predicted, margin)) {
+    fmt::print("  agreement where they were >= {:<4} apart: {:.2f}% of {} rows\n", a.min_margin, 100 * a.agreement,
+               a.rows);
+    j.push_back({{"min_margin", a.min_margin}, {"rows", a.rows}, {"agreement", a.agreement}});
   }
   return j;
 }

@@ -33,24 +33,28 @@ void print_summary(const QuantizeReport& r) {
   fmt::print("\ndocquant quantize: {} in {:.1f}s\n", r.output_folder.string(), r.seconds);
   fmt::print("  model form    {}\n", r.model_form);
   if (r.accuracy_checked) {
-    fmt::print("  calibration   {} rows; {}\n", r.calibration_rows, r.batching);
+    fmt::print("  calibration   {} rows{}; {}\n", r.calibration_rows,
+               r.calibration_labelled ? "" : ", unlabelled: fp32's answers are the labels", r.batching);
     fmt::print("  criterion     {}\n", r.criterion);
     fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy ? to_string(*r.strategy) : "none", r.trials.size(),
                r.trials.size() == 1 ? "" : "s", r.stop_reason,
                r.probe ? fmt::format(", {} sensitivity probe {}", to_string(*r.probe),
                                      r.probe_cached ? "from the cache" : fmt::format("{:.1f}s", r.probe_seconds))
                        : "");
-    fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy", "pass", "seconds");
+    fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>9} {:>5} {:>8}\n", "trial", "phase", "fp32 nodes", "accuracy",
+               "agreement", "pass", "seconds");
     bool early = false;
     for (const auto& t : r.trials) {
       const bool decided_early = t.rows_evaluated < r.calibration_rows;
       early = early || decided_early;
-      fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>5} {:>8.1f}{}\n", t.index, t.phase, t.fp32_nodes,
-                 fmt::format("{}{:.4f}", decided_early ? "<=" : "", t.accuracy), t.passed ? "yes" : "no", t.seconds,
+      const char* bound = decided_early ? "<=" : "";
+      fmt::print("  {:>5}  {:<20} {:>10} {:>9} {:>9} {:>5} {:>8.1f}{}\n", t.index, t.phase, t.fp32_nodes,
+                 t.accuracy ? fmt::format("{}{:.4f}", bound, *t.accuracy) : "-",
+                 fmt::format("{}{:.4f}", bound, t.agreement), t.passed ? "yes" : "no", t.seconds,
                  decided_early ? fmt::format("   decided after {} of {} rows", t.rows_evaluated, r.calibration_rows)
                                : "");
     }
-    if (early) fmt::print("  (<=: a fail decided early; the accuracy the remaining rows could at most have given)\n");
+    if (early) fmt::print("  (<=: a fail decided early; the most the remaining rows could have given)\n");
   } else {
     fmt::print("  accuracy      NOT CHECKED (no --calibration_data): default configuration\n");
   }
@@ -60,10 +64,23 @@ void print_summary(const QuantizeReport& r) {
     candidates += n.outcome != NodeOutcome::not_quantizable;
   }
   fmt::print("\n  {:<16} {:>12} {:>12}\n", "", "fp32", "int8");
-  if (r.accuracy_checked && r.final_accuracy) {
-    fmt::print("  {:<16} {:>12.4f} {:>12.4f}   ({:+.2f}% relative){}\n", "accuracy", r.baseline_accuracy,
-               *r.final_accuracy, 100.0 * (*r.final_accuracy - r.baseline_accuracy) / r.baseline_accuracy,
-               r.criterion_met ? "" : "  CRITERION NOT MET (--best_effort)");
+  const char* unmet = r.criterion_met ? "" : "  CRITERION NOT MET (--best_effort)";
+  const bool on_accuracy = r.criterion_metric == CriterionMetric::accuracy;
+  if (r.accuracy_checked && r.final_accuracy && r.baseline_accuracy) {
+    fmt::print("  {:<16} {:>12.4f} {:>12.4f}   ({:+.2f}% relative){}\n", "accuracy", *r.baseline_accuracy,
+               *r.final_accuracy, 100.0 * (*r.final_accuracy - *r.baseline_accuracy) / *r.baseline_accuracy,
+               on_accuracy ? unmet : "");
+  }
+  if (r.accuracy_checked && r.final_agreement) {
+    std::size_t flips = 0;
+    for (const auto& b : r.flips_by_margin) flips += b.flips;
+    fmt::print("  {:<16} {:>12.4f} {:>12.4f}   (answers that differ from fp32's{}){}\n", "agreement", 1.0,
+               *r.final_agreement,
+               r.flips_by_margin.empty() ? ""
+                                         : fmt::format(": {}, of which {} where fp32's top two were < {:g} apart", flips,
+                                                       r.flips_by_margin.front().flips,
+                                                       r.flips_by_margin.front().max_margin),
+               on_accuracy ? "" : unmet);
   }
   fmt::print("  {:<16} {:>12} {:>12}   ({:.1f}% of fp32)\n", "model.onnx", mib(r.size_before), mib(r.size_after),
              100.0 * static_cast<double>(r.size_after) / static_cast<double>(r.size_before));
@@ -88,15 +105,19 @@ void add_quantize_command(CLI::App& root) {
       "quantize", "Quantize a SetFit model's ONNX body to INT8, keeping accuracy within a criterion of fp32");
   cmd->description(
       "Post-training dynamic INT8 quantization (weights int8 ahead of time, activations uint8 per token), tuned on\n"
-      "your labelled CSV so that accuracy stays within the criterion (default: relative loss <= 1%, as Intel Neural\n"
-      "Compressor's onnxrt_integerops recipe). The output folder holds the quantized model.onnx, the tokenizer,\n"
-      "head and configs, and quantization.json (every trial, every node's decision, sizes, input hashes).");
+      "your calibration texts so that accuracy stays within the criterion (default: relative loss <= 1%, as Intel\n"
+      "Neural Compressor's onnxrt_integerops recipe), or so that at least --min_agreement of the texts keep fp32's\n"
+      "answer (--criterion agreement; the criterion of unlabelled texts). The output folder holds the quantized\n"
+      "model.onnx, the tokenizer, head and configs, and quantization.json (every trial's accuracy and agreement,\n"
+      "every node's decision, sizes, input hashes).");
   cmd->footer(
       "\nExamples:\n"
       "  docquant quantize --onnx_model_folder onnx/ --setfit_model_folder setfit/ \\\n"
       "                    --calibration_data dev.csv --output_folder out/\n"
       "  docquant quantize ... --config conf.yaml          (the original INC 1.x YAML)\n"
       "  docquant quantize ... --absolute 0.005 --strategy basic\n"
+      "  docquant quantize ... --calibration_data texts.txt      (unlabelled: agreement with fp32 >= 99%)\n"
+      "  docquant quantize ... --criterion agreement --min_agreement 0.995\n"
       "\nExit codes: 0 done, 2 usage, 3 bad input, 4 output not writable, 5 criterion not met,\n130/143 interrupted by SIGINT/SIGTERM.");
 
   auto o = std::make_shared<QuantizeOptions>();
@@ -117,16 +138,32 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_option("--setfit_model_folder", *setfit, "SetFit folder: tokenizer, model_head.pkl, pooling and label configs")
       ->required();
   cmd->add_option("--calibration_data", *data,
-                  "CSV with 'text' and 'label' columns to measure accuracy on; without it the default configuration\n"
-                  "is written and accuracy is NOT checked");
+                  "Texts to tune on: a CSV with 'text' and 'label' columns, a CSV with only a 'text' column, or a\n"
+                  ".txt file of one text per line (blank lines skipped). Without labels the run is unlabelled:\n"
+                  "fp32's answers are the labels and the criterion is agreement. Without this option the default\n"
+                  "configuration is written and nothing is measured");
   cmd->add_option("--output_folder", *out, "Where to write the quantized model folder (must not exist or be empty)")
       ->required();
   cmd->add_option("--config", *config, "INC 1.x YAML (model/device/quantization/tuning); flags given here override it");
   cmd->add_option("--text_column", o->text_column, "CSV column holding the text")->capture_default_str();
-  cmd->add_option("--label_column", o->label_column, "CSV column holding the label")->capture_default_str();
+  cmd->add_option("--label_column", o->label_column,
+                  "CSV column holding the label; every row needs one. '' ignores labels: an unlabelled run")
+      ->capture_default_str();
+  auto metric = std::make_shared<std::string>();
+  auto* crit = cmd->add_option("--criterion", *metric,
+                               "What a trial is scored on. accuracy: against the CSV's labels, within --relative or\n"
+                               "--absolute of fp32's (the default with labels, INC's); agreement: the share of texts\n"
+                               "whose answer is fp32's, at least --min_agreement (the default without labels; any\n"
+                               "labels still give the accuracy beside it). Both are reported for every trial")
+                   ->check(CLI::IsMember(names_of(kCriterionMetrics)));
+  auto* min_agree = cmd->add_option("--min_agreement", o->min_agreement,
+                                    "Share of calibration texts whose answer must be fp32's (--criterion agreement;\n"
+                                    "giving it chooses that criterion)")
+                        ->capture_default_str();
   auto* rel = cmd->add_option("--relative", *relative, "Relative accuracy loss allowed (0.01 = 1%)")->capture_default_str();
   auto* abs = cmd->add_option("--absolute", *absolute, "Absolute accuracy loss allowed instead (0.005 = half a point)");
   rel->excludes(abs);
+  min_agree->excludes(rel)->excludes(abs);
   auto strategy = std::make_shared<std::string>(to_string(o->strategy));
   cmd->add_option("--strategy", *strategy,
                   "sensitivity: rank nodes once, binary-search how many stay fp32 (few evaluations)\n"
@@ -200,6 +237,17 @@ void add_quantize_command(CLI::App& root) {
       opts.criterion = *absolute;
     }
     if (cmd->count("--timeout")) opts.max_time = std::chrono::duration<double>(*timeout);
+    if (crit->count()) opts.criterion_metric = *parse_criterion_metric(*metric);
+    if (min_agree->count()) {
+      if (opts.criterion_metric == CriterionMetric::accuracy) {
+        throw UsageError("--min_agreement is the agreement criterion's; it does not go with --criterion accuracy");
+      }
+      opts.criterion_metric = CriterionMetric::agreement;
+    }
+    if (opts.criterion_metric == CriterionMetric::agreement && (cmd->count("--relative") || cmd->count("--absolute"))) {
+      throw UsageError("--relative and --absolute are the accuracy criterion's; --criterion agreement passes on "
+                       "--min_agreement");
+    }
     opts.per_channel = !*per_tensor;
     opts.reduce_range = !*full_range;
     opts.activations = *activations == "per_token" ? ActivationScales::per_token : ActivationScales::per_tensor;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include "agreement.h"
 #include "batching.h"
 #include "csv.h"
 #include "dataset.h"
@@ -38,8 +39,10 @@
 #include "scratch_file.h"
 #include "staged_folder.h"
 #include "strategy.h"
+#include "text_rows.h"
 #include "tokenizer_fit.h"
 #include "trial_plan.h"
+#include "trial_tally.h"
 
 namespace docquant {
 
@@ -109,13 +112,12 @@ struct CalibrationSet : runtime::LabelledDataset {
   std::size_t sample_rows = 0;
 };
 
-CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFolder& folder,
+CalibrationSet load_calibration(const QuantizeOptions& o, const TextRows& rows, const setfit::SetFitFolder& folder,
                                 const Tokenizer& tokenizer, const runtime::BatchPolicy& policy) {
   CalibrationSet set;
-  static_cast<runtime::LabelledDataset&>(set) = runtime::load_labelled_dataset(
-      *o.calibration_data, o.text_column, o.label_column, folder, tokenizer, policy, o.threads);
+  static_cast<runtime::LabelledDataset&>(set) = runtime::make_dataset(rows, folder, tokenizer, policy, o.threads);
   // A fixed-seed sample (Fisher-Yates on mt19937_64, whose output the standard fixes).
-  std::vector<std::size_t> order(set.labels.size());
+  std::vector<std::size_t> order(set.rows());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::mt19937_64 rng(o.seed);
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
@@ -129,16 +131,16 @@ CalibrationSet load_calibration(const QuantizeOptions& o, const setfit::SetFitFo
 }
 
 // Accuracy on calibration rows of a single class cannot show a quantized model drifting
-// towards that class, so such data is refused before any work (reading the CSV here also
-// reports its errors before the model is loaded).
-void check_calibration_classes(const fs::path& csv, const QuantizeOptions& o) {
-  const auto rows = read_labelled_csv(csv, o.text_column, o.label_column);
-  for (const auto& r : rows) {
-    if (r.label != rows.front().label) return;
+// towards that class, so such data is refused before any work. (Agreement can: a flip is
+// a flip whatever the class.)
+void check_calibration_classes(const TextRows& rows) {
+  for (const auto& label : rows.labels) {
+    if (label != rows.labels.front()) return;
   }
   throw InputError(fmt::format("{}: all {} rows have the label '{}'; accuracy on one class cannot show a quantized "
-                               "model drifting towards it. Calibrate on rows of every class",
-                               csv.string(), rows.size(), rows.front().label.substr(0, 80)));
+                               "model drifting towards it. Calibrate on rows of every class, or tune on agreement "
+                               "with fp32 (--criterion agreement)",
+                               rows.source, rows.labels.size(), rows.labels.front().substr(0, 80)));
 }
 
 tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMode mode) {
@@ -147,37 +149,30 @@ tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMod
   return c;
 }
 
-// The fewest correct rows of `n` that meet the criterion (n + 1 when none does): the
-// criterion's own test at each count, so an early decision is the full evaluation's.
-std::size_t rows_needed(const tune::Criterion& criterion, double baseline, std::size_t n) {
-  for (std::size_t c = 0; c <= n; ++c) {
-    if (criterion.met(baseline, static_cast<double>(c) / static_cast<double>(n))) return c;
-  }
-  return n + 1;
-}
-
-// The trials' batches, riskiest rows first: by fp32's margin for the true class (its
-// probability minus the best other class's; wrong rows negative). With per-token
+// The trials' batches, riskiest rows first: by fp32's margin for the reference class (its
+// probability minus the best other class's; rows fp32 gets wrong negative; for agreement,
+// where fp32's class is the reference, its top-two margin: near ties first). With per-token
 // activations a row's result does not depend on its batch, so rows are regrouped: each
 // quarter of the risk order is cut into length-sorted batches. With per-tensor activations
 // the batches must stay as evaluated (their composition changes results); only their order
 // changes, by their riskiest row.
 std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, const runtime::Predictions& fp32,
+                                                 const std::vector<std::size_t>& reference,
                                                  const runtime::BatchPolicy& policy, std::int64_t pad_id,
                                                  bool regroup) {
-  const std::size_t n = cal.labels.size();
+  const std::size_t n = cal.rows();
   std::vector<double> margin(n, 0.0);
   for (std::size_t r = 0; r < n; ++r) {
     if (fp32.proba.empty()) {
-      margin[r] = fp32.predicted[r] == cal.labels[r] ? 1.0 : -1.0;
+      margin[r] = fp32.predicted[r] == reference[r] ? 1.0 : -1.0;
       continue;
     }
     const double* p = fp32.proba.data() + r * fp32.num_classes;
     double other = -1.0;
     for (std::size_t c = 0; c < fp32.num_classes; ++c) {
-      if (c != cal.labels[r]) other = std::max(other, p[c]);
+      if (c != reference[r]) other = std::max(other, p[c]);
     }
-    margin[r] = p[cal.labels[r]] - other;
+    margin[r] = p[reference[r]] - other;
   }
   if (!regroup) {
     std::vector<runtime::Batch> batches = cal.batches;
@@ -290,11 +285,30 @@ void check_options(const QuantizeOptions& o) {
   check_batch_size(o.batch_size, "--batch_size");
   check_threads(o.threads, "--threads");
   if (o.sensitivity_sample < 1) throw UsageError("sensitivity_sample must be at least 1");
+  if (!(o.min_agreement > 0 && o.min_agreement <= 1)) {
+    throw UsageError(fmt::format("--min_agreement {} is out of range (0, 1]", o.min_agreement));
+  }
+  if (o.calibration_data && !o.calibration_texts.empty()) {
+    throw UsageError("give calibration data as a file or as texts, not both");
+  }
 }
 
-tune::Criterion job_criterion(const QuantizeOptions& o) {
+// What the trials are scored on: the option's, else accuracy on labelled rows and
+// agreement with fp32 on unlabelled ones.
+CriterionMetric criterion_metric(const QuantizeOptions& o, const std::optional<TextRows>& rows) {
+  const bool labelled = rows && rows->labelled();
+  if (o.criterion_metric == CriterionMetric::accuracy && rows && !labelled) {
+    throw UsageError(fmt::format("{}: the calibration texts have no labels, so accuracy cannot be measured on them; "
+                                 "tune on agreement with fp32 (--criterion agreement) or give a label column",
+                                 rows->source));
+  }
+  if (o.criterion_metric) return *o.criterion_metric;
+  return labelled || !rows ? CriterionMetric::accuracy : CriterionMetric::agreement;
+}
+
+tune::Criterion job_criterion(const QuantizeOptions& o, CriterionMetric metric) {
   return {o.relative_criterion ? tune::Criterion::Kind::relative : tune::Criterion::Kind::absolute, o.criterion,
-          o.higher_is_better};
+          o.higher_is_better, metric, o.min_agreement};
 }
 
 // Files of the SetFit folder that travel with the model: everything but body weights.
@@ -401,7 +415,7 @@ std::string baseline_key(const QuantizeOptions& o, const SetFitContents& content
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
   for (const auto& rel : contents.files) files[rel.generic_string()] = sha256_file(o.setfit_folder / rel);
   k["setfit_files"] = files;
-  k["calibration_sha256"] = sha256_file(*o.calibration_data);
+  k["calibration_sha256"] = job::calibration_sha256(o);
   k["columns"] = {o.text_column, o.label_column};
   k["batching"] = policy.describe();
   k["threads"] = o.threads;
@@ -440,7 +454,9 @@ struct TrialInputs {
   const fs::path& scratch_dir;  // the staged output folder, where trials write their models
   const CalibrationSet& cal;
   const tune::Criterion& criterion;
-  std::size_t need;                                  // correct rows a trial must reach (rows_needed)
+  const job::TrialReferences& references;            // the labels and fp32's answers per row
+  double baseline_score;                             // fp32's: its accuracy, or 1 for agreement
+  std::size_t need;                                  // rows matching the criterion's reference (rows_needed)
   bool early_decisions;                              // a trial stops once it cannot reach `need`
   const std::vector<runtime::Batch>& trial_batches;  // riskiest rows first (risk_ordered_batches)
   const std::function<void(const std::string&)>& progress;
@@ -460,11 +476,63 @@ struct TuningOutcome {
   tune::Config chosen;                        // the configuration to write
   std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
   std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
+  std::vector<std::size_t> chosen_predicted;  // the chosen trial's class per calibration row
 };
+
+// What the trial loop keeps of each evaluated trial, in order.
+struct TrialRecord {
+  job::TrialScores scores;
+  std::vector<std::size_t> predicted;  // every row's class, when every row ran
+};
+
+// The report's trials, and the configuration to write: the chosen trial's, or with
+// --best_effort the best-scoring one's. Throws CriterionNotMetError otherwise, with the
+// figure the best trial reached.
+void choose_trial(const tune::TuneResult& result, std::vector<TrialRecord>& evaluated, const TrialInputs& in,
+                  QuantizeReport& report, TuningOutcome& out) {
+  for (const auto& t : result.trials) {
+    const job::TrialScores& s = evaluated.at(static_cast<std::size_t>(t.index - 1)).scores;
+    report.trials.push_back(
+        {t.index, t.phase, t.summary, t.config.fp32_count(), s.accuracy, s.agreement, t.seconds, t.passed, s.rows_run});
+  }
+  std::optional<int> pick = result.chosen;
+  if (!pick && in.o.best_effort && result.best) {
+    pick = result.best;
+    in.progress(fmt::format("no trial met the criterion; writing the best one by {} (--best_effort)",
+                            to_string(in.criterion.metric)));
+  }
+  if (pick) {
+    const tune::Trial& t = result.trials[static_cast<std::size_t>(*pick)];
+    TrialRecord& chosen = evaluated.at(static_cast<std::size_t>(t.index - 1));
+    out.chosen = t.config;
+    out.chosen_predicted = std::move(chosen.predicted);
+    report.final_accuracy = chosen.scores.accuracy;
+    report.final_agreement = chosen.scores.agreement;
+    report.criterion_met = result.chosen.has_value();
+    return;
+  }
+  const tune::Criterion& criterion = in.criterion;
+  std::string best;
+  if (result.best) {
+    const auto& b = result.trials[static_cast<std::size_t>(*result.best)];
+    const std::size_t run = evaluated.at(static_cast<std::size_t>(b.index - 1)).scores.rows_run;
+    const std::size_t n = in.cal.rows();
+    best = fmt::format("; the best trial (#{}: {}) reached {} {}{:.4f}", b.index, b.summary,
+                       to_string(criterion.metric),
+                       run < n ? fmt::format("at most (decided after {} of {} rows) ", run, n) : "", b.score);
+  }
+  const bool agreement = criterion.metric == CriterionMetric::agreement;
+  throw CriterionNotMetError(fmt::format(
+      "no configuration met the criterion ({}: need >= {:.4f}{}) in {} trials ({}){}; no output was written. Relax "
+      "the criterion ({}), allow more trials (--max_trials), or pass --best_effort to keep the best trial",
+      criterion.describe(), criterion.threshold(in.baseline_score),
+      agreement ? "" : fmt::format(" against fp32 {:.4f}", in.baseline_score), result.trials.size(),
+      result.stop_reason, best, agreement ? "--min_agreement" : "--relative/--absolute"));
+}
 
 // The trial loop: the strategy's search over `objective`'s nodes, each configuration
 // evaluated on the calibration data (the probes rank nodes on its sample). Fills the
-// report's strategy, trials and final accuracy. Throws CriterionNotMetError when no trial
+// report's strategy, trials and final scores. Throws CriterionNotMetError when no trial
 // meets the criterion and --best_effort is off.
 TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune::NodeMode default_mode,
                          FirstTrial first, PhaseTimes& phases, QuantizeReport& report) {
@@ -484,9 +552,9 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
   const std::size_t need = in.need;
   const bool early_decisions = in.early_decisions;
   TuningOutcome out;
-  std::vector<std::size_t> rows_evaluated;  // per trial, in order: calibration rows run before its decision
+  std::vector<TrialRecord> evaluated;  // per trial, in order
 
-  objective.accuracy = [&](const tune::Config& config) {
+  objective.score = [&](const tune::Config& config) {
     check_cancel();
     PreparedTrial trial;
     auto t_trial = Clock::now();
@@ -497,29 +565,28 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
                          trial.pass_seconds + trial.session_seconds);
     } else {
       trial = prepare_trial(config, fp32.get(), o, signature, folder, session, model_name,
-                            trial_file(in.scratch_dir, rows_evaluated.size() + 1));
+                            trial_file(in.scratch_dir, evaluated.size() + 1));
       phases.add_seconds("trials: quantize pass", trial.pass_seconds);
       phases.add_seconds("trials: session", trial.session_seconds);
     }
     t_trial = Clock::now();
-    const std::size_t n = cal.labels.size();
-    std::size_t correct = 0, next_batch = 0, done = 0;
+    const std::size_t n = cal.rows();
+    std::size_t next_batch = 0;
+    job::TrialTally tally(in.references, need, early_decisions);
     const auto decided = [&](const runtime::Predictions& p, std::size_t rows_done) {
-      for (std::size_t r : trial_batches[next_batch++].rows) correct += p.predicted[r] == cal.labels[r];
-      done = rows_done;
-      in.rows_progress(fmt::format("trial {}", rows_evaluated.size() + 1), rows_done, n);
-      return early_decisions && correct + (n - rows_done) < need;
+      in.rows_progress(fmt::format("trial {}", evaluated.size() + 1), rows_done, n);
+      return tally.add(trial_batches[next_batch++].rows, p.predicted, rows_done);
     };
-    runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
-    // Stopped early: the best accuracy the remaining rows could have given, which misses the criterion.
-    const double acc = static_cast<double>(correct + (n - done)) / static_cast<double>(n);
-    rows_evaluated.push_back(done);
+    runtime::Predictions p = runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
+    // Stopped early: the best scores the remaining rows could have given, which miss the criterion.
+    const job::TrialScores scores = tally.scores();
+    evaluated.push_back({scores, scores.rows_run == n ? std::move(p.predicted) : std::vector<std::size_t>{}});
     phases.add("trials: evaluate", t_trial);
     trial.predictor.reset();
-    if (criterion.met(report.baseline_accuracy, acc)) out.last_passing = std::move(trial);  // a failing trial's file goes
+    if (criterion.met(in.baseline_score, scores.criterion)) out.last_passing = std::move(trial);  // a failing trial's file goes
     trial = PreparedTrial{};
     release_free_memory();
-    return acc;
+    return scores.criterion;
   };
   if (o.sensitivity_probe == SensitivityProbe::local) {
     // One session ranks every node: each node's own output error when it alone is
@@ -586,22 +653,20 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
   tune::TuneRequest request;
   request.objective = &objective;
   request.criterion = criterion;
-  request.baseline = report.baseline_accuracy;
+  request.baseline = in.baseline_score;
   request.budget.max_trials = o.max_trials;
   request.budget.max_time = o.max_time;
   request.default_mode = default_mode;
-  // Rows a trial ran before its outcome was certain: all of them unless stopped early.
-  const auto rows_run = [&](const tune::Trial& t) {
-    const auto i = static_cast<std::size_t>(t.index - 1);
-    return i < rows_evaluated.size() ? rows_evaluated[i] : cal.labels.size();
-  };
+  const std::size_t n = cal.rows();
   request.on_trial = [&](const tune::Trial& t) {
-    const std::size_t rows = rows_run(t);
-    const std::string outcome = rows < cal.labels.size()
-                                    ? fmt::format("fail (decided after {} of {} rows)", rows, cal.labels.size())
-                                    : (t.passed ? "pass" : "fail");
-    progress(fmt::format("trial {:>3}  {:<20} acc {}{:.4f} {}  {:5.1f}s  {}", t.index, t.phase,
-                         rows < cal.labels.size() ? "<= " : "", t.accuracy, outcome, t.seconds, t.summary));
+    const job::TrialScores& s = evaluated.at(static_cast<std::size_t>(t.index - 1)).scores;
+    const bool early = s.rows_run < n;
+    const std::string outcome = early ? fmt::format("fail (decided after {} of {} rows)", s.rows_run, n)
+                                      : (t.passed ? "pass" : "fail");
+    const char* bound = early ? "<= " : "";
+    const std::string acc = s.accuracy ? fmt::format("acc {}{:.4f}  ", bound, *s.accuracy) : "";
+    progress(fmt::format("trial {:>3}  {:<20} {}agree {}{:.4f} {}  {:5.1f}s  {}", t.index, t.phase, acc, bound,
+                         s.agreement, outcome, t.seconds, t.summary));
   };
   auto since = Clock::now();
   const tune::TuneResult result =
@@ -614,32 +679,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
     report.probe = o.sensitivity_probe;
     for (std::size_t i = 0; i < objective.nodes.size(); ++i) out.sensitivity[objective.nodes[i]] = result.sensitivity[i];
   }
-  for (const auto& t : result.trials) {
-    const std::size_t rows = rows_run(t);
-    report.trials.push_back(
-        {t.index, t.phase, t.summary, t.config.fp32_count(), t.accuracy, t.seconds, t.passed, rows});
-  }
-  if (result.chosen) {
-    out.chosen = result.trials[*result.chosen].config;
-    report.final_accuracy = result.trials[*result.chosen].accuracy;
-    report.criterion_met = true;
-  } else if (o.best_effort && result.best) {
-    out.chosen = result.trials[*result.best].config;
-    report.final_accuracy = result.trials[*result.best].accuracy;
-    progress("no trial met the criterion; writing the most accurate one (--best_effort)");
-  } else {
-    std::string best;
-    if (result.best) {
-      const auto& b = result.trials[*result.best];
-      best = fmt::format("; the best trial (#{}: {}) reached {:.4f}", b.index, b.summary, b.accuracy);
-    }
-    throw CriterionNotMetError(fmt::format(
-        "no configuration met the criterion ({}: need >= {:.4f} against fp32 {:.4f}) in {} trials ({}){}; no output "
-        "was written. Relax the criterion (--relative/--absolute), allow more trials (--max_trials), or pass "
-        "--best_effort to keep the best trial",
-        criterion.describe(), criterion.threshold(report.baseline_accuracy), report.baseline_accuracy,
-        result.trials.size(), result.stop_reason, best));
-  }
+  choose_trial(result, evaluated, in, report, out);
   return out;
 }
 
@@ -674,20 +714,30 @@ struct JobInputs {
   SetFitContents contents;
   Tokenizer tokenizer;
   runtime::ModelSignature signature;
+  std::optional<TextRows> calibration;  // none: no calibration data
+  CriterionMetric metric = CriterionMetric::accuracy;
 };
+
+// The calibration rows, read and checked before the model is loaded: a file (CSV or .txt)
+// or the texts given in memory.
+std::optional<TextRows> read_calibration(const QuantizeOptions& o) {
+  if (!o.calibration_texts.empty()) return text_rows_from_memory(o.calibration_texts, "calibration_texts");
+  if (!o.calibration_data) return std::nullopt;
+  require_rereadable_csv(*o.calibration_data);
+  return read_text_rows(*o.calibration_data, o.text_column, o.label_column);
+}
 
 JobInputs load_inputs(const QuantizeOptions& o, const JobEvents& events, PhaseTimes& phases, QuantizeReport& report) {
   auto since = Clock::now();
-  if (o.calibration_data) {
-    require_rereadable_csv(*o.calibration_data);
-    check_calibration_classes(*o.calibration_data, o);
-  }
+  std::optional<TextRows> calibration = read_calibration(o);
+  const CriterionMetric metric = criterion_metric(o, calibration);
+  if (calibration && metric == CriterionMetric::accuracy) check_calibration_classes(*calibration);
   auto loaded = model::load_model(o.onnx_model);
   since = phases.add("load model", since);
   for (const auto& note : loaded.notes) events.progress("note: " + note);
   const std::string model_name = loaded.file.string();
   auto folder = setfit::SetFitFolder::load(o.setfit_folder);
-  if (o.calibration_data) runtime::require_single_label(folder, "quantize's accuracy criterion");
+  if (calibration) runtime::require_single_label(folder, "quantize's accuracy criterion");
   SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;
@@ -698,8 +748,8 @@ JobInputs load_inputs(const QuantizeOptions& o, const JobEvents& events, PhaseTi
   runtime::check_tokenizer_fits(loaded.model, tokenizer, model_name, o.setfit_folder.string());
   report.model_form = runtime::to_string(signature.form);
   events.progress(fmt::format("model: {}", signature.describe()));
-  return {std::move(loaded),    model_name,          std::move(folder), std::move(contents),
-          std::move(tokenizer), std::move(signature)};
+  return {std::move(loaded),    model_name,           std::move(folder),      std::move(contents),
+          std::move(tokenizer), std::move(signature), std::move(calibration), metric};
 }
 
 // The fp32 graph the trials quantize: the model as loaded, optimised for ONNX Runtime
@@ -723,6 +773,21 @@ onnx::ModelProto optimise_fp32(JobInputs& in, const QuantizeOptions& o, const ru
   return fp32;
 }
 
+// The progress line that says what fp32 scored and what a trial needs; `timing` says how
+// the baseline was had.
+std::string describe_baseline(const QuantizeReport& report, const tune::Criterion& criterion, std::size_t need,
+                              const std::string& timing) {
+  const std::string fp32 = report.baseline_accuracy
+                               ? fmt::format("fp32 baseline accuracy {:.4f}", *report.baseline_accuracy)
+                               : std::string("fp32 baseline on unlabelled rows (its answers are the labels)");
+  if (criterion.metric == CriterionMetric::agreement) {
+    return fmt::format("{} ({}); criterion: {} -> need >= {} of {} rows with fp32's class", fp32, timing,
+                       criterion.describe(), need, report.calibration_rows);
+  }
+  return fmt::format("{} ({}); criterion: {} -> need >= {:.4f}", fp32, timing, criterion.describe(),
+                     criterion.threshold(*report.baseline_accuracy));
+}
+
 // The fp32 predictions on the calibration rows: from the cache when an earlier run had
 // the same inputs, else measured (and stored). `fp32_file` is the graph ONNX Runtime reads;
 // the baseline's phases count from `since`.
@@ -731,7 +796,7 @@ runtime::Predictions measure_baseline(const QuantizeOptions& o, const JobInputs&
                                       const runtime::SessionConfig& session, const JobEvents& events,
                                       Clock::time_point since, PhaseTimes& phases, QuantizeReport& report) {
   std::optional<job::BaselineEntry> cached;
-  if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.labels.size(), in.folder.class_names.size());
+  if (o.use_baseline_cache) cached = job::load_baseline(cache, key, cal.rows(), in.folder.class_names.size());
   if (cached) {
     report.baseline_cached = true;
     phases.add("baseline: read from the cache", since);
@@ -743,13 +808,15 @@ runtime::Predictions measure_baseline(const QuantizeOptions& o, const JobInputs&
     since = phases.add("baseline: session", since);
     baseline = runtime::predict_dataset(predictor, cal, events.check_cancel, nullptr,
                                         [&](const runtime::Predictions&, std::size_t rows_done) {
-                                          events.rows_progress("baseline", rows_done, cal.labels.size());
+                                          events.rows_progress("baseline", rows_done, cal.rows());
                                           return false;
                                         });
   }  // its session holds the fp32 weights, prepacked: not needed by the trials
   release_free_memory();
   phases.add("baseline: evaluate", since);
-  if (o.use_baseline_cache) job::store_baseline(cache, key, {baseline, runtime::accuracy(baseline, cal.labels)});
+  if (o.use_baseline_cache) {
+    job::store_baseline(cache, key, {baseline, cal.labels.empty() ? 0.0 : runtime::accuracy(baseline, cal.labels)});
+  }
   return baseline;
 }
 
@@ -762,15 +829,17 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
                                 const runtime::SessionConfig& session, const runtime::BatchPolicy& policy,
                                 const StagedFolder& out, const JobEvents& events, PhaseTimes& phases,
                                 QuantizeReport& report) {
-  const tune::Criterion criterion = job_criterion(o);
+  const tune::Criterion criterion = job_criterion(o, in.metric);
   report.accuracy_checked = true;
   auto since = Clock::now();
-  const CalibrationSet cal = load_calibration(o, in.folder, in.tokenizer, policy);
+  const CalibrationSet cal = load_calibration(o, *in.calibration, in.folder, in.tokenizer, policy);
   const auto t_load = since;
   since = phases.add("read and tokenize CSV", since);
-  report.calibration_rows = cal.labels.size();
-  events.progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(),
-                              seconds_since(t_load), policy.describe()));
+  report.calibration_rows = cal.rows();
+  report.calibration_labelled = in.calibration->labelled();
+  events.progress(fmt::format("calibration data: {} {}rows tokenized in {:.1f}s; {}", cal.rows(),
+                              report.calibration_labelled ? "" : "unlabelled ", seconds_since(t_load),
+                              policy.describe()));
 
   const tune::Config first_config = uniform_config(
       objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
@@ -792,21 +861,26 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
   const auto t_base = Clock::now();
   const runtime::Predictions baseline =
       measure_baseline(o, in, cal, fp32_file, cache, key, session, events, since, phases, report);
-  report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
-  // Exact early decisions (issue 19): a trial fails once so many rows are wrong that the
-  // rest cannot lift it to `need` correct rows -- the decision a full evaluation makes.
-  // Rows fp32 gets wrong or nearly wrong run first, so failing trials are decided soon.
-  // The basic strategy orders its fallbacks by every trial's accuracy, and --best_effort
-  // may write a failing trial and report its accuracy: both run every trial in full.
-  const std::size_t need = rows_needed(criterion, report.baseline_accuracy, cal.labels.size());
+  // Unlabelled rows: fp32's answers are the reference; accuracy is not measured.
+  const job::TrialReferences references{report.calibration_labelled ? &cal.labels : nullptr, &baseline.predicted,
+                                        in.metric};
+  if (report.calibration_labelled) report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
+  const double baseline_score = in.metric == CriterionMetric::agreement ? 1.0 : *report.baseline_accuracy;
+  // Exact early decisions (issue 19): a trial fails once so many rows miss the reference
+  // (the label, or fp32's class) that the rest cannot lift it to `need` -- the decision a
+  // full evaluation makes. Rows fp32 gets wrong or nearly wrong run first, so failing
+  // trials are decided soon. The basic strategy orders its fallbacks by every trial's
+  // score, and --best_effort may write a failing trial and report its scores: both run
+  // every trial in full.
+  const std::size_t need = job::rows_needed(criterion, baseline_score, cal.rows());
   const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
-  const std::vector<runtime::Batch> trial_batches = risk_ordered_batches(
-      cal, baseline, policy, in.tokenizer.pad_id(), o.activations == ActivationScales::per_token);
-  events.progress(fmt::format(
-      "fp32 baseline accuracy {:.4f} ({}); criterion: {} -> need >= {:.4f}", report.baseline_accuracy,
-      report.baseline_cached ? fmt::format("from the cache in {}; --no_cache evaluates it", cache.string())
-                             : fmt::format("{:.1f}s", seconds_since(t_base)),
-      criterion.describe(), criterion.threshold(report.baseline_accuracy)));
+  const std::vector<runtime::Batch> trial_batches =
+      risk_ordered_batches(cal, baseline, references.criterion(), policy, in.tokenizer.pad_id(),
+                           o.activations == ActivationScales::per_token);
+  events.progress(describe_baseline(report, criterion, need,
+                                    report.baseline_cached
+                                        ? fmt::format("from the cache in {}; --no_cache evaluates it", cache.string())
+                                        : fmt::format("{:.1f}s", seconds_since(t_base))));
   events.check_cancel();
 
   Fp32Graph fp32_graph(fp32, fp32_file);
@@ -819,6 +893,8 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
                                  out.dir(),
                                  cal,
                                  criterion,
+                                 references,
+                                 baseline_score,
                                  need,
                                  early_decisions,
                                  trial_batches,
@@ -828,6 +904,8 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
                                  cache,
                                  o.use_baseline_cache ? key : no_key};
   TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
+  report.flips_by_margin = runtime::flips_by_margin(
+      tuned.chosen_predicted, baseline.predicted, runtime::top2_margins(baseline.proba, baseline.num_classes));
   // The output takes a second quantize pass unless the chosen trial's file is kept.
   if (!(tuned.last_passing && tuned.last_passing->config.nodes == tuned.chosen.nodes)) fp32_graph.get();
   fp32_scratch.remove();
@@ -918,9 +996,10 @@ QuantizeReport quantize(const QuantizeOptions& o) {
     objective.op_types.push_back(c.op_type);
   }
   const tune::NodeMode default_mode = o.per_channel ? tune::NodeMode::int8_per_channel : tune::NodeMode::int8_per_tensor;
-  report.criterion = job_criterion(o).describe();
+  report.criterion_metric = in.metric;
+  report.criterion = job_criterion(o, in.metric).describe();
   TuningOutcome decision;
-  if (o.calibration_data) {
+  if (in.calibration) {
     decision = tune_on_calibration(o, in, fp32, objective, default_mode, session, policy, out, events, phases, report);
   } else {
     decision.chosen = uniform_config(objective.nodes, default_mode);

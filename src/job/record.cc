@@ -12,13 +12,21 @@
 
 namespace docquant::job {
 
+std::string calibration_sha256(const QuantizeOptions& o) {
+  if (o.calibration_data) return sha256_file(*o.calibration_data);
+  if (o.calibration_texts.empty()) return "";
+  std::string bytes;
+  for (const auto& t : o.calibration_texts) bytes += std::to_string(t.size()) + ":" + t;
+  return sha256_bytes(bytes);
+}
+
 RecordedInputs hash_inputs(const QuantizeOptions& o, const std::filesystem::path& onnx_model,
                            const std::vector<std::filesystem::path>& setfit_files) {
   RecordedInputs r;
   r.onnx_model = onnx_model;
   r.onnx_model_sha256 = sha256_file(onnx_model);
   for (const auto& rel : setfit_files) r.setfit_files_sha256.emplace_back(rel.string(), sha256_file(o.setfit_folder / rel));
-  if (o.calibration_data) r.calibration_sha256 = sha256_file(*o.calibration_data);
+  r.calibration_sha256 = calibration_sha256(o);
   return r;
 }
 
@@ -35,9 +43,11 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
   nlohmann::ordered_json sf = nlohmann::ordered_json::object();
   for (const auto& [rel, sha256] : inputs.setfit_files_sha256) sf[rel] = sha256;
   in["setfit_folder"] = {{"path", o.setfit_folder.string()}, {"files_sha256", sf}};
-  if (o.calibration_data) {
-    in["calibration_data"] = {{"path", o.calibration_data->string()}, {"sha256", inputs.calibration_sha256},
-                              {"rows", report.calibration_rows}};
+  if (o.calibration_data || !o.calibration_texts.empty()) {
+    in["calibration_data"] = {{"path", o.calibration_data ? o.calibration_data->string() : "(texts in memory)"},
+                              {"sha256", inputs.calibration_sha256},
+                              {"rows", report.calibration_rows},
+                              {"labelled", report.calibration_labelled}};
   }
   j["inputs"] = in;
   j["host"] = {{"cpu", quant::host_cpu_model()},
@@ -46,8 +56,16 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                {"threads", o.threads}};
   j["seed"] = o.seed;
   j["model_form"] = report.model_form;
-  j["criterion"] = {{"kind", o.relative_criterion ? "relative" : "absolute"}, {"value", o.criterion},
-                    {"higher_is_better", o.higher_is_better}, {"text", report.criterion}};
+  if (report.criterion_metric == CriterionMetric::agreement) {
+    j["criterion"] = {{"metric", to_string(report.criterion_metric)}, {"min_agreement", o.min_agreement},
+                      {"text", report.criterion}};
+  } else {
+    j["criterion"] = {{"metric", to_string(report.criterion_metric)},
+                      {"kind", o.relative_criterion ? "relative" : "absolute"},
+                      {"value", o.criterion},
+                      {"higher_is_better", o.higher_is_better},
+                      {"text", report.criterion}};
+  }
   j["recipe"] = {{"approach", "post_training_dynamic_quant"},
                  {"weights", "int8 symmetric"},
                  {"activations", o.activations == ActivationScales::per_token
@@ -74,15 +92,24 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                    {"text", report.batching}};
   j["accuracy_checked"] = report.accuracy_checked;
   if (report.accuracy_checked) {
-    j["baseline_accuracy"] = report.baseline_accuracy;
+    // null where the calibration rows have no labels.
+    const auto maybe = [](const std::optional<double>& v) { return v ? nlohmann::ordered_json(*v) : nullptr; };
+    j["baseline_accuracy"] = maybe(report.baseline_accuracy);
     j["baseline_from_cache"] = report.baseline_cached;
-    j["final_accuracy"] = *report.final_accuracy;
+    j["final_accuracy"] = maybe(report.final_accuracy);
+    j["final_agreement"] = maybe(report.final_agreement);
     j["criterion_met"] = report.criterion_met;
+    auto flips = nlohmann::ordered_json::array();
+    for (const auto& b : report.flips_by_margin) {
+      flips.push_back({{"min_margin", b.min_margin}, {"max_margin", b.max_margin}, {"rows", b.rows}, {"flips", b.flips}});
+    }
+    j["flips_by_margin"] = flips;
   }
   auto trials = nlohmann::ordered_json::array();
   for (const auto& t : report.trials) {
     trials.push_back({{"index", t.index}, {"phase", t.phase}, {"configuration", t.summary}, {"fp32_nodes", t.fp32_nodes},
-                      {"accuracy", t.accuracy}, {"seconds", t.seconds}, {"passed", t.passed},
+                      {"accuracy", t.accuracy ? nlohmann::ordered_json(*t.accuracy) : nullptr},
+                      {"agreement", t.agreement}, {"seconds", t.seconds}, {"passed", t.passed},
                       {"rows_evaluated", t.rows_evaluated}});
   }
   j["trials"] = trials;

@@ -19,6 +19,10 @@ struct RecordedInputs {
   std::string calibration_sha256;  // empty without calibration data
 };
 
+// sha256 of the calibration data: the file's bytes, or the texts in memory (each one's
+// length, then its bytes); empty without calibration data.
+std::string calibration_sha256(const QuantizeOptions& o);
+
 // Hashes the ONNX model, the SetFit files that travel with it (relative to
 // o.setfit_folder) and the calibration CSV.
 RecordedInputs hash_inputs(const QuantizeOptions& o, const std::filesystem::path& onnx_model,

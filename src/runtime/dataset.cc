@@ -10,21 +10,29 @@ namespace docquant::runtime {
 LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const std::string& text_column,
                                       const std::string& label_column, const setfit::SetFitFolder& folder,
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads) {
+  TextRows rows;
+  rows.source = csv.string();
+  for (auto& row : read_labelled_csv(csv, text_column, label_column)) {
+    rows.texts.push_back(std::move(row.text));
+    rows.labels.push_back(std::move(row.label));
+    rows.lines.push_back(row.line);
+  }
+  return make_dataset(rows, folder, tokenizer, policy, threads);
+}
+
+LabelledDataset make_dataset(const TextRows& rows, const setfit::SetFitFolder& folder, const Tokenizer& tokenizer,
+                             const BatchPolicy& policy, int threads) {
   LabelledDataset set;
-  set.source = csv;
-  const auto rows = read_labelled_csv(csv, text_column, label_column);
-  std::vector<std::string> texts;
-  texts.reserve(rows.size());
-  for (const auto& row : rows) {
-    texts.push_back(row.text);
-    set.lines.push_back(row.line);
+  set.source = rows.source;
+  set.lines = rows.lines;
+  for (std::size_t i = 0; i < rows.labels.size(); ++i) {
     try {
-      set.labels.push_back(folder.label_index(row.label, row.line));
+      set.labels.push_back(folder.label_index(rows.labels[i], rows.lines[i]));
     } catch (const InputError& e) {
-      throw InputError(fmt::format("{}: {}", csv.string(), e.what()));  // name the file, not only the row
+      throw InputError(fmt::format("{}: {}", rows.source, e.what()));  // name the file, not only the row
     }
   }
-  set.encodings = tokenizer.encode_batch(texts, threads);
+  set.encodings = tokenizer.encode_batch(rows.texts, threads);
   set.batches = make_batches(set.encodings, policy, tokenizer.pad_id());
   return set;
 }
@@ -33,7 +41,7 @@ Predictions predict_dataset(const Predictor& predictor, const LabelledDataset& d
                             const std::function<void()>& before_each_batch, const std::vector<Batch>* batches,
                             const std::function<bool(const Predictions&, std::size_t rows_done)>& decided) {
   try {
-    return predictor.predict(batches != nullptr ? *batches : data.batches, data.labels.size(), before_each_batch,
+    return predictor.predict(batches != nullptr ? *batches : data.batches, data.rows(), before_each_batch,
                              decided);
   } catch (const NonFiniteOutputError& e) {
     throw InputError(fmt::format("{}: line {}: output '{}' of {} is NaN or infinite for this row's text; the model is "

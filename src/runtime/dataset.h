@@ -8,6 +8,7 @@
 
 #include "batching.h"
 #include "predictor.h"
+#include "text_rows.h"
 #include "docquant/setfit.h"
 #include "docquant/tokenizer.h"
 
@@ -17,8 +18,9 @@ struct LabelledDataset {
   std::filesystem::path source;     // the CSV
   std::vector<std::size_t> lines;   // the CSV line each row starts on
   std::vector<Encoding> encodings;  // unpadded, input order
-  std::vector<std::size_t> labels;  // class index per row (SetFitFolder::class_names)
+  std::vector<std::size_t> labels;  // class index per row (SetFitFolder::class_names); empty when unlabelled
   std::vector<Batch> batches;
+  std::size_t rows() const { return encodings.size(); }
 };
 
 // Throws InputError for a bad CSV or a label no class of the head has (naming the line).
@@ -26,6 +28,11 @@ struct LabelledDataset {
 LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const std::string& text_column,
                                       const std::string& label_column, const setfit::SetFitFolder& folder,
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads);
+
+// The same from rows already read (text_rows.h), labelled or not: their labels, if any,
+// mapped to the head's classes (InputError naming the line otherwise).
+LabelledDataset make_dataset(const TextRows& rows, const setfit::SetFitFolder& folder, const Tokenizer& tokenizer,
+                             const BatchPolicy& policy, int threads);
 
 // predictor.predict over the dataset's batches; a NaN or infinite model output is reported
 // with the CSV file and line of its row (InputError).

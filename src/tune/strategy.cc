@@ -49,7 +49,7 @@ class TrialLog {
     return true;
   }
 
-  // Evaluates `config` (unless the budget forbids) and returns its accuracy.
+  // Evaluates `config` (unless the budget forbids) and returns its score.
   std::optional<double> run(const std::string& phase, const std::string& summary, const Config& config) {
     if (!can_run()) return std::nullopt;
     Trial t;
@@ -58,15 +58,15 @@ class TrialLog {
     t.summary = summary;
     t.config = config;
     const auto t0 = Clock::now();
-    t.accuracy = request_.objective->accuracy(config);
+    t.score = request_.objective->score(config);
     t.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    t.passed = request_.criterion.met(request_.baseline, t.accuracy);
+    t.passed = request_.criterion.met(request_.baseline, t.score);
     const int idx = static_cast<int>(result_.trials.size());
-    if (!result_.best || t.accuracy > result_.trials[*result_.best].accuracy) result_.best = idx;
+    if (!result_.best || t.score > result_.trials[*result_.best].score) result_.best = idx;
     if (t.passed && stop_at_first_pass_) choose(idx);
     result_.trials.push_back(t);
     if (request_.on_trial) request_.on_trial(result_.trials.back());
-    return t.accuracy;
+    return t.score;
   }
 
   void choose(int idx) {
@@ -127,7 +127,7 @@ TuneResult tune_basic(const TuneRequest& request) {
     if (!acc) return log.finish();
     measured.emplace_back(*acc, k);
   }
-  // Cumulative fallback in order of the accuracy each single fallback reached (best first;
+  // Cumulative fallback in order of the score each single fallback reached (best first;
   // ties keep the end-of-graph order in which they were measured).
   std::stable_sort(measured.begin(), measured.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::size_t> fallen;

@@ -1,6 +1,7 @@
 #pragma once
-// Accuracy-driven tuning: which quantizable nodes to keep in fp32, and in which
-// granularity to quantize the rest, so that accuracy meets the criterion.
+// Criterion-driven tuning: which quantizable nodes to keep in fp32, and in which
+// granularity to quantize the rest, so that the score (accuracy, or agreement with fp32)
+// meets the criterion.
 //
 // Strategies see the model only through an Objective (node names + a function that
 // measures a configuration), so they are pure search logic, testable on their own.
@@ -29,8 +30,9 @@ struct Config {
 struct Objective {
   std::vector<std::string> nodes;     // quantizable nodes in graph order
   std::vector<std::string> op_types;  // their op types, same order
-  // Full evaluation of a configuration: accuracy on the calibration data.
-  std::function<double(const Config&)> accuracy;
+  // Full evaluation of a configuration: its score on the calibration data, as the
+  // criterion defines it (higher is better for the search's "best").
+  std::function<double(const Config&)> score;
   // Optional cheap probe (sensitivity strategy): for each node, the output error on a
   // sample when that node alone is quantized (others fp32). Higher = more sensitive.
   std::function<std::vector<double>(NodeMode)> sensitivity;
@@ -46,7 +48,7 @@ struct Trial {
   std::string phase;    // e.g. "op-type-wise", "fallback 1 node", "binary search"
   std::string summary;  // readable description of the configuration
   Config config;
-  double accuracy = 0;
+  double score = 0;  // the criterion's: accuracy or agreement
   double seconds = 0;
   bool passed = false;
 };
@@ -55,7 +57,7 @@ struct TuneResult {
   QuantizeStrategy strategy = QuantizeStrategy::sensitivity;  // the one that ran (sensitivity falls back to basic)
   std::vector<Trial> trials;
   std::optional<int> chosen;  // index into trials of the configuration that met the criterion
-  std::optional<int> best;    // index of the most accurate trial (for best-effort output)
+  std::optional<int> best;    // index of the best-scoring trial (for best-effort output)
   double probe_seconds = 0;   // time spent in sensitivity probes, outside full evaluations
   std::vector<double> sensitivity;  // the probe's score per Objective node, when it ran
   std::string stop_reason;    // "criterion met", "trial budget exhausted", "time budget exhausted", "search exhausted"
@@ -75,7 +77,7 @@ struct TuneRequest {
 
 // INC 1.x "basic": op-type-wise configurations first (per-channel, then per-tensor),
 // then each node alone in fp32 from the end of the graph, then cumulative fallback in
-// order of the accuracy each single fallback reached. First passing configuration wins.
+// order of the score each single fallback reached. First passing configuration wins.
 TuneResult tune_basic(const TuneRequest& request);
 
 // docquant's default: all nodes quantized; if that fails, rank nodes once by the

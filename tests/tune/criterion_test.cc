@@ -24,5 +24,18 @@ TEST(Criterion, AbsoluteAndLowerIsBetter) {
   EXPECT_FALSE(loss.met(2.0, 2.21));
 }
 
+// Agreement ignores fp32's accuracy: the threshold is the share of rows with fp32's class.
+TEST(Criterion, AgreementIsAShareOfFp32sAnswers) {
+  Criterion c;
+  c.metric = CriterionMetric::agreement;
+  c.min_agreement = 0.99;
+  EXPECT_DOUBLE_EQ(c.threshold(0.5), 0.99);
+  EXPECT_TRUE(c.met(1.0, 0.99));
+  EXPECT_TRUE(c.met(0.2, 864.0 / 872.0));   // 8 flips of sst2_dev's 872 rows pass
+  EXPECT_FALSE(c.met(1.0, 863.0 / 872.0));  // 9 do not
+  EXPECT_FALSE(c.met(1.0, 0.9899));
+  EXPECT_EQ(c.describe(), "agreement with fp32 >= 99%");
+}
+
 }  // namespace
 }  // namespace docquant::tune

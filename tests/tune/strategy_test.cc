@@ -25,7 +25,7 @@ Synthetic make(std::vector<double> cost, bool with_probe = true) {
     s.objective.nodes.push_back("n" + std::to_string(i));
     s.objective.op_types.push_back("MatMul");
   }
-  s.objective.accuracy = [&s](const Config& c) {
+  s.objective.score = [&s](const Config& c) {
     ++s.evaluations;
     double acc = 0.9;
     for (std::size_t i = 0; i < s.cost.size(); ++i) {
@@ -169,7 +169,7 @@ TEST(TuneSensitivity, TimeBudgetStops) {
   Synthetic s = make({0.05, 0.05, 0.05});
   TuneRequest req = request_for(s);
   req.budget.max_time = std::chrono::duration<double>(1e-9);
-  s.objective.accuracy = [](const Config&) {
+  s.objective.score = [](const Config&) {
     volatile double x = 0;
     for (int i = 0; i < 100000; ++i) x = x + std::sqrt(static_cast<double>(i));
     return 0.5;

@@ -20,6 +20,14 @@ namespace docquant {
 //               however it is batched or padded (stock ONNX Runtime ops; docs/quantize.md).
 enum class ActivationScales { per_tensor, per_token };
 
+// Where activation scales come from (INC's quantization.approach).
+//   dynamic: computed from each input when the model runs (ActivationScales says how);
+//   static:  one scale and zero point per tensor, calibrated on the calibration CSV's texts
+//            before tuning and stored in the model: nothing is computed at run time, and a
+//            text's answer depends on the text alone (docs/quantize.md, "Static activations").
+enum class QuantizeApproach { dynamic, static_ };
+inline constexpr QuantizeApproach kQuantizeApproaches[] = {QuantizeApproach::dynamic, QuantizeApproach::static_};
+
 // How tuning searches for the nodes to keep fp32 (docs/quantize.md).
 //   sensitivity: rank nodes once, then binary-search how many stay fp32 (few evaluations);
 //   basic:       INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative).
@@ -34,6 +42,15 @@ enum class SensitivityProbe { local, isolated };
 inline constexpr SensitivityProbe kSensitivityProbes[] = {SensitivityProbe::local, SensitivityProbe::isolated};
 
 // The names the CLI, the INC YAML, Python and quantization.json use.
+constexpr const char* to_string(QuantizeApproach approach) noexcept {
+  return approach == QuantizeApproach::static_ ? "static" : "dynamic";
+}
+constexpr std::optional<QuantizeApproach> parse_quantize_approach(std::string_view name) noexcept {
+  for (QuantizeApproach a : kQuantizeApproaches) {
+    if (name == to_string(a)) return a;
+  }
+  return std::nullopt;
+}
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
 }
@@ -81,6 +98,8 @@ struct QuantizeOptions {
   // per_token by default: per-tensor scales flip 2-3.5 % of labels between batchings of one
   // model (measured, docs/quantize.md), as much as quantizing costs; per_token costs time.
   ActivationScales activations = ActivationScales::per_token;
+  // static needs calibration data; `activations` then does not apply.
+  QuantizeApproach approach = QuantizeApproach::dynamic;
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
   // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,

@@ -48,9 +48,11 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
   j["model_form"] = report.model_form;
   j["criterion"] = {{"kind", o.relative_criterion ? "relative" : "absolute"}, {"value", o.criterion},
                     {"higher_is_better", o.higher_is_better}, {"text", report.criterion}};
-  j["recipe"] = {{"approach", "post_training_dynamic_quant"},
+  const bool static_approach = o.approach == QuantizeApproach::static_;
+  j["recipe"] = {{"approach", static_approach ? "post_training_static_quant" : "post_training_dynamic_quant"},
                  {"weights", "int8 symmetric"},
-                 {"activations", o.activations == ActivationScales::per_token
+                 {"activations", static_approach ? "uint8 asymmetric, static per tensor (calibrated min/max)"
+                                 : o.activations == ActivationScales::per_token
                                      ? "uint8 symmetric (zero point 128), dynamic per token"
                                      : "uint8 asymmetric, dynamic per tensor"},
                  {"activation_scales", quant::to_string(activation_scheme(o))},

@@ -100,6 +100,11 @@ struct QuantizeOptions {
   ActivationScales activations = ActivationScales::per_token;
   // static needs calibration data; `activations` then does not apply.
   QuantizeApproach approach = QuantizeApproach::dynamic;
+  // Static approach: SmoothQuant's alpha (0: off, the default: measured, it did not pay on
+  // minilm-sst2): outlier channels of each GEMM input are divided by
+  // s = max|x|^alpha / max|W|^(1-alpha) (one Mul) and folded into the weights' rows before the
+  // per-tensor scale is calibrated (docs/quantize.md, "Static activations").
+  float smooth_alpha = 0.0f;
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
   // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,
@@ -194,6 +199,7 @@ struct QuantizeReport {
   bool probe_cached = false;      // the local probe's scores came from the cache (use_baseline_cache)
   std::optional<SensitivityProbe> probe;  // which probe ranked the nodes, when one ran
   std::size_t attentions_fused = 0;        // by optimize_graph
+  int tensors_smoothed = 0;                // static approach: activations given a SmoothQuant Mul
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
   // The u8×s8 kernel family ONNX Runtime runs on the machine that measured accuracy
   // ("avx512_vnni", "avx_vnni", "amx", "sse": exact; "avx2", "avx512_core": pairs of

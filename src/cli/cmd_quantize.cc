@@ -157,6 +157,12 @@ void add_quantize_command(CLI::App& root) {
                   "  alone (INC's post_training_static_quant; docs/quantize.md, \"Static activations\")")
       ->check(CLI::IsMember(names_of(kQuantizeApproaches)))
       ->capture_default_str();
+  cmd->add_option("--smooth_alpha", o->smooth_alpha,
+                  "--approach static: SmoothQuant's alpha, how much of each GEMM input's outlier channels moves\n"
+                  "into the weights' rows before its one scale is calibrated (one Mul per input; 0: off;\n"
+                  "  docs/quantize.md has what it did to agreement with fp32)")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   auto activations = std::make_shared<std::string>("per_token");
   cmd->add_option("--activations", *activations,
                   "How each MatMul's input is quantized at run time:\n"

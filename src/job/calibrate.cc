@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "batch_feed.h"
@@ -14,33 +15,42 @@ namespace docquant::job {
 
 namespace {
 
-// Folds one output of one batch into `range`: its real tokens when it is [rows, seq_len, ...].
-void accumulate(quant::ActivationRange& range, bool& seen, const Ort::Value& value, const runtime::Batch& batch,
+// Folds one output of one batch into `ranges`, channel by channel of its last axis: only the
+// real tokens when it is [rows, seq_len, ...].
+void accumulate(quant::ChannelRanges& ranges, const Ort::Value& value, const runtime::Batch& batch,
                 const std::string& tensor, const std::string& model_name) {
   const auto info = value.GetTensorTypeAndShapeInfo();
   if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
     throw InputError(fmt::format("{}: tensor '{}' read by a quantized node is not float32", model_name, tensor));
   }
   const std::vector<std::int64_t> shape = info.GetShape();
-  const float* data = value.GetTensorData<float>();
   const std::size_t n = info.GetElementCount();
+  if (shape.empty() || n == 0) return;
+  const auto width = static_cast<std::size_t>(shape.back());
+  if (ranges.min.empty()) {
+    ranges.min.assign(width, std::numeric_limits<float>::infinity());
+    ranges.max.assign(width, -std::numeric_limits<float>::infinity());
+  }
+  if (ranges.min.size() != width) {
+    throw InternalError(fmt::format("{}: tensor '{}' changed its last axis between batches", model_name, tensor));
+  }
   const std::size_t rows = batch.rows.size();
-  const bool per_token = shape.size() >= 2 && shape[0] == static_cast<std::int64_t>(rows) &&
-                         shape[1] == static_cast<std::int64_t>(batch.seq_len) && rows * batch.seq_len > 0;
-  const std::size_t width = per_token ? n / (rows * batch.seq_len) : n;
-  for (std::size_t token = 0; token < (per_token ? rows * batch.seq_len : 1); ++token) {
-    if (per_token && batch.attention_mask[token] == 0) continue;
-    const auto [lo, hi] = std::minmax_element(data + token * width, data + (token + 1) * width);
-    if (lo == data + (token + 1) * width) continue;
-    range.min = seen ? std::min(range.min, *lo) : *lo;
-    range.max = seen ? std::max(range.max, *hi) : *hi;
-    seen = true;
+  const bool per_token = shape.size() >= 3 && shape[0] == static_cast<std::int64_t>(rows) &&
+                         shape[1] == static_cast<std::int64_t>(batch.seq_len) && n == rows * batch.seq_len * width;
+  const float* data = value.GetTensorData<float>();
+  for (std::size_t row = 0; row < n / width; ++row) {
+    if (per_token && batch.attention_mask[row] == 0) continue;
+    const float* x = data + row * width;
+    for (std::size_t c = 0; c < width; ++c) {
+      ranges.min[c] = std::min(ranges.min[c], x[c]);
+      ranges.max[c] = std::max(ranges.max[c], x[c]);
+    }
   }
 }
 
 }  // namespace
 
-quant::ActivationRanges calibrate_activation_ranges(const CalibrationRequest& r) {
+std::map<std::string, quant::ChannelRanges> calibrate_activation_ranges(const CalibrationRequest& r) {
   onnx::GraphProto& graph = *r.fp32->mutable_graph();
   std::set<std::string> outputs;
   for (const auto& o : graph.output()) outputs.insert(o.name());
@@ -64,8 +74,7 @@ quant::ActivationRanges calibrate_activation_ranges(const CalibrationRequest& r)
                                                          r.model_name + " (activation calibration graph)");
   std::vector<const char*> names;
   for (const auto& t : r.tensors) names.push_back(t.c_str());
-  std::vector<quant::ActivationRange> ranges(r.tensors.size());
-  std::vector<bool> seen(r.tensors.size(), false);
+  std::vector<quant::ChannelRanges> ranges(r.tensors.size());
   for (const auto& batch : *r.batches) {
     if (r.check_cancel) r.check_cancel();
     Feed f = feed_batch(*r.signature, batch);
@@ -77,14 +86,16 @@ quant::ActivationRanges calibrate_activation_ranges(const CalibrationRequest& r)
       throw InputError(fmt::format("{}: ONNX Runtime failed to run the activation calibration graph: {}",
                                    r.model_name, e.what()));
     }
-    for (std::size_t i = 0; i < r.tensors.size(); ++i) {
-      bool s = seen[i];
-      accumulate(ranges[i], s, out[i], batch, r.tensors[i], r.model_name);
-      seen[i] = s;
-    }
+    for (std::size_t i = 0; i < r.tensors.size(); ++i) accumulate(ranges[i], out[i], batch, r.tensors[i], r.model_name);
   }
-  quant::ActivationRanges result;
-  for (std::size_t i = 0; i < r.tensors.size(); ++i) result[r.tensors[i]] = ranges[i];
+  std::map<std::string, quant::ChannelRanges> result;
+  for (std::size_t i = 0; i < r.tensors.size(); ++i) {
+    // A channel no real token reached (no batches): an empty range, quantized with scale 1.
+    for (std::size_t c = 0; c < ranges[i].min.size(); ++c) {
+      if (ranges[i].min[c] > ranges[i].max[c]) ranges[i].min[c] = ranges[i].max[c] = 0.0f;
+    }
+    result[r.tensors[i]] = std::move(ranges[i]);
+  }
   return result;
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "model_form.h"
 #include "ort_session.h"
 #include "plan.h"
+#include "smoothing.h"
 
 namespace docquant::job {
 
@@ -29,10 +31,10 @@ struct CalibrationRequest {
   std::function<void()> check_cancel;   // polled before each batch
 };
 
-// Per tensor, the smallest and largest value over the batches' real tokens (positions whose
-// attention mask is 0 are padding, which no text's answer reads, and are left out; a tensor
-// whose leading axes are not [batch, tokens] counts every value). Throws InputError when
-// ONNX Runtime cannot run the graph or a tensor is not float.
-quant::ActivationRanges calibrate_activation_ranges(const CalibrationRequest& request);
+// Per tensor and channel of its last axis, the smallest and largest value over the batches'
+// real tokens (positions whose attention mask is 0 are padding, which no text's answer reads,
+// and are left out; a tensor whose leading axes are not [batch, tokens] counts every row).
+// Throws InputError when ONNX Runtime cannot run the graph or a tensor is not float.
+std::map<std::string, quant::ChannelRanges> calibrate_activation_ranges(const CalibrationRequest& request);
 
 }  // namespace docquant::job

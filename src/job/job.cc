@@ -37,6 +37,7 @@
 #include "quantize_pass.h"
 #include "record.h"
 #include "scratch_file.h"
+#include "smoothing.h"
 #include "staged_folder.h"
 #include "strategy.h"
 #include "tokenizer_fit.h"
@@ -762,12 +763,13 @@ runtime::Predictions measure_baseline(const QuantizeOptions& o, const JobInputs&
 }
 
 // Static approach: every activation a quantizer reads, calibrated over the calibration rows
-// on the fp32 graph (one evaluation's worth of ONNX Runtime time). Null for dynamic.
+// on the fp32 graph (one evaluation's worth of ONNX Runtime time), then smoothed (SmoothQuant,
+// --smooth_alpha): `fp32` is rewritten, with the same fp32 outputs. Null for dynamic.
 std::shared_ptr<const quant::ActivationRanges> calibrate_activations(const QuantizeOptions& o, const JobInputs& in,
                                                                      onnx::ModelProto& fp32, const CalibrationSet& cal,
                                                                      const runtime::SessionConfig& session,
                                                                      const StagedFolder& out, const JobEvents& events,
-                                                                     PhaseTimes& phases) {
+                                                                     PhaseTimes& phases, QuantizeReport& report) {
   if (o.approach != QuantizeApproach::static_) return nullptr;
   const auto since = Clock::now();
   job::CalibrationRequest request;
@@ -782,11 +784,15 @@ std::shared_ptr<const quant::ActivationRanges> calibrate_activations(const Quant
   request.model_name = in.model_name;
   request.scratch_file = out.dir() / "fp32_calibration.onnx";
   request.check_cancel = events.check_cancel;
-  auto ranges = std::make_shared<const quant::ActivationRanges>(job::calibrate_activation_ranges(request));
+  const auto channels = job::calibrate_activation_ranges(request);
+  quant::SmoothingResult smoothed = quant::smooth_activations(fp32, channels, o.smooth_alpha);
+  report.tensors_smoothed = smoothed.tensors_smoothed;
   phases.add("static activations: calibrate", since);
-  events.progress(fmt::format("static activations: {} tensors calibrated on {} rows in {:.1f}s", ranges->size(),
-                              cal.labels.size(), seconds_since(since)));
-  return ranges;
+  events.progress(fmt::format("static activations: {} tensors calibrated on {} rows in {:.1f}s; {} smoothed "
+                              "(alpha {})",
+                              channels.size(), cal.labels.size(), seconds_since(since), smoothed.tensors_smoothed,
+                              o.smooth_alpha));
+  return std::make_shared<const quant::ActivationRanges>(std::move(smoothed.ranges));
 }
 
 // Tuning on the calibration data: the baseline, then the strategy's trials. Trial 1 is
@@ -807,7 +813,7 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
   report.calibration_rows = cal.labels.size();
   events.progress(fmt::format("calibration data: {} rows tokenized in {:.1f}s; {}", cal.labels.size(),
                               seconds_since(t_load), policy.describe()));
-  const auto ranges = calibrate_activations(o, in, fp32, cal, session, out, events, phases);
+  const auto ranges = calibrate_activations(o, in, fp32, cal, session, out, events, phases, report);
 
   const tune::Config first_config = uniform_config(
       objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);

@@ -62,6 +62,8 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                  {"fused_matmul", o.fused_matmul},
                  {"optimize_graph", o.optimize_graph},
                  {"attention_fused", report.attentions_fused},
+                 {"smooth_alpha", static_approach ? nlohmann::json(o.smooth_alpha) : nlohmann::json()},
+                 {"tensors_smoothed", report.tensors_smoothed},
                  {"skip_layer_normalization_fused", report.skip_layer_norms_fused},
                  {"nodes_that_can_saturate", report.nodes_that_can_saturate},
                  {"exact_on_every_x86_cpu", report.nodes_that_can_saturate == 0}};

@@ -21,6 +21,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from peak_memory import peak_rss_bytes  # this script's folder is on sys.path
+
 STORAGE_DTYPES = {"FloatStorage": np.float32, "HalfStorage": np.float16, "DoubleStorage": np.float64,
                   "LongStorage": np.int64, "IntStorage": np.int32, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
 
@@ -85,11 +87,6 @@ def attribute_tree(state: dict, strip_prefix: str):
         return SimpleNamespace(**{k: build(v) for k, v in node.items()})
 
     return build(root)
-
-
-def peak_rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
 
 
 def main() -> int:

@@ -26,12 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import numpy as np  # noqa: E402
 
 from fixtures import onnx_eval  # noqa: E402
-
-
-def peak_rss_bytes() -> int:
-    # VmHWM of this address space (wait4's ru_maxrss would count the spawning harness too).
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+from peak_memory import peak_rss_bytes  # noqa: E402
 
 
 def main() -> int:

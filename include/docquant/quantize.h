@@ -2,6 +2,7 @@
 // docquant's quantize job as a library call: a SetFit model in, a quantized model
 // folder out, accuracy kept within a criterion on labelled data.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -45,29 +46,28 @@ inline constexpr SensitivityProbe kSensitivityProbes[] = {SensitivityProbe::loca
 constexpr const char* to_string(QuantizeApproach approach) noexcept {
   return approach == QuantizeApproach::static_ ? "static" : "dynamic";
 }
-constexpr std::optional<QuantizeApproach> parse_quantize_approach(std::string_view name) noexcept {
-  for (QuantizeApproach a : kQuantizeApproaches) {
-    if (name == to_string(a)) return a;
-  }
-  return std::nullopt;
-}
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
 }
 constexpr const char* to_string(SensitivityProbe probe) noexcept {
   return probe == SensitivityProbe::isolated ? "isolated" : "local";
 }
-constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
-  for (QuantizeStrategy s : kQuantizeStrategies) {
-    if (name == to_string(s)) return s;
+// The value of `values` whose to_string is `name`.
+template <typename Enum, std::size_t N>
+constexpr std::optional<Enum> parse_named(const Enum (&values)[N], std::string_view name) noexcept {
+  for (Enum v : values) {
+    if (name == to_string(v)) return v;
   }
   return std::nullopt;
 }
+constexpr std::optional<QuantizeApproach> parse_quantize_approach(std::string_view name) noexcept {
+  return parse_named(kQuantizeApproaches, name);
+}
+constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
+  return parse_named(kQuantizeStrategies, name);
+}
 constexpr std::optional<SensitivityProbe> parse_sensitivity_probe(std::string_view name) noexcept {
-  for (SensitivityProbe p : kSensitivityProbes) {
-    if (name == to_string(p)) return p;
-  }
-  return std::nullopt;
+  return parse_named(kSensitivityProbes, name);
 }
 
 struct QuantizeOptions {

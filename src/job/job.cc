@@ -293,6 +293,9 @@ void check_options(const QuantizeOptions& o) {
   check_batch_size(o.batch_size, "--batch_size");
   check_threads(o.threads, "--threads");
   if (o.sensitivity_sample < 1) throw UsageError("sensitivity_sample must be at least 1");
+  if (!(o.smooth_alpha >= 0.0f && o.smooth_alpha <= 1.0f)) {
+    throw UsageError(fmt::format("--smooth_alpha must be in [0, 1], not {}", o.smooth_alpha));
+  }
   if (o.approach == QuantizeApproach::static_ && !o.calibration_data) {
     throw UsageError("--approach static needs --calibration_data: its activation scales are calibrated on the "
                      "CSV's texts");

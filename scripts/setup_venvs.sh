@@ -4,7 +4,9 @@
 # CPU-only python3-torch lives there). A first line "# venv-options: ..." passes
 # options to `python3 -m venv` (e.g. --system-site-packages to see python3-torch).
 # Idempotent: a venv is rebuilt only when its requirements file changed.
-# Usage: scripts/setup_venvs.sh [NAME ...]   (default: every tools/venvs/*.txt)
+# A line "# venv-default: no" keeps a venv out of the default set (nothing in setup.sh or the
+# tests needs it; e.g. bench/peer's OpenVINO/NNCF/CTranslate2 peers): name it to create it.
+# Usage: scripts/setup_venvs.sh [NAME ...]   (default: every tools/venvs/*.txt but those)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/env.sh"
@@ -14,7 +16,9 @@ python=/usr/bin/python3
 shopt -s nullglob
 names=("$@")
 if [[ ${#names[@]} -eq 0 ]]; then
-  for f in "$root"/tools/venvs/*.txt; do names+=("$(basename "$f" .txt)"); done
+  for f in "$root"/tools/venvs/*.txt; do
+    grep -q '^# venv-default: no' "$f" || names+=("$(basename "$f" .txt)")
+  done
 fi
 
 for name in "${names[@]}"; do

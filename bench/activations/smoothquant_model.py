@@ -21,7 +21,7 @@ script measures it end to end, through the real product:
    held-out figures are reported beside "none".
 
 Writes bench/results/smoothquant-model-<fixture>.json and prints a Markdown table per
-fixture. Scratch lives in /tmp/smooth-<fixture>/ (one smoothed model at a time; deleted at the
+fixture. Scratch lives in /tmp/smooth-<fixture>-<pid>/ (one smoothed model at a time; deleted at the
 end unless --keep_scratch). Standard setfit venv (onnx, onnxruntime, tokenizers, numpy).
 
     nice -n 19 ~/.cache/docquant/venvs/setfit/bin/python bench/activations/smoothquant_model.py \\
@@ -192,7 +192,7 @@ def quantize_and_eval(args, onnx_folder, setfit, cal, held, fp32_folder, work):
     out = work / "out"
     q_seconds = run([args.docquant, "quantize", "--onnx_model_folder", onnx_folder, "--setfit_model_folder", setfit,
                      "--calibration_data", cal, "--output_folder", out, "--max_trials", 1, "--best_effort",
-                     "--threads", args.threads, "--quiet"], work / "quantize.log")
+                     "--threads", args.threads, "--quiet", *args.quantize_flags.split()], work / "quantize.log")
     e_json = work / "eval.json"
     if args.skip_heldout:  # calibration figures only (the held-out ones of an earlier run still hold)
         e_seconds = 0.0
@@ -272,7 +272,7 @@ def measure(args, name):
     fixture = args.fixtures_dir / name
     setfit, onnx_path = fixture / "setfit", fixture / "onnx" / "model.onnx"
     cal, held = (args.shared / "data" / f for f in FIXTURE_DATA[name])
-    scratch = Path("/tmp") / f"smooth-{name}"
+    scratch = Path("/tmp") / f"smooth-{name}-{os.getpid()}"  # the pid: two runs at once must not share it
     if scratch.exists():
         shutil.rmtree(scratch)
     fp32_folder = scratch / "fp32"  # the ORIGINAL fp32 model beside the SetFit files, as links
@@ -382,6 +382,8 @@ def main():
     ap.add_argument("--check_texts", type=int, default=4, help="texts for the fp32 equivalence check")
     ap.add_argument("--equivalence_rtol", type=float, default=1e-4)
     ap.add_argument("--alphas", default="0.25,0.5,0.75")
+    ap.add_argument("--quantize_flags", default="",
+                    help="more docquant quantize flags, e.g. '--approach static' (issue 26: calibrated scales)")
     ap.add_argument("--seed", type=int, default=9527)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--keep_scratch", action="store_true")

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 import onnx  # noqa: E402
 
 from fixtures import onnx_eval  # noqa: E402
+from peak_memory import peak_rss_bytes  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "inc_config.yaml"
 
@@ -96,10 +97,7 @@ def main() -> int:
             "reduce_range": not vnni,
             "eval_rows": len(texts),
         }
-    # This process's own peak (VmHWM is per address space; wait4's ru_maxrss would also count
-    # the harness that spawned it, carried across exec).
-    with open("/proc/self/status") as status:
-        report["peak_rss_bytes"] = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    report["peak_rss_bytes"] = peak_rss_bytes()  # this process's own
     Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k not in ("config", "evaluations")}))
     return 0 if report["ok"] else 1

@@ -31,9 +31,14 @@ sys.path.insert(0, str(REPO / "tools"))
 
 
 from fixtures import onnx_eval, paths  # noqa: E402
+from measure import measure  # noqa: E402
 
-# Calibration / eval split per training set: SST-2 has a dev split, TREC only a test split.
+# Calibration split per training set: SST-2 has a dev split, TREC only a test split.
 EVAL_DATA = {"sst2_train.csv": "sst2_dev.csv", "trec6_train.csv": "trec6_test.csv", "trec50_train.csv": "trec50_test.csv"}
+# Held-out rows to score every variant on (docs/quantize.md's held-out sets): SST-2's test split;
+# for TREC the train split (the fixtures saw 8 or 2 examples per class of it, the rest unseen).
+HELD_OUT = {"sst2_train.csv": "sst2_test.csv", "trec6_train.csv": "trec6_train.csv",
+            "trec50_train.csv": "trec50_train.csv"}
 
 
 def ort_quantize(src: Path, dst: Path, **options) -> float:
@@ -142,43 +147,51 @@ def run_docquant(args, fixture: Path, data: Path, work: Path, name="docquant", f
             "reduce_range": record["recipe"]["reduce_range"], "phase_seconds": record.get("phase_seconds")}
 
 
-def batches(folder, texts, size, input_names):
-    return [folder.tokenize(texts[i:i + size], input_names) for i in range(0, len(texts), size)]
+def run_openvino(args, fixture: Path, data: Path, work: Path, mode: str) -> list:
+    """nncf.quantize or quantize_with_accuracy_control (openvino_quantize.py, its own process, so
+    its time and peak RSS are its own), then one row per OpenVINO precision hint."""
+    name = "openvino-nncf" if mode == "quantize" else "openvino-nncf-accuracy-control"
+    out, report = work / name / "model.xml", work / name / "report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report.unlink(missing_ok=True)
+    command = [args.peers_python, str(Path(__file__).with_name("openvino_quantize.py")), "--mode", mode,
+               "--onnx-model", str(fixture / "onnx" / "model.onnx"), "--setfit-folder", str(fixture / "setfit"),
+               "--data", str(data), "--output", str(out), "--report", str(report)]
+    command += ["--limit", str(args.limit)] if args.limit else []
+    code, wall, _ = run_measured(command, work / f"{name}.log")
+    if code != 0 or not report.is_file():
+        return [{"name": name, "skipped": f"openvino_quantize.py exited {code}; see {work / f'{name}.log'}"}]
+    facts = json.loads(report.read_text())
+    rows = []
+    for precision in args.openvino_precisions:
+        rows.append({"name": f"{name} ({precision})", "engine": "openvino", "precision": precision, "path": str(out),
+                     "quantize_seconds": wall, "peak_rss_bytes": facts["peak_rss_bytes"], "trials": None,
+                     "reduce_range": None, "openvino": facts})
+    return rows
 
 
-def predict_all(session, folder, feeds) -> None:
-    for feed in feeds:
-        hidden = session.run(None, feed)[0]
-        folder.head.predict(onnx_eval.mean_pool(hidden, feed["attention_mask"], folder.normalize))
+def run_ctranslate2(args, fixture: Path, work: Path) -> dict:
+    """The body converted by ct2_convert.py (CTranslate2's loader, int8 weights), when
+    CTranslate2 has a loader for the architecture."""
+    out, report = work / "ctranslate2", work / "ctranslate2.json"
+    report.unlink(missing_ok=True)
+    command = [args.peers_python, str(Path(__file__).with_name("ct2_convert.py")), "--setfit-folder",
+               str(fixture / "setfit"), "--output", str(out), "--report", str(report)]
+    code, wall, _ = run_measured(command, work / "ctranslate2.log")
+    facts = json.loads(report.read_text()) if report.is_file() else {}
+    if code != 0:
+        return {"name": "ctranslate2-int8", "skipped": facts.get("error", f"ct2_convert.py exited {code}")}
+    return {"name": "ctranslate2-int8", "engine": "ctranslate2", "path": str(out), "quantize_seconds": wall,
+            "peak_rss_bytes": facts["peak_rss_bytes"], "trials": None, "reduce_range": None, "ctranslate2": facts}
 
 
-def measure(variants, folder, texts, labels, args) -> None:
-    sessions = {v["name"]: onnx_eval.make_session(v["path"], args.threads) for v in variants}
-    for v in variants:
-        v["size_bytes"] = os.path.getsize(v["path"])
-        v["accuracy"] = onnx_eval.body_accuracy(sessions[v["name"]], folder, texts, labels)
-    bench_texts = texts[:args.bench_docs]
-    settings = {1: bench_texts[:args.bench_docs_batch1], 32: bench_texts}
-    for batch, subset in settings.items():
-        feeds = {n: batches(folder, subset, batch, [i.name for i in s.get_inputs()]) for n, s in sessions.items()}
-        for name, session in sessions.items():  # warm-up
-            predict_all(session, folder, feeds[name][:2])
-        samples = {n: [] for n in sessions}
-        for _ in range(args.reps):  # interleaved, so load from elsewhere hits every variant alike
-            for name, session in sessions.items():
-                started = time.perf_counter()
-                predict_all(session, folder, feeds[name])
-                samples[name].append(len(subset) / (time.perf_counter() - started))
-        for v in variants:
-            v[f"docs_per_s_batch{batch}"] = statistics.median(samples[v["name"]])
-            v[f"docs_per_s_batch{batch}_samples"] = samples[v["name"]]
-    base = variants[0]
-    for v in variants:
-        v["accuracy_delta_vs_fp32"] = v["accuracy"] - base["accuracy"]
-        v["size_ratio_vs_fp32"] = v["size_bytes"] / base["size_bytes"]
-        for batch in settings:
-            key = f"docs_per_s_batch{batch}"
-            v[f"speedup_batch{batch}_vs_fp32"] = v[key] / base[key]
+def size_bytes(variant: dict) -> int:
+    path = Path(variant["path"])
+    if variant.get("engine") == "openvino":
+        return path.stat().st_size + path.with_suffix(".bin").stat().st_size
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    return path.stat().st_size
 
 
 def environment(args) -> dict:
@@ -193,17 +206,25 @@ def environment(args) -> dict:
             if line.startswith("flags"):
                 flags = set(line.split(":", 1)[1].split())
     import importlib.metadata as md
+
+    def version(name):
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
     return {
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": git("rev-parse", "HEAD"),
         # Only the harness's own files: other parts of the tree change under concurrent work.
         "git_dirty": bool(git("status", "--porcelain", "--", "bench/peer", "tools/fixtures", "tools/build_fixtures.py")),
         "cpu_model": cpu, "cpu_count": os.cpu_count(),
-        "cpu_flags": sorted(f for f in flags if f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512bw")),
+        "cpu_flags": sorted(f for f in flags if f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512bw",
+                                                      "avx512_bf16", "amx_int8")),
         "python": platform.python_version(),
         "harness_versions": {n: md.version(n) for n in ("onnxruntime", "onnx", "numpy", "transformers",
                                                          "tokenizers", "scikit-learn")},
-        "threads": args.threads, "reps": args.reps,
+        "threads": args.threads, "reps": args.reps, "load_average": os.getloadavg(),
+        "peer_versions": {n: version(n) for n in ("openvino", "nncf", "ctranslate2")},
     }
 
 
@@ -211,18 +232,23 @@ def write_markdown(result: dict, path: Path) -> None:
     env, rows = result["environment"], result["variants"]
     inc = next((v["inc"] for v in rows if "inc" in v), None)
     lines = [f"# Peers on `{result['fixture']}`", "",
-             f"- eval/calibration data: `{result['eval_data']}` ({result['eval_rows']} rows); throughput on the first "
-             f"{result['bench_docs_batch1']} docs at batch 1 and {result['bench_docs']} docs at batch 32",
+             f"- calibration data (every quantizer's): `{result['calibration_data']}` ({result['calibration_rows']} rows); "
+             f"accuracy and agreement with fp32 on `{result['eval_data']}` ({result['eval_rows']} rows); throughput "
+             f"on its first {result['bench_docs_batch1']} docs at batch 1 (p50 of the calls) and "
+             f"{result['bench_docs']} docs at batch 32",
              f"- {env['cpu_model']} ({env['cpu_count']} cores, {', '.join(env['cpu_flags'])}); ONNX Runtime "
              f"{env['harness_versions']['onnxruntime']} intra-op threads {env['threads']}; median of {env['reps']} "
-             f"interleaved repetitions",
+             f"interleaved repetitions; load average {', '.join(f'{x:.1f}' for x in env.get('load_average', ()))} at the end",
              f"- git {env['git_commit'][:12]}{' (dirty)' if env['git_dirty'] else ''}, {env['date_utc']}"]
+    peers = {k: v for k, v in env.get("peer_versions", {}).items() if v}
+    if peers:
+        lines.append("- " + ", ".join(f"{k} {v}" for k, v in peers.items()) + f" ({env['threads']} threads, one stream)")
     if inc:
         lines.append(f"- INC {inc['inc_version']} tuned with onnxruntime {inc['onnxruntime_version']}, onnx "
                      f"{inc['onnx_version']}; INC's own baseline {inc['baseline_accuracy']:.4f}, quantized "
                      f"{inc['quantized_accuracy']:.4f}; CPU VNNI seen by INC: {inc['cpu_vnni']}")
-    lines += ["", "| variant | accuracy | Δ vs fp32 | quantize s | trials | peak RSS MB | size MB | reduce_range "
-              "| docs/s b1 | × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| variant | accuracy | agreement with fp32 | quantize s | trials | peak RSS MB | size MB "
+              "| b1 p50 ms | docs/s b1 | × fp32 | docs/s b32 | × fp32 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for v in rows:
         if "from_run" in v:
             v = dict(v, name=f"{v['name']} (tuned in the run of {v['from_run']})")
@@ -232,10 +258,10 @@ def write_markdown(result: dict, path: Path) -> None:
         quantize = "—" if v.get("quantize_seconds") is None else f"{v['quantize_seconds']:.1f}"
         trials = "—" if v.get("trials") is None else str(v["trials"])
         peak = "—" if not v.get("peak_rss_bytes") else f"{v['peak_rss_bytes'] / 1e6:.0f}"
-        reduce_range = "—" if v.get("reduce_range") is None else str(v["reduce_range"])
+        agreement = "—" if v is rows[0] else f"{100 * v['agreement_with_fp32']:.2f} %"
         lines.append(
-            f"| {v['name']} | {v['accuracy']:.4f} | {v['accuracy_delta_vs_fp32']:+.4f} | {quantize} | {trials} | "
-            f"{peak} | {v['size_bytes'] / 1e6:.1f} | {reduce_range} | "
+            f"| {v['name']} | {v['accuracy']:.4f} | {agreement} | {quantize} | {trials} | "
+            f"{peak} | {v['size_bytes'] / 1e6:.1f} | {v['batch1_p50_ms']:.2f} | "
             f"{v['docs_per_s_batch1']:.1f} | {v['speedup_batch1_vs_fp32']:.2f} | {v['docs_per_s_batch32']:.1f} | "
             f"{v['speedup_batch32_vs_fp32']:.2f} |")
     path.write_text("\n".join(lines) + "\n")
@@ -267,8 +293,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fixture", required=True, help="name under $DOCQUANT_FIXTURES, e.g. minilm-sst2")
     parser.add_argument("--fixtures", type=Path, default=paths.fixtures_dir())
-    parser.add_argument("--data", type=Path, default=None, help="eval/calibration CSV (default per dataset)")
+    parser.add_argument("--data", type=Path, default=None, help="calibration CSV (default per dataset)")
     parser.add_argument("--limit", type=int, default=None, help="use the first N rows of --data only")
+    parser.add_argument("--eval-data", type=Path, default=None,
+                        help="held-out CSV every variant is scored on (default per dataset: sst2_test, trec*_train)")
+    parser.add_argument("--eval-limit", type=int, default=None, help="use the first N rows of --eval-data only")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--bench-docs", type=int, default=256, help="docs timed at batch 32")
@@ -282,6 +311,20 @@ def main() -> int:
                         help="reuse the INC row of an earlier peers-<fixture>.json of this fixture instead of "
                              "tuning again (INC takes up to --inc-time-limit); the table names the run it came from")
     parser.add_argument("--docquant-bin", default=None, help="docquant executable; its row is skipped when absent")
+    parser.add_argument("--docquant-variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="one more docquant row, quantized with these extra flags (e.g. "
+                             "'docquant-static=--approach static'); repeatable")
+    parser.add_argument("--skip-docquant-per-tensor", action="store_true")
+    parser.add_argument("--skip-ort-dynamic", action="store_true")
+    parser.add_argument("--openvino", action="store_true",
+                        help="OpenVINO + NNCF rows: nncf.quantize and quantize_with_accuracy_control (needs the "
+                             "peers venv: run this script with its python)")
+    parser.add_argument("--openvino-precisions", default=None,
+                        help="INFERENCE_PRECISION_HINT values, comma-separated (default f32, and bf16 where the CPU "
+                             "has AVX-512 BF16 or AMX)")
+    parser.add_argument("--ctranslate2", action="store_true", help="a CTranslate2 int8 row (peers venv)")
+    parser.add_argument("--peers-python", default=sys.executable,
+                        help="python of the peers venv for the quantizing processes (default: this one)")
     parser.add_argument("--work", type=Path, default=None, help="quantized models (default $DOCQUANT_CACHE/peers/<fixture>)")
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args()
@@ -289,6 +332,20 @@ def main() -> int:
     fixture = args.fixtures / args.fixture
     manifest = json.loads((fixture / "manifest.json").read_text())
     data = args.data or paths.data_file(EVAL_DATA[manifest["dataset"]["train"]])
+    eval_data = args.eval_data or paths.data_file(HELD_OUT[manifest["dataset"]["train"]])
+    if args.openvino or args.ctranslate2:
+        try:
+            import ctranslate2  # noqa: F401
+            import openvino  # noqa: F401
+        except ImportError as e:
+            parser.error(f"--openvino/--ctranslate2 measure in this process: run with the peers venv's python "
+                         f"($DOCQUANT_CACHE/venvs/peers/bin/python; scripts/setup_venvs.sh peers) ({e})")
+    if args.openvino_precisions is None:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+        args.openvino_precisions = ["f32"] + (["bf16"] if {"avx512_bf16", "amx_bf16"} & set(flags) else [])
+    else:
+        args.openvino_precisions = args.openvino_precisions.split(",")
     work = args.work or paths.cache_dir() / "peers" / args.fixture
     work.mkdir(parents=True, exist_ok=True)
     fp32 = fixture / "onnx" / "model.onnx"
@@ -309,8 +366,8 @@ def main() -> int:
     source = work / "fp32" / "model.onnx"
     source.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(fp32, source)
-    for name, options in (("ort-dynamic-default", {}),
-                          ("ort-dynamic-perchannel-rr", {"per_channel": True, "reduce_range": True})):
+    ort_dynamic = (("ort-dynamic-default", {}), ("ort-dynamic-perchannel-rr", {"per_channel": True, "reduce_range": True}))
+    for name, options in () if args.skip_ort_dynamic else ort_dynamic:
         out = work / name / "model.onnx"
         seconds = ort_quantize(source, out, **options)
         variants.append({"name": name, "path": str(out), "quantize_seconds": seconds, "trials": 1,
@@ -319,16 +376,32 @@ def main() -> int:
         rows = limited_csv(Path(data), args.limit, work)
         print("docquant ...", flush=True)
         variants.append(run_docquant(args, fixture, rows, work))
-        variants.append(run_docquant(args, fixture, rows, work, "docquant-per-tensor", ("--activations", "per_tensor")))
+        if not args.skip_docquant_per_tensor:
+            variants.append(run_docquant(args, fixture, rows, work, "docquant-per-tensor",
+                                         ("--activations", "per_tensor")))
+        for spec in args.docquant_variant:
+            name, _, flags = spec.partition("=")
+            variants.append(run_docquant(args, fixture, rows, work, name, tuple(flags.split())))
+    if args.openvino:
+        for mode in ("quantize", "accuracy-control"):
+            print(f"OpenVINO + NNCF {mode} ...", flush=True)
+            variants += run_openvino(args, fixture, Path(data), work, mode)
+    if args.ctranslate2:
+        print("CTranslate2 ...", flush=True)
+        variants.append(run_ctranslate2(args, fixture, work))
 
     print("measuring ...", flush=True)
     folder = onnx_eval.SetFitFolder.load(str(fixture / "setfit"))
-    texts, labels = onnx_eval.load_csv(str(data), args.limit)
+    texts, labels = onnx_eval.load_csv(str(eval_data), args.eval_limit)
     measured = [v for v in variants if "skipped" not in v]
+    for v in measured:
+        v["size_bytes"] = size_bytes(v)
     measure(measured, folder, texts, labels, args)
 
+    calibration_texts, _ = onnx_eval.load_csv(str(data), args.limit)
     result = {"fixture": args.fixture, "body": manifest["body"], "labels": manifest["labels"],
-              "eval_data": Path(data).name, "eval_rows": len(texts), "bench_docs": args.bench_docs,
+              "calibration_data": Path(data).name, "calibration_rows": len(calibration_texts),
+              "eval_data": Path(eval_data).name, "eval_rows": len(texts), "bench_docs": args.bench_docs,
               "bench_docs_batch1": args.bench_docs_batch1, "environment": environment(args),
               "fixture_fp32_test_accuracy": manifest["fp32_test_accuracy"], "variants": variants}
     args.results.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,14 @@ namespace docquant {
 //               however it is batched or padded (stock ONNX Runtime ops; docs/quantize.md).
 enum class ActivationScales { per_tensor, per_token };
 
+// Where activation scales come from (INC's quantization.approach).
+//   dynamic: computed from each input when the model runs (ActivationScales says how);
+//   static:  one scale and zero point per tensor, calibrated on the calibration CSV's texts
+//            before tuning and stored in the model: nothing is computed at run time, and a
+//            text's answer depends on the text alone (docs/quantize.md, "Static activations").
+enum class QuantizeApproach { dynamic, static_ };
+inline constexpr QuantizeApproach kQuantizeApproaches[] = {QuantizeApproach::dynamic, QuantizeApproach::static_};
+
 // How tuning searches for the nodes to keep fp32 (docs/quantize.md).
 //   sensitivity: rank nodes once, then binary-search how many stay fp32 (few evaluations);
 //   basic:       INC 1.x's order (op-type-wise, single fallbacks from the end, cumulative).
@@ -47,6 +55,9 @@ inline constexpr CriterionMetric kCriterionMetrics[] = {CriterionMetric::accurac
 constexpr const char* to_string(CriterionMetric metric) noexcept {
   return metric == CriterionMetric::agreement ? "agreement" : "accuracy";
 }
+constexpr const char* to_string(QuantizeApproach approach) noexcept {
+  return approach == QuantizeApproach::static_ ? "static" : "dynamic";
+}
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
 }
@@ -63,6 +74,9 @@ constexpr std::optional<Enum> parse_named(const Enum (&values)[N], std::string_v
 }
 constexpr std::optional<CriterionMetric> parse_criterion_metric(std::string_view name) noexcept {
   return parse_named(kCriterionMetrics, name);
+}
+constexpr std::optional<QuantizeApproach> parse_quantize_approach(std::string_view name) noexcept {
+  return parse_named(kQuantizeApproaches, name);
 }
 constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
   return parse_named(kQuantizeStrategies, name);
@@ -112,6 +126,13 @@ struct QuantizeOptions {
   // per_token by default: per-tensor scales flip 2-3.5 % of labels between batchings of one
   // model (measured, docs/quantize.md), as much as quantizing costs; per_token costs time.
   ActivationScales activations = ActivationScales::per_token;
+  // static needs calibration data; `activations` then does not apply.
+  QuantizeApproach approach = QuantizeApproach::dynamic;
+  // Static approach: SmoothQuant's alpha (0: off, the default: measured, it did not pay on
+  // minilm-sst2): outlier channels of each GEMM input are divided by
+  // s = max|x|^alpha / max|W|^(1-alpha) (one Mul) and folded into the weights' rows before the
+  // per-tensor scale is calibrated (docs/quantize.md, "Static activations").
+  float smooth_alpha = 0.0f;
   bool quantize_embeddings = true;
   bool fused_matmul = true;   // DynamicQuantizeMatMul rather than DynamicQuantizeLinear+MatMulInteger+…
   // Before quantizing: ONNX Runtime's extended graph optimisations (LayerNormalization,
@@ -222,6 +243,7 @@ struct QuantizeReport {
   bool probe_cached = false;      // the local probe's scores came from the cache (use_baseline_cache)
   std::optional<SensitivityProbe> probe;  // which probe ranked the nodes, when one ran
   std::size_t attentions_fused = 0;        // by optimize_graph
+  int tensors_smoothed = 0;                // static approach: activations given a SmoothQuant Mul
   std::size_t skip_layer_norms_fused = 0;  // by optimize_graph
   // The u8×s8 kernel family ONNX Runtime runs on the machine that measured accuracy
   // ("avx512_vnni", "avx_vnni", "amx", "sse": exact; "avx2", "avx512_core": pairs of

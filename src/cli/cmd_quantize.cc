@@ -186,6 +186,20 @@ void add_quantize_command(CLI::App& root) {
                 "8-bit weights instead of the default 7-bit (reduce_range): one more bit of precision, but\n"
                 "pairs of u8*s8 products may saturate in int16 on CPUs without VNNI (AVX2-only), so the same\n"
                 "model scores differently there than on VNNI CPUs; quantize warns when the output can");
+  auto approach = std::make_shared<std::string>(to_string(o->approach));
+  cmd->add_option("--approach", *approach,
+                  "dynamic: activation scales computed from each input when the model runs (--activations)\n"
+                  "static: one scale per tensor, calibrated on the --calibration_data texts before tuning and\n"
+                  "  stored in the model: nothing computed at run time, a text's answer depends on the text\n"
+                  "  alone (INC's post_training_static_quant; docs/quantize.md, \"Static activations\")")
+      ->check(CLI::IsMember(names_of(kQuantizeApproaches)))
+      ->capture_default_str();
+  cmd->add_option("--smooth_alpha", o->smooth_alpha,
+                  "--approach static: SmoothQuant's alpha, how much of each GEMM input's outlier channels moves\n"
+                  "into the weights' rows before its one scale is calibrated (one Mul per input; 0: off;\n"
+                  "  docs/quantize.md has what it did to agreement with fp32)")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
   auto activations = std::make_shared<std::string>("per_token");
   cmd->add_option("--activations", *activations,
                   "How each MatMul's input is quantized at run time:\n"
@@ -223,6 +237,10 @@ void add_quantize_command(CLI::App& root) {
       if (cmd->count("--strategy")) opts.strategy = o->strategy;
       if (cmd->count("--max_trials")) opts.max_trials = o->max_trials;
       if (cmd->count("--seed")) opts.seed = o->seed;
+    }
+    if (cmd->count("--approach")) opts.approach = *parse_quantize_approach(*approach);
+    if (opts.approach == QuantizeApproach::static_ && cmd->count("--activations")) {
+      throw UsageError("--activations applies to --approach dynamic; static activations are calibrated per tensor");
     }
     opts.onnx_model = *onnx;
     opts.setfit_folder = *setfit;

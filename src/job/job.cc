@@ -17,6 +17,7 @@
 
 #include "agreement.h"
 #include "batching.h"
+#include "calibrate.h"
 #include "csv.h"
 #include "dataset.h"
 #include "docquant/error.h"
@@ -37,6 +38,7 @@
 #include "quantize_pass.h"
 #include "record.h"
 #include "scratch_file.h"
+#include "smoothing.h"
 #include "staged_folder.h"
 #include "strategy.h"
 #include "text_rows.h"
@@ -245,6 +247,7 @@ struct PreparedTrial {
 // reads the file: the weights are held once, by the session, not also as a proto and as
 // serialized bytes (issue 19).
 PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& fp32, const QuantizeOptions& o,
+                            const std::shared_ptr<const quant::ActivationRanges>& ranges,
                             const runtime::ModelSignature& signature, const setfit::SetFitFolder& folder,
                             const runtime::SessionConfig& session, const std::string& model_name,
                             const fs::path& file) {
@@ -252,7 +255,7 @@ PreparedTrial prepare_trial(const tune::Config& config, const onnx::ModelProto& 
   const auto t0 = Clock::now();
   t.config = config;
   {
-    auto q = quant::quantize(fp32, job::plan_for(config, o));
+    auto q = quant::quantize(fp32, job::plan_for(config, o, ranges));
     t.decisions = std::move(q.decisions);
     t.file = ScratchFile(file);
     model::save_model(q.model, file);
@@ -290,6 +293,13 @@ void check_options(const QuantizeOptions& o) {
   }
   if (o.calibration_data && !o.calibration_texts.empty()) {
     throw UsageError("give calibration data as a file or as texts, not both");
+  }
+  if (!(o.smooth_alpha >= 0.0f && o.smooth_alpha <= 1.0f)) {
+    throw UsageError(fmt::format("--smooth_alpha must be in [0, 1], not {}", o.smooth_alpha));
+  }
+  if (o.approach == QuantizeApproach::static_ && !o.calibration_data && o.calibration_texts.empty()) {
+    throw UsageError("--approach static needs --calibration_data: its activation scales are calibrated on the "
+                     "calibration texts");
   }
 }
 
@@ -464,6 +474,7 @@ struct TrialInputs {
   const std::function<void()>& check_cancel;
   const fs::path& cache;            // the baseline cache folder (probe scores go there too)
   const std::string& baseline_key;  // its key material for this run; empty: caching is off
+  const std::shared_ptr<const quant::ActivationRanges>& ranges;  // static approach's calibration, else null
 };
 
 // Trial 1, prepared on a second thread while the baseline was measured.
@@ -473,6 +484,7 @@ struct FirstTrial {
 };
 
 struct TuningOutcome {
+  std::shared_ptr<const quant::ActivationRanges> ranges;  // static approach's calibration, else null
   tune::Config chosen;                        // the configuration to write
   std::optional<PreparedTrial> last_passing;  // the latest passing trial: the output, unless best-effort picks a failed one
   std::map<std::string, double> sensitivity;  // the probe's score per node, when it ran
@@ -564,7 +576,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       phases.add_seconds("trial 1: quantize pass + session (second thread, during the baseline)",
                          trial.pass_seconds + trial.session_seconds);
     } else {
-      trial = prepare_trial(config, fp32.get(), o, signature, folder, session, model_name,
+      trial = prepare_trial(config, fp32.get(), o, in.ranges, signature, folder, session, model_name,
                             trial_file(in.scratch_dir, evaluated.size() + 1));
       phases.add_seconds("trials: quantize pass", trial.pass_seconds);
       phases.add_seconds("trials: session", trial.session_seconds);
@@ -599,11 +611,11 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
         if (!first_trial.valid()) fp32.release();
       };
       probe.nodes = objective.nodes;
-      probe.config = job::plan_for({}, o).defaults;
+      probe.config = job::plan_for({}, o, in.ranges).defaults;
       probe.config.quantize = true;
       probe.config.granularity = mode == tune::NodeMode::int8_per_channel ? quant::WeightGranularity::per_channel
                                                                           : quant::WeightGranularity::per_tensor;
-      probe.plan = job::plan_for({}, o);
+      probe.plan = job::plan_for({}, o, in.ranges);
       probe.signature = &signature;
       probe.batches = &cal.sample_batches;
       probe.session = session;
@@ -636,7 +648,7 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
       probe.quantized_alone = [&](std::size_t i) {
         tune::Config only;
         for (std::size_t j = 0; j < objective.nodes.size(); ++j) only.nodes[objective.nodes[j]] = i == j ? mode : tune::NodeMode::fp32;
-        return model::serialize_model(quant::quantize(fp32.get(), job::plan_for(only, o)).model);
+        return model::serialize_model(quant::quantize(fp32.get(), job::plan_for(only, o, in.ranges)).model);
       };
       probe.signature = &signature;
       probe.folder = &folder;
@@ -820,6 +832,39 @@ runtime::Predictions measure_baseline(const QuantizeOptions& o, const JobInputs&
   return baseline;
 }
 
+// Static approach: every activation a quantizer reads, calibrated over the calibration rows
+// on the fp32 graph (one evaluation's worth of ONNX Runtime time), then smoothed (SmoothQuant,
+// --smooth_alpha): `fp32` is rewritten, with the same fp32 outputs. Null for dynamic.
+std::shared_ptr<const quant::ActivationRanges> calibrate_activations(const QuantizeOptions& o, const JobInputs& in,
+                                                                     onnx::ModelProto& fp32, const CalibrationSet& cal,
+                                                                     const runtime::SessionConfig& session,
+                                                                     const StagedFolder& out, const JobEvents& events,
+                                                                     PhaseTimes& phases, QuantizeReport& report) {
+  if (o.approach != QuantizeApproach::static_) return nullptr;
+  const auto since = Clock::now();
+  job::CalibrationRequest request;
+  request.fp32 = &fp32;
+  std::set<std::string> seen;
+  for (const auto& c : quant::find_candidates(fp32)) {
+    if (!c.activation.empty() && seen.insert(c.activation).second) request.tensors.push_back(c.activation);
+  }
+  request.signature = &in.signature;
+  request.batches = &cal.batches;
+  request.session = session;
+  request.model_name = in.model_name;
+  request.scratch_file = out.dir() / "fp32_calibration.onnx";
+  request.check_cancel = events.check_cancel;
+  const auto channels = job::calibrate_activation_ranges(request);
+  quant::SmoothingResult smoothed = quant::smooth_activations(fp32, channels, o.smooth_alpha);
+  report.tensors_smoothed = smoothed.tensors_smoothed;
+  phases.add("static activations: calibrate", since);
+  events.progress(fmt::format("static activations: {} tensors calibrated on {} rows in {:.1f}s; {} smoothed "
+                              "(alpha {})",
+                              channels.size(), cal.rows(), seconds_since(since), smoothed.tensors_smoothed,
+                              o.smooth_alpha));
+  return std::make_shared<const quant::ActivationRanges>(std::move(smoothed.ranges));
+}
+
 // Tuning on the calibration data: the baseline, then the strategy's trials. Trial 1 is
 // known before the baseline is measured (every node quantized; basic's first op-type-wise
 // trial is per-channel), so its quantize pass and session creation, mostly single-threaded,
@@ -840,11 +885,12 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
   events.progress(fmt::format("calibration data: {} {}rows tokenized in {:.1f}s; {}", cal.rows(),
                               report.calibration_labelled ? "" : "unlabelled ", seconds_since(t_load),
                               policy.describe()));
+  const auto ranges = calibrate_activations(o, in, fp32, cal, session, out, events, phases, report);
 
   const tune::Config first_config = uniform_config(
       objective.nodes, o.strategy == QuantizeStrategy::basic ? tune::NodeMode::int8_per_channel : default_mode);
   std::future<PreparedTrial> first_trial = std::async(std::launch::async, [&] {
-    return prepare_trial(first_config, fp32, o, in.signature, in.folder, session, in.model_name,
+    return prepare_trial(first_config, fp32, o, ranges, in.signature, in.folder, session, in.model_name,
                          first_trial_file(out.dir()));
   });
 
@@ -874,9 +920,10 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
   // every trial in full.
   const std::size_t need = job::rows_needed(criterion, baseline_score, cal.rows());
   const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
+  // Static and per-token activations are batch-invariant: their rows may be regrouped.
   const std::vector<runtime::Batch> trial_batches =
       risk_ordered_batches(cal, baseline, references.criterion(), policy, in.tokenizer.pad_id(),
-                           o.activations == ActivationScales::per_token);
+                           o.approach == QuantizeApproach::static_ || o.activations == ActivationScales::per_token);
   events.progress(describe_baseline(report, criterion, need,
                                     report.baseline_cached
                                         ? fmt::format("from the cache in {}; --no_cache evaluates it", cache.string())
@@ -902,10 +949,12 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
                                  events.rows_progress,
                                  events.check_cancel,
                                  cache,
-                                 o.use_baseline_cache ? key : no_key};
+                                 o.use_baseline_cache ? key : no_key,
+                                 ranges};
   TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
   report.flips_by_margin = runtime::flips_by_margin(
       tuned.chosen_predicted, baseline.predicted, runtime::top2_margins(baseline.proba, baseline.num_classes));
+  tuned.ranges = ranges;
   // The output takes a second quantize pass unless the chosen trial's file is kept.
   if (!(tuned.last_passing && tuned.last_passing->config.nodes == tuned.chosen.nodes)) fp32_graph.get();
   fp32_scratch.remove();
@@ -922,7 +971,7 @@ std::vector<quant::NodeDecision> write_model(TuningOutcome& d, const onnx::Model
     decisions = std::move(d.last_passing->decisions);
     d.last_passing->file.rename_to(out.dir() / "model.onnx");
   } else {
-    auto final_q = quant::quantize(fp32, job::plan_for(d.chosen, o));
+    auto final_q = quant::quantize(fp32, job::plan_for(d.chosen, o, d.ranges));
     decisions = std::move(final_q.decisions);
     since = phases.add("output: quantize pass", since);
     model::save_model(final_q.model, out.dir() / "model.onnx");
@@ -941,7 +990,9 @@ void record_nodes(const std::vector<quant::NodeDecision>& decisions, const Tunin
       node.decision = fmt::format("{} {}{}{}", n.weight_type,
                                   n.granularity == quant::WeightGranularity::per_channel ? "per-channel" : "per-tensor",
                                   n.reduce_range ? " reduce_range" : "",
-                                  n.activations == quant::ActivationScheme::per_token ? ", per-token activations" : "");
+                                  n.activations == quant::ActivationScheme::per_token           ? ", per-token activations"
+                                  : n.activations == quant::ActivationScheme::static_per_tensor ? ", static activations"
+                                                                                                : "");
       node.can_saturate = quant::pairwise_can_saturate(n.max_pair_magnitude);
     } else if (it != d.chosen.nodes.end() && it->second == tune::NodeMode::fp32) {
       node.outcome = NodeOutcome::fp32_by_tuning;

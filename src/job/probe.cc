@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "batch_feed.h"
 #include "docquant/error.h"
 #include "error_probe.h"
 #include "onnx_io.h"
@@ -14,40 +15,6 @@
 #include "scratch_file.h"
 
 namespace docquant::job {
-
-namespace {
-
-// The batch's text inputs as ONNX Runtime values (int64, or int32 copies when the graph asks).
-struct Feed {
-  std::vector<const char*> names;
-  std::vector<Ort::Value> values;
-  std::vector<std::vector<std::int32_t>> narrow;
-};
-
-Feed feed_batch(const runtime::ModelSignature& signature, const runtime::Batch& batch) {
-  static const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-  const std::int64_t shape[] = {static_cast<std::int64_t>(batch.rows.size()), static_cast<std::int64_t>(batch.seq_len)};
-  Feed f;
-  f.narrow.resize(signature.inputs.size());
-  for (std::size_t i = 0; i < signature.inputs.size(); ++i) {
-    const auto& in = signature.inputs[i];
-    const auto& data = in.name == "input_ids"        ? batch.input_ids
-                       : in.name == "attention_mask" ? batch.attention_mask
-                                                     : batch.token_type_ids;
-    f.names.push_back(in.name.c_str());
-    if (in.elem_type == onnx::TensorProto::INT64) {
-      f.values.push_back(Ort::Value::CreateTensor<std::int64_t>(memory, const_cast<std::int64_t*>(data.data()),
-                                                                data.size(), shape, 2));
-    } else {
-      f.narrow[i].assign(data.begin(), data.end());
-      f.values.push_back(
-          Ort::Value::CreateTensor<std::int32_t>(memory, f.narrow[i].data(), f.narrow[i].size(), shape, 2));
-    }
-  }
-  return f;
-}
-
-}  // namespace
 
 std::vector<double> local_sensitivity(const LocalProbeRequest& r) {
   quant::ProbeModel probe = quant::build_error_probe(*r.fp32, r.nodes, r.config, r.plan);

@@ -66,9 +66,11 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                       {"higher_is_better", o.higher_is_better},
                       {"text", report.criterion}};
   }
-  j["recipe"] = {{"approach", "post_training_dynamic_quant"},
+  const bool static_approach = o.approach == QuantizeApproach::static_;
+  j["recipe"] = {{"approach", static_approach ? "post_training_static_quant" : "post_training_dynamic_quant"},
                  {"weights", "int8 symmetric"},
-                 {"activations", o.activations == ActivationScales::per_token
+                 {"activations", static_approach ? "uint8 asymmetric, static per tensor (calibrated min/max)"
+                                 : o.activations == ActivationScales::per_token
                                      ? "uint8 symmetric (zero point 128), dynamic per token"
                                      : "uint8 asymmetric, dynamic per tensor"},
                  {"activation_scales", quant::to_string(activation_scheme(o))},
@@ -78,6 +80,8 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                  {"fused_matmul", o.fused_matmul},
                  {"optimize_graph", o.optimize_graph},
                  {"attention_fused", report.attentions_fused},
+                 {"smooth_alpha", static_approach ? nlohmann::json(o.smooth_alpha) : nlohmann::json()},
+                 {"tensors_smoothed", report.tensors_smoothed},
                  {"skip_layer_normalization_fused", report.skip_layer_norms_fused},
                  {"nodes_that_can_saturate", report.nodes_that_can_saturate},
                  {"exact_on_every_x86_cpu", report.nodes_that_can_saturate == 0}};

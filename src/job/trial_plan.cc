@@ -3,12 +3,15 @@
 namespace docquant::job {
 
 quant::ActivationScheme activation_scheme(const QuantizeOptions& o) {
+  if (o.approach == QuantizeApproach::static_) return quant::ActivationScheme::static_per_tensor;
   return o.activations == ActivationScales::per_token ? quant::ActivationScheme::per_token
                                                       : quant::ActivationScheme::per_tensor;
 }
 
-quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o) {
+quant::QuantPlan plan_for(const tune::Config& config, const QuantizeOptions& o,
+                          std::shared_ptr<const quant::ActivationRanges> ranges) {
   quant::QuantPlan plan;
+  plan.activation_ranges = std::move(ranges);
   plan.defaults.quantize = false;  // every candidate is named in the config
   plan.defaults.reduce_range = o.reduce_range;
   plan.defaults.activations = activation_scheme(o);

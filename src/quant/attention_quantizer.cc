@@ -10,6 +10,11 @@
 // which adds the [3H] bias and applies the mask as Attention does (bit-identical outputs
 // measured on a padded batch). Attentions with inputs or attributes beyond input, weight,
 // bias, mask, num_heads, scale and mask_filter_value keep per-tensor QAttention.
+//
+// With static activations the input's QuantizeLinear has a calibrated constant scale and zero
+// point, and QAttention takes them as its input_scale and input_zero_point: one node for the
+// whole attention, and nothing computed at run time to quantize (bench/activations/static_forms.py
+// measured it against MatMulIntegerToFloat + Split + MultiHeadAttention with the same scales).
 #include <fmt/core.h>
 
 #include <set>
@@ -61,6 +66,10 @@ class AttentionQuantizer final : public Quantizer {
     return weight_refusal(node, *weight_spec(node, plan, graph), graph);
   }
 
+  std::optional<int> activation_input(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
+    return 0;
+  }
+
   Rewrite rewrite(const onnx::NodeProto& node, const NodeConfig& config, RewriteContext& ctx) const override {
     Rewrite r;
     r.granularity = config.granularity;
@@ -91,10 +100,17 @@ class AttentionQuantizer final : public Quantizer {
     }
 
     const std::string& x = node.input(0);
-    const std::string xq = ctx.names.unique(x + "_quantized");
-    const std::string xs = ctx.names.unique(x + "_scale");
-    const std::string xz = ctx.names.unique(x + "_zero_point");
-    r.nodes.push_back(make_node("DynamicQuantizeLinear", {x}, {xq, xs, xz}, ctx.names.unique(x + "_QuantizeLinear")));
+    std::string xq, xs, xz;
+    if (config.activations == ActivationScheme::static_per_tensor) {
+      r.activations = ActivationScheme::static_per_tensor;
+      const StaticQuantizedNames a = ctx.activations.per_tensor_static(x, ctx.plan.activation_ranges.get(), r.nodes);
+      xq = a.values, xs = a.scale, xz = a.zero_point;
+    } else {
+      xq = ctx.names.unique(x + "_quantized");
+      xs = ctx.names.unique(x + "_scale");
+      xz = ctx.names.unique(x + "_zero_point");
+      r.nodes.push_back(make_node("DynamicQuantizeLinear", {x}, {xq, xs, xz}, ctx.names.unique(x + "_QuantizeLinear")));
+    }
 
     const auto input_or_empty = [&](int i) { return i < node.input_size() ? node.input(i) : std::string(); };
     // QAttention: input, weight, bias, input_scale, weight_scale, mask_index,

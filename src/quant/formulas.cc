@@ -40,6 +40,8 @@ QuantParams dynamic_uint8_params(float min, float max) noexcept {
   return p;
 }
 
+QuantParams static_uint8_params(float min, float max) noexcept { return dynamic_uint8_params(min, max); }
+
 int quantize_value(float x, QuantParams p, QuantRange storage) noexcept {
   const float q = round_half_even(x / p.scale) + static_cast<float>(p.zero_point);
   const float clamped = std::clamp(q, static_cast<float>(storage.qmin), static_cast<float>(storage.qmax));

@@ -11,7 +11,8 @@
 //                computed in double and rounded to float.
 //   activations  uint8, asymmetric, dynamic per tensor (DynamicQuantizeLinear); or
 //                uint8, symmetric around 128, dynamic per token (one scale per row
-//                of the last axis; per_token_scale below).
+//                of the last axis; per_token_scale below); or
+//                uint8, asymmetric, static per tensor (static_uint8_params below).
 // Rounding is half to even; results saturate to the storage type.
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,12 @@ QuantParams symmetric_params(float absmax, QuantRange range) noexcept;
 // zero_point = round_half_even(saturate(0 - min / scale)). An all-zero
 // range gets scale 1, as ORT's kernel does.
 QuantParams dynamic_uint8_params(float min, float max) noexcept;
+
+// Static activations: DynamicQuantizeLinear's formula applied once, ahead of time, to the
+// range [min, max] a tensor spanned on calibration data; the graph stores the result as
+// QuantizeLinear's constant scale and zero point, and ONNX Runtime stores x as
+// quantize_value(x, p, kUint8) (values outside the range saturate).
+QuantParams static_uint8_params(float min, float max) noexcept;
 
 // Round half to even, independent of the current floating-point environment.
 float round_half_even(float x) noexcept;

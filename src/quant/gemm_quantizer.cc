@@ -38,6 +38,10 @@ class GemmQuantizer final : public Quantizer {
     return WeightSpec{1, attributes_of(node).trans_b != 0 ? 0 : 1};
   }
 
+  std::optional<int> activation_input(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
+    return 0;
+  }
+
   std::optional<std::string> refusal(const onnx::NodeProto& node, const QuantPlan& plan,
                                      const GraphView& graph) const override {
     if (auto why = opset_refusal(graph)) return why;
@@ -75,6 +79,9 @@ class GemmQuantizer final : public Quantizer {
     if (config.activations == ActivationScheme::per_token) {
       r.activations = ActivationScheme::per_token;
       r.nodes = emit_per_token_matmul(mm, ctx.activations, ctx.names);
+    } else if (config.activations == ActivationScheme::static_per_tensor) {
+      r.activations = ActivationScheme::static_per_tensor;
+      r.nodes = emit_static_matmul(mm, ctx.activations, ctx.plan.activation_ranges.get(), ctx.names);
     } else {
       r.nodes = emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names);
     }

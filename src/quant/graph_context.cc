@@ -156,6 +156,28 @@ TokenQuantizedNames ActivationStore::per_token(const std::string& tensor, std::v
   return out;
 }
 
+StaticQuantizedNames ActivationStore::per_tensor_static(const std::string& tensor, const ActivationRanges* ranges,
+                                                        std::vector<onnx::NodeProto>& nodes) {
+  if (auto it = static_cache_.find(tensor); it != static_cache_.end()) return it->second;
+  const auto missing = [&] {
+    return InternalError(fmt::format("static activations: no calibrated range for tensor '{}'", tensor));
+  };
+  if (ranges == nullptr) throw missing();
+  const auto range = ranges->find(tensor);
+  if (range == ranges->end()) throw missing();
+  const QuantParams p = static_uint8_params(range->second.min, range->second.max);
+  StaticQuantizedNames out;
+  out.scale = names_.unique(tensor + "_static_scale");
+  created_.push_back(make_float_tensor(out.scale, {}, {p.scale}));
+  out.zero_point = names_.unique(tensor + "_static_zero_point");
+  created_.push_back(make_uint8_tensor(out.zero_point, {}, {static_cast<std::uint8_t>(p.zero_point)}));
+  out.values = names_.unique(tensor + "_static_quantized");
+  nodes.push_back(make_node("QuantizeLinear", {tensor, out.scale, out.zero_point}, {out.values},
+                            names_.unique(tensor + "_static_QuantizeLinear")));
+  static_cache_.emplace(tensor, out);
+  return out;
+}
+
 QuantizedWeightNames WeightStore::quantize_uint8_per_tensor(const std::string& weight) {
   if (auto it = uint8_cache_.find(weight); it != uint8_cache_.end()) return it->second;
   const onnx::TensorProto* tensor = graph_.constant(weight);

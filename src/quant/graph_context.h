@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "graph_view.h"
+#include "plan.h"
 
 namespace docquant::quant {
 
@@ -107,6 +108,14 @@ struct TokenQuantizedNames {
   std::string zero_point;
 };
 
+// A tensor quantized with a calibrated (static) scale and zero point: uint8 values of the
+// same shape and the two scalar constants.
+struct StaticQuantizedNames {
+  std::string values;
+  std::string scale;
+  std::string zero_point;
+};
+
 // Emits the per-token quantization of activations, once per tensor however many nodes
 // read it (Q, K and V projections share theirs). The nodes are
 //   Abs -> ReduceMax(last axis) -> m = Max(floor) -> inverse = 127 / m
@@ -119,6 +128,12 @@ class ActivationStore {
   // The first call for `tensor` appends the nodes that compute it to `nodes`; the rewrite
   // holding them runs before every later reader, since nodes are rewritten in graph order.
   TokenQuantizedNames per_token(const std::string& tensor, std::vector<onnx::NodeProto>& nodes);
+  // Static activations: one QuantizeLinear(tensor, scale, zero point) with the constants
+  // formulas.h static_uint8_params gives for the tensor's calibrated range in `ranges`, once
+  // per tensor. Throws InternalError when `ranges` has no entry for it (the job calibrates
+  // every activation a quantizer reads: quant::activation_inputs).
+  StaticQuantizedNames per_tensor_static(const std::string& tensor, const ActivationRanges* ranges,
+                                         std::vector<onnx::NodeProto>& nodes);
   std::vector<onnx::TensorProto> take_initializers() { return std::move(created_); }
 
  private:
@@ -127,6 +142,7 @@ class ActivationStore {
   const GraphView& graph_;
   NameAllocator& names_;
   std::map<std::string, TokenQuantizedNames> cache_;
+  std::map<std::string, StaticQuantizedNames> static_cache_;
   std::map<std::string, std::string> constants_;  // base name -> initializer name
   std::vector<onnx::TensorProto> created_;
 };

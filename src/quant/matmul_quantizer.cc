@@ -62,6 +62,12 @@ class MatMulQuantizer final : public Quantizer {
     return weight_refusal(node, *weight_spec(node, plan, graph), graph);
   }
 
+  std::optional<int> activation_input(const onnx::NodeProto& node, const QuantPlan& plan,
+                                      const GraphView& graph) const override {
+    if (activation_b(node, plan, graph)) return std::nullopt;  // both inputs quantized dynamically
+    return 0;
+  }
+
   Rewrite rewrite(const onnx::NodeProto& node, const NodeConfig& config, RewriteContext& ctx) const override {
     Rewrite r;
     IntegerMatMul mm;
@@ -86,7 +92,8 @@ class MatMulQuantizer final : public Quantizer {
         r.nodes = emit_per_token_matmul(mm, ctx.activations, ctx.names);
         return r;
       }
-      if (fused) {
+      const bool static_scales = config.activations == ActivationScheme::static_per_tensor;
+      if (fused || static_scales) {
         const std::int64_t n_cols = ctx.graph.constant(node.input(spec.input))->dims(spec.channel_axis);
         if (auto add = foldable_bias_add(node, n_cols, ctx.graph)) {
           const onnx::NodeProto& add_node = ctx.graph.node(*add);
@@ -94,6 +101,11 @@ class MatMulQuantizer final : public Quantizer {
           mm.output = add_node.output(0);
           r.absorbed.push_back(*add);
         }
+      }
+      if (static_scales) {
+        r.activations = ActivationScheme::static_per_tensor;
+        r.nodes = emit_static_matmul(mm, ctx.activations, ctx.plan.activation_ranges.get(), ctx.names);
+        return r;
       }
     }
     r.nodes = emit_integer_matmul(mm, fused, ctx.names);
@@ -156,6 +168,16 @@ std::vector<onnx::NodeProto> emit_per_token_matmul(const IntegerMatMul& mm, Acti
   if (!mm.bias.empty()) {
     nodes.push_back(make_node("Add", {product, mm.bias}, {mm.output}, names.unique(mm.stem + "_bias_add")));
   }
+  return nodes;
+}
+
+std::vector<onnx::NodeProto> emit_static_matmul(const IntegerMatMul& mm, ActivationStore& activations,
+                                                const ActivationRanges* ranges, NameAllocator& names) {
+  std::vector<onnx::NodeProto> nodes;
+  const StaticQuantizedNames a = activations.per_tensor_static(mm.a, ranges, nodes);
+  std::vector<std::string> inputs{a.values, mm.b.values, a.scale, mm.b.scale, a.zero_point, mm.b.zero_point};
+  if (!mm.bias.empty()) inputs.push_back(mm.bias);
+  nodes.push_back(make_node("MatMulIntegerToFloat", inputs, {mm.output}, names.unique(mm.stem + "_quant"), kMsDomain));
   return nodes;
 }
 

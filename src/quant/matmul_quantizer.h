@@ -32,4 +32,11 @@ std::vector<onnx::NodeProto> emit_integer_matmul(const IntegerMatMul& mm, bool f
 std::vector<onnx::NodeProto> emit_per_token_matmul(const IntegerMatMul& mm, ActivationStore& activations,
                                                    NameAllocator& names);
 
+// Static activations (ActivationScheme::static_per_tensor; constant B only): A's QuantizeLinear
+// with its calibrated constant scale and zero point (shared with other readers of A), then
+// com.microsoft MatMulIntegerToFloat(A_q, B, a_scale, b_scale, a_zero_point, b_zero_point[, bias]).
+// With a scalar a_scale ONNX Runtime adds the bias after scaling, so it is folded in.
+std::vector<onnx::NodeProto> emit_static_matmul(const IntegerMatMul& mm, ActivationStore& activations,
+                                                const ActivationRanges* ranges, NameAllocator& names);
+
 }  // namespace docquant::quant

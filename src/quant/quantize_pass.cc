@@ -104,11 +104,12 @@ std::vector<Candidate> find_candidates(const onnx::ModelProto& model) {
     const onnx::NodeProto& node = graph.node(i);
     const Quantizer* q = find_quantizer(node);
     if (q == nullptr || q->refusal(node, plan, graph)) continue;
-    Candidate c{node_key(node, i), node.op_type(), "", 0};
+    Candidate c{node_key(node, i), node.op_type(), "", 0, ""};
     if (auto spec = q->weight_spec(node, plan, graph)) {
       c.weight = node.input(spec->input);
       c.weight_bytes = tensor_bytes(*graph.constant(c.weight));
     }
+    if (auto a = q->activation_input(node, plan, graph)) c.activation = node.input(*a);
     out.push_back(std::move(c));
   }
   return out;

@@ -20,6 +20,7 @@ struct Candidate {
   std::string op_type;  // "MatMul", "Gemm", "Gather", "Attention"
   std::string weight;   // the constant input quantized ("" for activation×activation MatMul)
   std::int64_t weight_bytes = 0;  // fp32 bytes of that weight
+  std::string activation;  // the float input quantized when it runs ("" for none: Gather, …)
 };
 
 // What the pass did with a node whose op type has a quantizer.

@@ -55,6 +55,11 @@ class Quantizer {
   // The weight input (nullopt when the node has none to quantize ahead of time).
   virtual std::optional<WeightSpec> weight_spec(const onnx::NodeProto& node, const QuantPlan& plan,
                                                 const GraphView& graph) const = 0;
+  // The float input quantized when the node runs (nullopt when none is): the tensor whose
+  // range static activations calibrate.
+  virtual std::optional<int> activation_input(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const {
+    return std::nullopt;
+  }
   // Why `node` cannot be quantized, or nullopt when it can.
   virtual std::optional<std::string> refusal(const onnx::NodeProto& node, const QuantPlan& plan,
                                              const GraphView& graph) const = 0;

@@ -71,16 +71,26 @@ void apply_inc_yaml(const std::filesystem::path& file, QuantizeOptions& o) {
     r.expect_map(model, "model", {"name", "framework"});
     if (model["name"]) r.scalar<std::string>(model["name"], "model.name");
     if (model["framework"]) {
-      r.expect_value(model["framework"], "model.framework", "onnxrt_integerops",
-                     "docquant does dynamic INT8 quantization of ONNX models (INC's onnxrt_integerops)");
+      const auto framework = r.scalar<std::string>(model["framework"], "model.framework");
+      if (framework != "onnxrt_integerops" && framework != "onnxrt_qlinearops" && framework != "onnxrt_qdq") {
+        r.fail("model.framework", fmt::format("'{}' is not supported: docquant quantizes ONNX models to INT8 "
+                                              "(onnxrt_integerops, onnxrt_qlinearops or onnxrt_qdq)", framework));
+      }
     }
   }
   if (const auto device = root["device"]) r.expect_value(device, "device", "cpu", "docquant runs on the CPU");
   if (const auto q = root["quantization"]) {
     r.expect_map(q, "quantization", {"approach"});
     if (q["approach"]) {
-      r.expect_value(q["approach"], "quantization.approach", "post_training_dynamic_quant",
-                     "docquant does post-training dynamic quantization only");
+      const auto approach = r.scalar<std::string>(q["approach"], "quantization.approach");
+      if (approach == "post_training_dynamic_quant") {
+        o.approach = QuantizeApproach::dynamic;
+      } else if (approach == "post_training_static_quant") {
+        o.approach = QuantizeApproach::static_;
+      } else {
+        r.fail("quantization.approach", fmt::format("'{}' is not supported (post_training_dynamic_quant or "
+                                                    "post_training_static_quant)", approach));
+      }
     }
   }
   if (const auto t = root["tuning"]) {

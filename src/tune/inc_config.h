@@ -10,9 +10,9 @@ namespace docquant::tune {
 
 // Accepted (the INC 1.x schema, restricted to what dynamic INT8 quantization means):
 //   version: <any>
-//   model: {name: <string>, framework: onnxrt_integerops}
+//   model: {name: <string>, framework: onnxrt_integerops | onnxrt_qlinearops | onnxrt_qdq}
 //   device: cpu
-//   quantization: {approach: post_training_dynamic_quant}
+//   quantization: {approach: post_training_dynamic_quant | post_training_static_quant (--approach static)}
 //   tuning:
 //     accuracy_criterion: {relative: <0..1> | absolute: <>=0>, higher_is_better: <bool>}
 //     exit_policy: {timeout: <seconds, 0 = stop at the first passing configuration>, max_trials: <int>}

@@ -7,6 +7,7 @@
 #include <cfenv>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "test_support.h"
 
@@ -114,6 +115,21 @@ TEST(DynamicUint8Params, RangeAlwaysIncludesZero) {
   const QuantParams zeros = dynamic_uint8_params(0.0f, 0.0f);
   EXPECT_EQ(zeros.scale, 1.0f);
   EXPECT_EQ(zeros.zero_point, 0);
+}
+
+// Static activations store DynamicQuantizeLinear's parameters for the calibrated range; a
+// value outside it saturates instead of widening the range.
+TEST(StaticUint8Params, AreTheDynamicFormulaOnTheCalibratedRange) {
+  for (const auto& [lo, hi] : {std::pair{-1.0f, 3.0f}, std::pair{2.0f, 5.0f}, std::pair{-12.54f, 13.07f},
+                               std::pair{-0.17f, 9.73f}, std::pair{0.0f, 0.0f}}) {
+    const QuantParams s = static_uint8_params(lo, hi);
+    const QuantParams d = dynamic_uint8_params(lo, hi);
+    EXPECT_EQ(s.scale, d.scale) << lo << " " << hi;
+    EXPECT_EQ(s.zero_point, d.zero_point) << lo << " " << hi;
+  }
+  const QuantParams p = static_uint8_params(-1.0f, 3.0f);
+  EXPECT_EQ(quantize_value(30.0f, p, kUint8), 255);
+  EXPECT_EQ(quantize_value(-30.0f, p, kUint8), 0);
 }
 
 TEST(QuantizeValue, Saturates) {

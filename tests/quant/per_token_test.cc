@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "formulas.h"
+#include "activation_test_graphs.h"
 #include "graph_context.h"
 #include "quantize_pass.h"
 #include "test_support.h"
@@ -28,21 +29,6 @@ QuantPlan per_token_plan(bool per_channel, bool reduce_range) {
   return plan;
 }
 
-// x [-1, -1, k] -> MatMul(W) [+ Add(bias)] -> y
-GraphBuilder matmul_model(std::int64_t k, std::int64_t n, bool bias, std::int64_t opset = 14) {
-  GraphBuilder b(opset);
-  b.input("x", onnx::TensorProto::FLOAT, {-1, -1, k}).output("y");
-  b.initializer("W", {k, n}, testing::uniform(static_cast<std::size_t>(k * n), -0.5f, 0.4f, 81u));
-  if (bias) {
-    b.initializer("bias", {n}, testing::uniform(static_cast<std::size_t>(n), -0.3f, 0.3f, 82u));
-    b.node("MatMul", {"x", "W"}, {"mm"}, "dense/MatMul");
-    b.node("Add", {"mm", "bias"}, {"y"}, "dense/Add");
-  } else {
-    b.node("MatMul", {"x", "W"}, {"y"}, "dense/MatMul");
-  }
-  return b;
-}
-
 // Rows of very different ranges, one with an outlier channel: what per-tensor scales lose.
 std::vector<float> token_rows(std::int64_t rows, std::int64_t k, std::uint32_t seed) {
   auto x = testing::uniform(static_cast<std::size_t>(rows * k), -1.0f, 1.0f, seed);
@@ -55,12 +41,7 @@ std::vector<float> token_rows(std::int64_t rows, std::int64_t k, std::uint32_t s
 }
 
 TEST(PerToken, EmitsOneQuantizationPerInputAndMatMulIntegerToFloat) {
-  GraphBuilder b;
-  b.input("x", onnx::TensorProto::FLOAT, {-1, -1, 16}).output("q").output("k");
-  b.initializer("Wq", {16, 8}, testing::uniform(128, -1.0f, 1.0f, 1u));
-  b.initializer("Wk", {16, 8}, testing::uniform(128, -1.0f, 1.0f, 2u));
-  b.node("MatMul", {"x", "Wq"}, {"q"}, "query");
-  b.node("MatMul", {"x", "Wk"}, {"k"}, "key");
+  const GraphBuilder b = two_readers_model();
   const QuantizeResult r = quantize(b.model(), per_token_plan(true, true));
   const auto ops = testing::count_ops(r.model);
   EXPECT_EQ(ops.at("MatMulIntegerToFloat"), 2);
@@ -132,18 +113,12 @@ TEST(PerToken, WeightInitializersKeepTheirOrder) {
   }
 }
 
-struct Case {
-  bool per_channel;
-  bool reduce_range;
-  bool bias;
-};
-
-class PerTokenArithmetic : public ::testing::TestWithParam<Case> {};
+class PerTokenArithmetic : public ::testing::TestWithParam<PlanCase> {};
 
 // Every plan, full-range weights included: ORT's numbers are the host kernel's
 // (int8_kernel.h; 8-bit weights saturate on AVX2-only CPUs, 7-bit ones never do).
 TEST_P(PerTokenArithmetic, MatchesTheHostKernelsIntegers) {
-  const Case c = GetParam();
+  const PlanCase c = GetParam();
   constexpr std::int64_t kRows = 10, kK = 64, kN = 24;
   const GraphBuilder b = matmul_model(kK, kN, c.bias);
   const QuantizeResult r = quantize(b.model(), per_token_plan(c.per_channel, c.reduce_range));
@@ -189,15 +164,7 @@ TEST_P(PerTokenArithmetic, MatchesTheHostKernelsIntegers) {
   }
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& p) {
-  return std::string(p.param.per_channel ? "channel" : "tensor") + (p.param.reduce_range ? "_reduced" : "_full") +
-         (p.param.bias ? "_bias" : "");
-}
-
-INSTANTIATE_TEST_SUITE_P(Plans, PerTokenArithmetic,
-                         ::testing::Values(Case{true, true, true}, Case{true, true, false}, Case{false, true, true},
-                                           Case{true, false, true}, Case{false, false, false}),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(Plans, PerTokenArithmetic, kPlanCases, plan_case_name);
 
 // The property: one text's rows give bit-identical results alone, in a batch with other
 // texts, and padded with rows of any magnitude -- and per-tensor scales do not (the control
@@ -208,31 +175,11 @@ TEST(PerToken, ARowsResultDependsOnTheRowAlone) {
   const auto text = token_rows(kSeq, kK, 5u);
   auto others = token_rows(3 * kSeq, kK, 6u);
   for (auto& v : others) v *= 7.0f;  // louder texts in the same batch
-  std::vector<float> batch(others.begin(), others.begin() + kSeq * kK);
-  batch.insert(batch.end(), text.begin(), text.end());
-  batch.insert(batch.end(), others.begin() + kSeq * kK, others.end());
-  // The text padded to 6 rows with large padding activations.
-  std::vector<float> padded = text;
-  for (int i = 0; i < 2 * kK; ++i) padded.push_back(100.0f * ((i % 3) - 1.0f));
 
-  for (auto scheme : {ActivationScheme::per_token, ActivationScheme::per_tensor}) {
-    QuantPlan plan = per_token_plan(true, true);
-    plan.defaults.activations = scheme;
-    const onnx::ModelProto m = quantize(b.model(), plan).model;
-    const auto runs = testing::run_model_many(m, {{{"x", Feed{{1, kSeq, kK}, text, {}}}},
-                                                  {{"x", Feed{{4, kSeq, kK}, batch, {}}}},
-                                                  {{"x", Feed{{1, kSeq + 2, kK}, padded, {}}}}});
-    const auto& alone = runs[0];
-    const std::vector<float> in_batch(runs[1].begin() + kSeq * kN, runs[1].begin() + 2 * kSeq * kN);
-    const std::vector<float> with_padding(runs[2].begin(), runs[2].begin() + kSeq * kN);
-    if (scheme == ActivationScheme::per_token) {
-      EXPECT_EQ(in_batch, alone) << "per token: batched with other texts";
-      EXPECT_EQ(with_padding, alone) << "per token: padded";
-    } else {
-      EXPECT_NE(in_batch, alone) << "per tensor is batch-dependent; the check above can fail";
-      EXPECT_NE(with_padding, alone);
-    }
-  }
+  QuantPlan control = per_token_plan(true, true);
+  control.defaults.activations = ActivationScheme::per_tensor;
+  expect_batch_invariant(quantize(b.model(), per_token_plan(true, true)).model, quantize(b.model(), control).model, text, others, kSeq,
+                         kK, kN);
 }
 
 // Opset 18 moved ReduceMax's axes from an attribute to an input; both forms run.
@@ -256,22 +203,11 @@ TEST(PerToken, AllZeroRowGivesTheBias) {
 }
 
 TEST(PerToken, GemmWithBias) {
-  GraphBuilder b;
-  b.input("x", onnx::TensorProto::FLOAT, {4, 12}).output("y");
-  b.initializer("W", {5, 12}, testing::uniform(60, -1.0f, 1.0f, 41u));  // [N, K], transB = 1
-  b.initializer("C", {5}, {0.5f, -0.5f, 0.25f, 0.0f, 1.0f});
-  add_int_attribute(b.node("Gemm", {"x", "W", "C"}, {"y"}, "classifier"), "transB", 1);
-  const QuantizeResult r = quantize(b.model(), per_token_plan(true, true));
+  const QuantizeResult r = quantize(gemm_model().model(), per_token_plan(true, true));
   EXPECT_EQ(testing::count_ops(r.model).at("MatMulIntegerToFloat"), 1);
   const auto x = token_rows(4, 12, 8u);
   const auto yq = testing::run_model(r.model, {{"x", Feed{{4, 12}, x, {}}}});
-  // W transposed to [K, N] for the emulation.
-  const auto wt = testing::uniform(60, -1.0f, 1.0f, 41u);
-  std::vector<float> w(60);
-  for (int i = 0; i < 5; ++i) {
-    for (int j = 0; j < 12; ++j) w[static_cast<std::size_t>(j * 5 + i)] = wt[static_cast<std::size_t>(i * 12 + j)];
-  }
-  const auto emu = testing::emulate_per_token_matmul(x, 4, 12, w, 5, {0.5f, -0.5f, 0.25f, 0.0f, 1.0f}, true, true);
+  const auto emu = testing::emulate_per_token_matmul(x, 4, 12, gemm_test_weight_kn(), 5, gemm_test_bias(), true, true);
   for (std::size_t i = 0; i < yq.size(); ++i) EXPECT_NEAR(yq[i], emu.y[i], kEmulationRelTolerance * testing::max_abs(emu.y));
 }
 
@@ -280,15 +216,7 @@ TEST(PerToken, GemmWithBias) {
 // beside a louder, padded text.
 TEST(PerToken, AttentionBecomesMatMulIntegerToFloatAndMultiHeadAttention) {
   constexpr std::int64_t kHidden = 16, kSeq = 5;
-  GraphBuilder b;
-  b.input("x", onnx::TensorProto::FLOAT, {-1, -1, kHidden}).input("mask", onnx::TensorProto::INT32, {-1, -1}).output("y");
-  b.initializer("qkv_w", {kHidden, 3 * kHidden}, testing::uniform(kHidden * 3 * kHidden, -0.5f, 0.5f, 61u));
-  b.initializer("qkv_b", {3 * kHidden}, testing::uniform(3 * kHidden, -0.1f, 0.1f, 62u));
-  add_int_attribute(b.node("Attention", {"x", "qkv_w", "qkv_b", "mask"}, {"y"}, "attn", "com.microsoft"), "num_heads", 2);
-  onnx::ModelProto fp32 = b.model();
-  auto* ms = fp32.add_opset_import();
-  ms->set_domain("com.microsoft");
-  ms->set_version(1);
+  const onnx::ModelProto fp32 = attention_with_mask_model(kHidden);
 
   const QuantizeResult r = quantize(fp32, per_token_plan(true, true));
   const auto ops = testing::count_ops(r.model);
@@ -303,21 +231,7 @@ TEST(PerToken, AttentionBecomesMatMulIntegerToFloatAndMultiHeadAttention) {
   std::vector<float> batch = text;
   for (float v : token_rows(kSeq, kHidden, 10u)) batch.push_back(8.0f * v);
   const auto run = [&](const onnx::ModelProto& m, const std::vector<float>& x, std::int64_t texts,
-                       const std::vector<std::int32_t>& mask) {
-    // run_model feeds float and int64 only: the mask goes in as an int32 initializer instead.
-    onnx::ModelProto with_mask = m;
-    auto* g = with_mask.mutable_graph();
-    for (int i = 0; i < g->input_size(); ++i) {
-      if (g->input(i).name() == "mask") g->mutable_input()->DeleteSubrange(i, 1);
-    }
-    auto* t = g->add_initializer();
-    t->set_name("mask");
-    t->set_data_type(onnx::TensorProto::INT32);
-    t->add_dims(texts);
-    t->add_dims(kSeq);
-    for (auto v : mask) t->add_int32_data(v);
-    return testing::run_model(with_mask, {{"x", Feed{{texts, kSeq, kHidden}, x, {}}}});
-  };
+                       const std::vector<std::int32_t>& mask) { return run_attention(m, x, texts, kSeq, kHidden, mask); };
   const std::vector<std::int32_t> full(kSeq, 1);
   std::vector<std::int32_t> two = full;
   for (std::int64_t i = 0; i < kSeq; ++i) two.push_back(i < 3 ? 1 : 0);  // the second text is padded

@@ -250,6 +250,18 @@ EmulatedMatMul emulate_per_token_matmul(const std::vector<float>& x, std::int64_
                       bias, per_channel, reduce_range, path);
 }
 
+EmulatedMatMul emulate_static_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                     bool per_channel, bool reduce_range, float range_min, float range_max,
+                                     Int8Path path) {
+  const QuantParams xp = static_uint8_params(range_min, range_max);
+  std::vector<std::uint8_t> qx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) qx[i] = static_cast<std::uint8_t>(quantize_value(x[i], xp, kUint8));
+  return integer_gemm(qx, std::vector<float>(static_cast<std::size_t>(rows), xp.scale),
+                      std::vector<int>(static_cast<std::size_t>(rows), xp.zero_point), rows, k, w, n, bias, per_channel,
+                      reduce_range, path);
+}
+
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias) {
   std::vector<float> y(static_cast<std::size_t>(rows * n), 0.0f);

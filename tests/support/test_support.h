@@ -81,6 +81,13 @@ EmulatedMatMul emulate_integer_matmul(const std::vector<float>& x, std::int64_t 
 EmulatedMatMul emulate_per_token_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                         const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
                                         bool per_channel, bool reduce_range, Int8Path path = emulated_int8_path());
+// The same with static activations (formulas.h static_uint8_params): one scale and zero point
+// for the calibrated range [range_min, range_max], whatever x holds (values outside saturate);
+// what MatMulIntegerToFloat computes after the constant QuantizeLinear.
+EmulatedMatMul emulate_static_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
+                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias,
+                                     bool per_channel, bool reduce_range, float range_min, float range_max,
+                                     Int8Path path = emulated_int8_path());
 // The fp32 product x·w + bias.
 std::vector<float> reference_matmul(const std::vector<float>& x, std::int64_t rows, std::int64_t k,
                                     const std::vector<float>& w, std::int64_t n, const std::vector<float>& bias);

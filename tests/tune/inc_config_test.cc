@@ -78,10 +78,19 @@ TEST_F(IncConfig, UnknownKeyIsAnErrorNamingIt) {
   EXPECT_NE(error_of("evaluation: {accuracy: {metric: {topk: 1}}}\n").find("key 'evaluation'"), std::string::npos);
 }
 
+// INC 1.x's static recipe (its onnxrt_qlinearops / onnxrt_qdq frameworks) is --approach static.
+TEST_F(IncConfig, StaticApproachIsReadAsStatic) {
+  EXPECT_EQ(parse(kOriginal).approach, QuantizeApproach::dynamic);
+  for (const char* framework : {"onnxrt_qlinearops", "onnxrt_qdq", "onnxrt_integerops"}) {
+    const QuantizeOptions o = parse(std::string("model: {name: x, framework: ") + framework +
+                                    "}\nquantization: {approach: post_training_static_quant}\n");
+    EXPECT_EQ(o.approach, QuantizeApproach::static_) << framework;
+  }
+}
+
 TEST_F(IncConfig, UnsupportedValuesAreErrors) {
-  EXPECT_NE(error_of("model: {name: x, framework: onnxrt_qlinearops}\n").find("'onnxrt_qlinearops' is not supported"),
-            std::string::npos);
-  EXPECT_NE(error_of("quantization: {approach: post_training_static_quant}\n").find("quantization.approach"),
+  EXPECT_NE(error_of("model: {name: x, framework: pytorch}\n").find("'pytorch' is not supported"), std::string::npos);
+  EXPECT_NE(error_of("quantization: {approach: quant_aware_training}\n").find("quantization.approach"),
             std::string::npos);
   EXPECT_NE(error_of("device: gpu\n").find("key 'device'"), std::string::npos);
   EXPECT_NE(error_of("tuning: {accuracy_criterion: {relative: 0.01, absolute: 0.01}}\n").find("not both"),

@@ -125,6 +125,8 @@ check usage.missing_option 2 "$O/q" "--onnx_model_folder is required" -- "$bin" 
 check usage.exclusive_criteria 2 "$O/q" "excludes" -- "${QS[@]}" --output_folder "$O/q" --relative 0.01 --absolute 0.01
 check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E[@]}" --data "$I/ok.csv" --compare_onnx "$M/model.onnx"
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
+check usage.static_without_data 2 "$O/q" "--approach static needs --calibration_data" -- "${QS[@]}" --output_folder "$O/q" --approach static
+check usage.static_with_activations 2 "$O/q" "--activations applies to --approach dynamic" -- "${QS[@]}" --output_folder "$O/q" --approach static --activations per_token --calibration_data "$dev"
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"
 
 # --- configs that changed nothing silently (issue 29, item 13) ------------------------------

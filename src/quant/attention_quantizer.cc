@@ -9,7 +9,12 @@
 // [H, 3H] int8 weight -> Split into Q, K, V -> com.microsoft MultiHeadAttention (float),
 // which adds the [3H] bias and applies the mask as Attention does (bit-identical outputs
 // measured on a padded batch). Attentions with inputs or attributes beyond input, weight,
-// bias, mask, num_heads, scale and mask_filter_value keep per-tensor QAttention.
+// bias, mask, attention_bias, num_heads, scale and mask_filter_value keep per-tensor QAttention.
+//
+// An attention_bias (MPNet's relative position bias, graph/attention_fusion.h) has no
+// QAttention input, so with per-tensor activations such a node becomes the per-tensor
+// integer GEMM (DynamicQuantizeMatMul, or its unfused form) -> Split -> MultiHeadAttention,
+// which takes the bias as Attention does.
 #include <fmt/core.h>
 
 #include <set>
@@ -21,9 +26,15 @@ namespace docquant::quant {
 
 namespace {
 
+// Attention's inputs from 3 on (ContribOperators.md): mask_index, past, attention_bias.
+constexpr int kMaskInput = 3, kPastInput = 4, kAttentionBiasInput = 5;
+
+// Attention's input `i`, or "" when absent.
+std::string optional_input(const onnx::NodeProto& node, int i) { return i < node.input_size() ? node.input(i) : ""; }
+
 // Whether MultiHeadAttention can stand in for this Attention node.
 bool multi_head_attention_fits(const onnx::NodeProto& node) {
-  if (node.input_size() > 4) return false;  // past, relative position bias, …
+  if (node.input_size() > kAttentionBiasInput + 1 || !optional_input(node, kPastInput).empty()) return false;
   static const std::set<std::string> kAttributes{"num_heads", "scale", "mask_filter_value"};
   for (const auto& a : node.attribute()) {
     if (!kAttributes.count(a.name())) return false;
@@ -38,6 +49,24 @@ onnx::NodeProto split_in_three(const std::string& in, const std::vector<std::str
   add_int_attribute(split, "axis", -1);
   if (opset >= 18) add_int_attribute(split, "num_outputs", 3);  // required from 18 on without a split input
   return split;
+}
+
+// Split(qkv) -> MultiHeadAttention(Q, K, V, bias, mask, attention_bias), `node`'s output and
+// attributes: the attention `node` computes after its QKV GEMM.
+void append_multi_head_attention(const onnx::NodeProto& node, const std::string& qkv, RewriteContext& ctx,
+                                 std::vector<onnx::NodeProto>& nodes) {
+  const std::string stem = node_stem(node);
+  const std::vector<std::string> parts{ctx.names.unique(stem + "_q"), ctx.names.unique(stem + "_k"),
+                                       ctx.names.unique(stem + "_v")};
+  nodes.push_back(split_in_three(qkv, parts, ctx.names.unique(stem + "_split"), ctx.graph.opset("")));
+  // MultiHeadAttention: query, key, value, bias, key_padding_mask, attention_bias.
+  std::vector<std::string> inputs{parts[0], parts[1], parts[2], node.input(2), optional_input(node, kMaskInput),
+                                  optional_input(node, kAttentionBiasInput)};
+  while (inputs.back().empty()) inputs.pop_back();
+  onnx::NodeProto mha = make_node("MultiHeadAttention", inputs, {node.output(0)}, ctx.names.unique(stem + "_mha"),
+                                  kMsDomain);
+  for (const auto& attr : node.attribute()) *mha.add_attribute() = attr;
+  nodes.push_back(std::move(mha));
 }
 
 class AttentionQuantizer final : public Quantizer {
@@ -57,7 +86,12 @@ class AttentionQuantizer final : public Quantizer {
       // QAttention has no separate Q/K/V sizes (ORT's tool refuses these too).
       if (a.name() == "qkv_hidden_sizes") return "qkv_hidden_sizes is not supported by QAttention";
     }
-    if (node.input_size() > 5) return "Attention with inputs beyond 'past' is not supported by QAttention";
+    if (!optional_input(node, kAttentionBiasInput).empty()) {
+      if (!multi_head_attention_fits(node))
+        return "Attention with an attention_bias and past, past_sequence_length or other attributes is not supported";
+    } else if (node.input_size() > kAttentionBiasInput) {
+      return "Attention with inputs beyond 'past' is not supported by QAttention";
+    }
     return weight_refusal(node, *weight_spec(node, plan, graph), graph);
   }
 
@@ -78,15 +112,17 @@ class AttentionQuantizer final : public Quantizer {
       const std::string qkv = ctx.names.unique(stem + "_qkv");
       r.nodes.push_back(make_node("MatMulIntegerToFloat", {a.values, w.values, a.scale, w.scale, a.zero_point, w.zero_point},
                                   {qkv}, ctx.names.unique(stem + "_qkv_quant"), kMsDomain));
-      const std::vector<std::string> parts{ctx.names.unique(stem + "_q"), ctx.names.unique(stem + "_k"),
-                                           ctx.names.unique(stem + "_v")};
-      r.nodes.push_back(split_in_three(qkv, parts, ctx.names.unique(stem + "_split"), ctx.graph.opset("")));
-      std::vector<std::string> inputs{parts[0], parts[1], parts[2], node.input(2)};
-      if (node.input_size() > 3 && !node.input(3).empty()) inputs.push_back(node.input(3));
-      onnx::NodeProto mha = make_node("MultiHeadAttention", inputs, {node.output(0)}, ctx.names.unique(stem + "_mha"),
-                                      kMsDomain);
-      for (const auto& attr : node.attribute()) *mha.add_attribute() = attr;
-      r.nodes.push_back(std::move(mha));
+      append_multi_head_attention(node, qkv, ctx, r.nodes);
+      return r;
+    }
+    if (!optional_input(node, kAttentionBiasInput).empty()) {  // refusal() checked that MultiHeadAttention fits
+      IntegerMatMul mm;
+      mm.stem = stem + "_qkv";
+      mm.a = node.input(0);
+      mm.b = w;
+      mm.output = ctx.names.unique(stem + "_qkv");
+      for (auto& n : emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names)) r.nodes.push_back(std::move(n));
+      append_multi_head_attention(node, mm.output, ctx, r.nodes);
       return r;
     }
 
@@ -96,12 +132,11 @@ class AttentionQuantizer final : public Quantizer {
     const std::string xz = ctx.names.unique(x + "_zero_point");
     r.nodes.push_back(make_node("DynamicQuantizeLinear", {x}, {xq, xs, xz}, ctx.names.unique(x + "_QuantizeLinear")));
 
-    const auto input_or_empty = [&](int i) { return i < node.input_size() ? node.input(i) : std::string(); };
     // QAttention: input, weight, bias, input_scale, weight_scale, mask_index,
     // input_zero_point, weight_zero_point, past
     onnx::NodeProto q = make_node("QAttention",
-                                  {xq, w.values, node.input(2), xs, w.scale, input_or_empty(3), xz, w.zero_point,
-                                   input_or_empty(4)},
+                                  {xq, w.values, node.input(2), xs, w.scale, optional_input(node, kMaskInput), xz,
+                                   w.zero_point, optional_input(node, kPastInput)},
                                   {}, ctx.names.unique(stem + "_quant"), kMsDomain);
     while (q.input_size() > 0 && q.input(q.input_size() - 1).empty()) q.mutable_input()->RemoveLast();
     for (const auto& out : node.output()) q.add_output(out);

@@ -228,12 +228,8 @@ def main():
             print(f"profile batch {b}: " + ", ".join(f"{op} {s:.1%}" for op, s in list(shares.items())[:8]),
                   file=sys.stderr)
     result["load_after"] = os.getloadavg()[0]
-    text = json.dumps(result, indent=1)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    with open(a.out or "/dev/stdout", "w") as f:
+        f.write(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -213,8 +213,10 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_flag("--unfused", *unfused, "Emit DynamicQuantizeLinear+MatMulInteger+Mul instead of DynamicQuantizeMatMul");
   cmd->add_flag("--optimize_graph,!--no_optimize_graph", o->optimize_graph,
                 "Before quantizing (default: on): ONNX Runtime's extended graph optimisations, then\n"
-                "self-attention fused into Attention (quantized to QAttention) and residual Add +\n"
-                "LayerNormalization into SkipLayerNormalization: ~1.25x faster in ONNX Runtime on MiniLM.\n"
+                "self-attention (BERT, DistilBERT, MPNet with its relative position bias) fused into\n"
+                "Attention (quantized to one int8 QKV GEMM + MultiHeadAttention, or QAttention) and\n"
+                "residual Add + LayerNormalization into SkipLayerNormalization: ~1.25x faster in ONNX\n"
+                "Runtime on MiniLM.\n"
                 "--no_optimize_graph keeps the exported graph's ops (plain ai.onnx where possible)");
   cmd->add_option("--batch_size", o->batch_size, "Texts per model call while evaluating")->capture_default_str();
   cmd->add_option("--threads", o->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();

@@ -129,35 +129,30 @@ std::optional<Projection> projection(const GraphView& m, const std::string& tran
 }
 
 // M = Mul(Sub(1, Cast(Unsqueeze(Unsqueeze(mask, 1), 2), float)), c): the mask's graph input and c.
+// The chain, shared by all layers, is removed once no layer reads it.
 struct Mask {
   std::string input;
   float filter = 0.0f;
-  std::vector<int> nodes;
 };
 
 std::optional<Mask> attention_mask(const GraphView& m, const std::string& tensor) {
-  const int mul_index = m.producer(tensor);
-  const onnx::NodeProto* mul = node_at(m, mul_index);
+  const onnx::NodeProto* mul = node_at(m, m.producer(tensor));
   if (!is_onnx_op(mul, "Mul") || mul->input_size() != 2) return std::nullopt;
   for (int side = 0; side < 2; ++side) {
     const auto c = float_scalar(m, mul->input(side));
     if (!c || !(*c < 0.0f) || !std::isfinite(*c)) continue;
-    const int sub_index = m.producer(mul->input(1 - side));
-    const onnx::NodeProto* sub = node_at(m, sub_index);
+    const onnx::NodeProto* sub = node_at(m, m.producer(mul->input(1 - side)));
     if (!is_onnx_op(sub, "Sub") || sub->input_size() != 2) return std::nullopt;
     const auto one = float_scalar(m, sub->input(0));
     if (!one || *one != 1.0f) return std::nullopt;
-    const int cast_index = m.producer(sub->input(1));
-    const onnx::NodeProto* cast = node_at(m, cast_index);
+    const onnx::NodeProto* cast = node_at(m, m.producer(sub->input(1)));
     if (!is_onnx_op(cast, "Cast") || int_attribute(*cast, "to", 0) != onnx::TensorProto::FLOAT) return std::nullopt;
-    const int u2_index = m.producer(cast->input(0));
-    const onnx::NodeProto* u2 = node_at(m, u2_index);
+    const onnx::NodeProto* u2 = node_at(m, m.producer(cast->input(0)));
     if (!is_onnx_op(u2, "Unsqueeze") || unsqueeze_axes(m, *u2) != std::vector<std::int64_t>{2}) return std::nullopt;
-    const int u1_index = m.producer(u2->input(0));
-    const onnx::NodeProto* u1 = node_at(m, u1_index);
+    const onnx::NodeProto* u1 = node_at(m, m.producer(u2->input(0)));
     if (!is_onnx_op(u1, "Unsqueeze") || unsqueeze_axes(m, *u1) != std::vector<std::int64_t>{1}) return std::nullopt;
     if (!m.is_graph_input(u1->input(0))) return std::nullopt;
-    return Mask{u1->input(0), *c, {mul_index, sub_index, cast_index, u2_index, u1_index}};
+    return Mask{u1->input(0), *c};
   }
   return std::nullopt;
 }
@@ -167,11 +162,9 @@ std::optional<Mask> attention_mask(const GraphView& m, const std::string& tensor
 std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where) {
   const auto c = float_scalar(m, where.input(1));
   if (!c || !(*c < 0.0f) || !std::isfinite(*c)) return std::nullopt;
-  const int expand_index = m.producer(where.input(0));
-  const onnx::NodeProto* expand = node_at(m, expand_index);
+  const onnx::NodeProto* expand = node_at(m, m.producer(where.input(0)));
   if (!is_onnx_op(expand, "Expand")) return std::nullopt;
-  const int reshape_index = m.producer(expand->input(0));
-  const onnx::NodeProto* reshape = node_at(m, reshape_index);
+  const onnx::NodeProto* reshape = node_at(m, m.producer(expand->input(0)));
   if (!is_onnx_op(reshape, "Reshape")) return std::nullopt;
   // mask.view(bs, 1, 1, k_length): a Concat of four, the middle two constant 1.
   const onnx::NodeProto* target = node_at(m, m.producer(reshape->input(1)));
@@ -179,18 +172,50 @@ std::optional<Mask> where_mask(const GraphView& m, const onnx::NodeProto& where)
       int64_values(m, target->input(1)) != std::vector<std::int64_t>{1} ||
       int64_values(m, target->input(2)) != std::vector<std::int64_t>{1})
     return std::nullopt;
-  const int equal_index = m.producer(reshape->input(0));
-  const onnx::NodeProto* equal = node_at(m, equal_index);
+  const onnx::NodeProto* equal = node_at(m, m.producer(reshape->input(0)));
   if (!is_onnx_op(equal, "Equal") || !m.is_graph_input(equal->input(0))) return std::nullopt;
   const onnx::TensorProto* zero = m.constant(equal->input(1));
   if (!zero || element_count(*zero) != 1 || int64_values(m, equal->input(1)) != std::vector<std::int64_t>{0})
     return std::nullopt;
-  return Mask{equal->input(0), *c, {expand_index, reshape_index, equal_index}};
+  return Mask{equal->input(0), *c};
+}
+
+// MPNet's relative position bias: computed once from bucketed token distances and added to
+// every layer's scores, as
+//     Expand(Unsqueeze(Transpose(Gather(table, buckets), perm 2 0 1), axes 0), shape)
+// with `table` a constant float [buckets, heads]. The Transpose makes the gathered
+// [S, S, heads] a [heads, S, S] (its perm has three entries, so the buckets are 2-D), the
+// Unsqueeze a [1, heads, S, S]. That tensor, before the Expand to [batch, heads, S, S], is what
+// the fused node reads: Attention's and MultiHeadAttention's attention_bias broadcast a batch
+// of 1 (measured on ONNX Runtime 1.29's CPU kernels), so the batch copy is not made. The Expand
+// is optional (an export without it adds the [1, heads, S, S] tensor itself).
+struct PositionBias {
+  std::string tensor;
+  std::int64_t heads = 0;
+};
+
+std::optional<PositionBias> relative_position_bias(const GraphView& m, const std::string& added) {
+  std::string tensor = added;
+  if (const onnx::NodeProto* expand = node_at(m, m.producer(tensor)); is_onnx_op(expand, "Expand"))
+    tensor = expand->input(0);
+  const onnx::NodeProto* unsqueeze = node_at(m, m.producer(tensor));
+  if (!is_onnx_op(unsqueeze, "Unsqueeze") || unsqueeze_axes(m, *unsqueeze) != std::vector<std::int64_t>{0})
+    return std::nullopt;
+  const onnx::NodeProto* transpose = node_at(m, m.producer(unsqueeze->input(0)));
+  const auto* perm = is_onnx_op(transpose, "Transpose") ? find_attribute(*transpose, "perm") : nullptr;
+  if (!perm || std::vector<std::int64_t>(perm->ints().begin(), perm->ints().end()) != std::vector<std::int64_t>{2, 0, 1})
+    return std::nullopt;
+  const onnx::NodeProto* gather = node_at(m, m.producer(transpose->input(0)));
+  if (!is_onnx_op(gather, "Gather") || int_attribute(*gather, "axis", 0) != 0) return std::nullopt;
+  const onnx::TensorProto* table = m.constant(gather->input(0));
+  if (!table || table->data_type() != onnx::TensorProto::FLOAT || table->dims_size() != 2) return std::nullopt;
+  return PositionBias{tensor, table->dims(1)};
 }
 
 struct Match {
   Projection q, k, v;
   Mask mask;
+  std::optional<PositionBias> position_bias;
   float scale = 0.0f;
   std::string output;
   int anchor = -1;  // the final Reshape: the fused node takes its place
@@ -212,24 +237,37 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
   for (int side = where ? 2 : 0; side < (where ? 3 : 2); ++side) {
     auto mask = where ? where_mask(m, *add) : attention_mask(m, add->input(1 - side));
     if (!mask) continue;
-    const int scores_index = m.producer(add->input(side));
+    int scores_index = m.producer(add->input(side));
     const onnx::NodeProto* scores = node_at(m, scores_index);
     if (!scores) return std::nullopt;
     if (where) {
-      // expand_as(scores) also reads the scores' Shape; that Shape goes with the mask.
+      // expand_as(scores) also reads the scores' Shape; that Shape goes with the mask chain.
       for (int reader : m.consumers(add->input(side))) {
         if (reader == add_index) continue;
         const onnx::NodeProto* shape = node_at(m, reader);
         const int expand_index = m.producer(add->input(0));
         if (!is_onnx_op(shape, "Shape") || !m.read_only_by(shape->output(0), expand_index)) return std::nullopt;
-        mask->nodes.push_back(reader);
       }
       if (m.is_graph_output(add->input(side))) return std::nullopt;
     } else if (!m.read_only_by(add->input(side), add_index)) {
       return std::nullopt;
     }
+    std::vector<int> scores_nodes;
+    if (!where && is_onnx_op(scores, "Add") && scores->input_size() == 2) {
+      // MPNet: Add(Add(scores, position bias), mask); the inner Add goes with the scores.
+      const int inner = scores_index;
+      for (int j = 0; j < 2 && !out.position_bias; ++j) {
+        out.position_bias = relative_position_bias(m, scores->input(1 - j));
+        if (!out.position_bias) continue;
+        if (!m.read_only_by(scores->input(j), inner)) return std::nullopt;
+        scores_index = m.producer(scores->input(j));
+        scores_nodes.push_back(inner);
+      }
+      scores = node_at(m, scores_index);
+      if (!out.position_bias || !scores) return std::nullopt;
+    }
     int qk_reader = scores_index;
-    std::vector<int> scores_nodes = {scores_index};
+    scores_nodes.push_back(scores_index);
     const onnx::NodeProto* qk = scores;
     if (scores->op_type() == "FusedMatMul" && scores->domain() == kMsDomain) {
       for (const char* a : {"transA", "transB", "transBatchA", "transBatchB"})
@@ -297,6 +335,7 @@ std::optional<Match> match_at_softmax(const GraphView& m, int s) {
     if (q->x != k->x || q->x != v->x || k->heads != q->heads || v->heads != q->heads ||
         k->head_size != q->head_size || v->head_size != q->head_size)
       return std::nullopt;
+    if (out.position_bias && out.position_bias->heads != q->heads) return std::nullopt;
     const std::int64_t rows = m.constant(q->weight)->dims(0);
     if (m.constant(k->weight)->dims(0) != rows || m.constant(v->weight)->dims(0) != rows) return std::nullopt;
 
@@ -374,8 +413,9 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
     const std::string b_name = names.unique(match.name + "_qkv_bias");
     new_inits.push_back(make_float_tensor(w_name, {rows, 3 * width}, w));
     new_inits.push_back(make_float_tensor(b_name, {3 * width}, b));
-    onnx::NodeProto node = make_node("Attention", {match.q.x, w_name, b_name, it->second}, {match.output},
-                                     names.unique(match.name), kMsDomain);
+    std::vector<std::string> inputs{match.q.x, w_name, b_name, it->second};
+    if (match.position_bias) inputs.insert(inputs.end(), {"", match.position_bias->tensor});  // no past; attention_bias
+    onnx::NodeProto node = make_node("Attention", inputs, {match.output}, names.unique(match.name), kMsDomain);
     add_int_attribute(node, "num_heads", match.q.heads);
     // Attention's default scale is 1/sqrt(head size); written only when the graph's differs
     // (QAttention, which the quantize pass makes of it, copies the attributes).
@@ -401,11 +441,8 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
     if (taken.count(i))
       for (const auto& in : graph.node(i).input()) dropped_inputs.insert(in);
   }
-  // The mask chains (shared by all layers) once nothing reads them any more, then
-  // initializers only removed nodes read.
-  std::set<std::string> mask_outputs;
-  for (const Match& match : matches)
-    for (int idx : match.mask.nodes) mask_outputs.insert(graph.node(idx).output(0));
+  // What fed removed nodes and is read by nothing any more (the mask chains and the position
+  // bias's Expand, shared by all layers), then initializers only removed nodes read.
   std::set<std::string> read;
   const auto collect_reads = [&] {
     read.clear();
@@ -418,7 +455,12 @@ std::size_t fuse_attention(onnx::ModelProto& model) {
     collect_reads();
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
     for (auto& n : nodes) {
-      if (n.output_size() == 1 && mask_outputs.count(n.output(0)) && !read.count(n.output(0))) {
+      bool fed_removed = false, unread = n.output_size() > 0;
+      for (const auto& out : n.output()) {
+        fed_removed = fed_removed || dropped_inputs.count(out);
+        unread = unread && !read.count(out);
+      }
+      if (fed_removed && unread) {
         for (const auto& in : n.input()) dropped_inputs.insert(in);
         changed = true;
         continue;

@@ -20,8 +20,13 @@ namespace docquant::graph {
 // `mask` (the attention mask), into
 //     y = Attention(x, [Wq | Wk | Wv], [bq | bk | bv], Cast(mask, int32))
 //         num_heads N, scale alpha (or 1/d), mask_filter_value c
-// with every intermediate tensor read by nothing else. Returns how many were fused;
-// other graphs are left untouched. Nodes the fusion leaves unread are removed.
+// with every intermediate tensor read by nothing else. MPNet adds a relative position
+// bias B to the scores before the mask, Add(Add(scores, B), M), B computed once for all
+// layers from a [buckets, N] table (attention_fusion.cc, relative_position_bias); B
+// becomes Attention's attention_bias input:
+//     y = Attention(x, [Wq | Wk | Wv], [bq | bk | bv], Cast(mask, int32), "", B)
+// Returns how many were fused; other graphs are left untouched. Nodes the fusion leaves
+// unread are removed (the mask chains, B's Expand to the batch).
 std::size_t fuse_attention(onnx::ModelProto& model);
 
 }  // namespace docquant::graph

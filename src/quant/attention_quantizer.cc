@@ -9,7 +9,13 @@
 // [H, 3H] int8 weight -> Split into Q, K, V -> com.microsoft MultiHeadAttention (float),
 // which adds the [3H] bias and applies the mask as Attention does (bit-identical outputs
 // measured on a padded batch). Attentions with inputs or attributes beyond input, weight,
-// bias, mask, num_heads, scale and mask_filter_value keep per-tensor QAttention.
+// bias, mask, attention_bias, num_heads, scale and mask_filter_value keep per-tensor QAttention.
+//
+// An attention_bias (MPNet's relative position bias, graph/attention_fusion.h) has no
+// QAttention input, so with per-tensor activations such a node becomes the per-tensor
+// integer GEMM (DynamicQuantizeMatMul, or its unfused form) -> Split -> MultiHeadAttention,
+// which takes the bias as Attention does; with static activations, the static integer GEMM
+// (QuantizeLinear with the calibrated scale -> MatMulIntegerToFloat) in its place.
 //
 // With static activations the input's QuantizeLinear has a calibrated constant scale and zero
 // point, and QAttention takes them as its input_scale and input_zero_point: one node for the
@@ -26,9 +32,15 @@ namespace docquant::quant {
 
 namespace {
 
+// Attention's inputs from 3 on (ContribOperators.md): mask_index, past, attention_bias.
+constexpr int kMaskInput = 3, kPastInput = 4, kAttentionBiasInput = 5;
+
+// Attention's input `i`, or "" when absent.
+std::string optional_input(const onnx::NodeProto& node, int i) { return i < node.input_size() ? node.input(i) : ""; }
+
 // Whether MultiHeadAttention can stand in for this Attention node.
 bool multi_head_attention_fits(const onnx::NodeProto& node) {
-  if (node.input_size() > 4) return false;  // past, relative position bias, …
+  if (node.input_size() > kAttentionBiasInput + 1 || !optional_input(node, kPastInput).empty()) return false;
   static const std::set<std::string> kAttributes{"num_heads", "scale", "mask_filter_value"};
   for (const auto& a : node.attribute()) {
     if (!kAttributes.count(a.name())) return false;
@@ -45,6 +57,24 @@ onnx::NodeProto split_in_three(const std::string& in, const std::vector<std::str
   return split;
 }
 
+// Split(qkv) -> MultiHeadAttention(Q, K, V, bias, mask, attention_bias), `node`'s output and
+// attributes: the attention `node` computes after its QKV GEMM.
+void append_multi_head_attention(const onnx::NodeProto& node, const std::string& qkv, RewriteContext& ctx,
+                                 std::vector<onnx::NodeProto>& nodes) {
+  const std::string stem = node_stem(node);
+  const std::vector<std::string> parts{ctx.names.unique(stem + "_q"), ctx.names.unique(stem + "_k"),
+                                       ctx.names.unique(stem + "_v")};
+  nodes.push_back(split_in_three(qkv, parts, ctx.names.unique(stem + "_split"), ctx.graph.opset("")));
+  // MultiHeadAttention: query, key, value, bias, key_padding_mask, attention_bias.
+  std::vector<std::string> inputs{parts[0], parts[1], parts[2], node.input(2), optional_input(node, kMaskInput),
+                                  optional_input(node, kAttentionBiasInput)};
+  while (inputs.back().empty()) inputs.pop_back();
+  onnx::NodeProto mha = make_node("MultiHeadAttention", inputs, {node.output(0)}, ctx.names.unique(stem + "_mha"),
+                                  kMsDomain);
+  for (const auto& attr : node.attribute()) *mha.add_attribute() = attr;
+  nodes.push_back(std::move(mha));
+}
+
 class AttentionQuantizer final : public Quantizer {
  public:
   std::string_view op_type() const noexcept override { return "Attention"; }
@@ -52,6 +82,10 @@ class AttentionQuantizer final : public Quantizer {
 
   std::optional<WeightSpec> weight_spec(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
     return WeightSpec{1, 1};  // [hidden, 3 * hidden]; channels are the Q, K and V columns
+  }
+
+  std::optional<int> activation_input(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
+    return 0;
   }
 
   std::optional<std::string> refusal(const onnx::NodeProto& node, const QuantPlan& plan,
@@ -62,12 +96,13 @@ class AttentionQuantizer final : public Quantizer {
       // QAttention has no separate Q/K/V sizes (ORT's tool refuses these too).
       if (a.name() == "qkv_hidden_sizes") return "qkv_hidden_sizes is not supported by QAttention";
     }
-    if (node.input_size() > 5) return "Attention with inputs beyond 'past' is not supported by QAttention";
+    if (!optional_input(node, kAttentionBiasInput).empty()) {
+      if (!multi_head_attention_fits(node))
+        return "Attention with an attention_bias and past, past_sequence_length or other attributes is not supported";
+    } else if (node.input_size() > kAttentionBiasInput) {
+      return "Attention with inputs beyond 'past' is not supported by QAttention";
+    }
     return weight_refusal(node, *weight_spec(node, plan, graph), graph);
-  }
-
-  std::optional<int> activation_input(const onnx::NodeProto&, const QuantPlan&, const GraphView&) const override {
-    return 0;
   }
 
   Rewrite rewrite(const onnx::NodeProto& node, const NodeConfig& config, RewriteContext& ctx) const override {
@@ -87,15 +122,23 @@ class AttentionQuantizer final : public Quantizer {
       const std::string qkv = ctx.names.unique(stem + "_qkv");
       r.nodes.push_back(make_node("MatMulIntegerToFloat", {a.values, w.values, a.scale, w.scale, a.zero_point, w.zero_point},
                                   {qkv}, ctx.names.unique(stem + "_qkv_quant"), kMsDomain));
-      const std::vector<std::string> parts{ctx.names.unique(stem + "_q"), ctx.names.unique(stem + "_k"),
-                                           ctx.names.unique(stem + "_v")};
-      r.nodes.push_back(split_in_three(qkv, parts, ctx.names.unique(stem + "_split"), ctx.graph.opset("")));
-      std::vector<std::string> inputs{parts[0], parts[1], parts[2], node.input(2)};
-      if (node.input_size() > 3 && !node.input(3).empty()) inputs.push_back(node.input(3));
-      onnx::NodeProto mha = make_node("MultiHeadAttention", inputs, {node.output(0)}, ctx.names.unique(stem + "_mha"),
-                                      kMsDomain);
-      for (const auto& attr : node.attribute()) *mha.add_attribute() = attr;
-      r.nodes.push_back(std::move(mha));
+      append_multi_head_attention(node, qkv, ctx, r.nodes);
+      return r;
+    }
+    if (!optional_input(node, kAttentionBiasInput).empty()) {  // refusal() checked that MultiHeadAttention fits
+      IntegerMatMul mm;
+      mm.stem = stem + "_qkv";
+      mm.a = node.input(0);
+      mm.b = w;
+      mm.output = ctx.names.unique(stem + "_qkv");
+      if (config.activations == ActivationScheme::static_per_tensor) {
+        r.activations = ActivationScheme::static_per_tensor;
+        for (auto& n : emit_static_matmul(mm, ctx.activations, ctx.plan.activation_ranges.get(), ctx.names))
+          r.nodes.push_back(std::move(n));
+      } else {
+        for (auto& n : emit_integer_matmul(mm, ctx.plan.fused_matmul, ctx.names)) r.nodes.push_back(std::move(n));
+      }
+      append_multi_head_attention(node, mm.output, ctx, r.nodes);
       return r;
     }
 
@@ -112,12 +155,11 @@ class AttentionQuantizer final : public Quantizer {
       r.nodes.push_back(make_node("DynamicQuantizeLinear", {x}, {xq, xs, xz}, ctx.names.unique(x + "_QuantizeLinear")));
     }
 
-    const auto input_or_empty = [&](int i) { return i < node.input_size() ? node.input(i) : std::string(); };
     // QAttention: input, weight, bias, input_scale, weight_scale, mask_index,
     // input_zero_point, weight_zero_point, past
     onnx::NodeProto q = make_node("QAttention",
-                                  {xq, w.values, node.input(2), xs, w.scale, input_or_empty(3), xz, w.zero_point,
-                                   input_or_empty(4)},
+                                  {xq, w.values, node.input(2), xs, w.scale, optional_input(node, kMaskInput), xz,
+                                   w.zero_point, optional_input(node, kPastInput)},
                                   {}, ctx.names.unique(stem + "_quant"), kMsDomain);
     while (q.input_size() > 0 && q.input(q.input_size() - 1).empty()) q.mutable_input()->RemoveLast();
     for (const auto& out : node.output()) q.add_output(out);

@@ -48,12 +48,12 @@ def expect(arch, exporter):
         return {"export_fails": "The size of tensor a"}
     if exporter == "setfit" and arch == "mpnet":
         return {"form": "b", "known_wrong": "position_ids"}
-    # Attention: BERT-style Q/K/V + additive mask, and DistilBERT's (Q scaled before Q·Kᵀ,
-    # masked_fill as Where, reshapes to (batch, -1, ...)). MPNet adds a relative position bias
-    # to the scores, DeBERTa-v2 has disentangled attention: no Attention input for either
-    # (docs/models.md, "What the matrix found").
+    # Attention: BERT-style Q/K/V + additive mask, DistilBERT's (Q scaled before Q·Kᵀ,
+    # masked_fill as Where, reshapes to (batch, -1, ...)) and MPNet's (a relative position bias
+    # added to the scores, which becomes the fused node's attention_bias). DeBERTa-v2 has
+    # disentangled attention: no Attention input for it (docs/models.md, "What the matrix found").
     attention = {"bert-mean": 2, "bert-cls": 2, "xlmr": 2, "roberta": 2, "distilbert": 2,
-                 "mpnet": 0, "deberta-v2": 0}[arch]
+                 "mpnet": 2, "deberta-v2": 0}[arch]
     # Two residual Add + LayerNormalization per layer. MPNet, XLM-R and RoBERTa also sum their
     # embeddings with one Add before a LayerNormalization; ONNX Runtime's own SkipLayerNormFusion
     # takes that one (MPNet always; XLM-R/RoBERTa at opset >= 14, where it also takes the four
@@ -67,12 +67,15 @@ def expect(arch, exporter):
     if arch == "deberta-v2":
         ours = 3
     form = "b" if exporter == "setfit" else "a"
+    # MPNet's relative position bias: one tensor, computed once, the attention_bias of every layer.
+    bias = arch == "mpnet"
     if exporter == "ortopt":
         # Already fused by ORT's optimizer: docquant has nothing left to fuse but DistilBERT's
-        # attention, which that optimizer does not recognise.
-        return {"form": form, "fused": (attention if arch == "distilbert" else 0, 0), "attention_ops": attention,
-                "skip_ops": 5 if arch == "mpnet" else 4}
-    return {"form": form, "fused": (attention, ours), "attention_ops": attention, "skip_ops": ours + theirs}
+        # and MPNet's attention, which that optimizer does not recognise.
+        return {"form": form, "fused": (attention if arch in ("distilbert", "mpnet") else 0, 0),
+                "attention_ops": attention, "skip_ops": 5 if arch == "mpnet" else 4, "attention_bias": bias}
+    return {"form": form, "fused": (attention, ours), "attention_ops": attention, "skip_ops": ours + theirs,
+            "attention_bias": bias}
 
 
 
@@ -132,6 +135,14 @@ def cosine(a, b):
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
     return (a * b).sum(axis=1)
+
+
+def attention_biases(model_path):
+    """The attention_bias input of each attention op of the graph ('' when absent): input 5 of
+    Attention and MultiHeadAttention; QAttention has none (its input 5 is the mask)."""
+    m = onnx.load(str(model_path), load_external_data=False)
+    return [n.input[5] if n.op_type != "QAttention" and len(n.input) > 5 else "" for n in m.graph.node
+            if n.op_type in ("Attention", "QAttention", "MultiHeadAttention")]
 
 
 def op_counts(model_path):
@@ -203,6 +214,13 @@ def main():
     if fused != tuple(want["fused"]) or attention_ops != want["attention_ops"] or skip_ops != want["skip_ops"]:
         raise SystemExit(f"FAIL: fusions {fused}, {attention_ops} attention ops, {skip_ops} skip LN ops; expected "
                          f"{want['fused']}, {want['attention_ops']}, {want['skip_ops']}")
+    biases = attention_biases(out / "model.onnx")
+    shared = len(set(biases)) == 1 and biases[0] != ""
+    if want["attention_bias"] != shared or (not want["attention_bias"] and any(biases)):
+        raise SystemExit(f"FAIL: attention_bias inputs {biases}; expected "
+                         f"{'one shared tensor in every layer' if want['attention_bias'] else 'none'}")
+    if want["attention_bias"]:
+        print(f"  every attention op reads the one attention_bias {biases[0]!r}")
     if attention_ops == 0 and counts.get("Softmax", 0) != LAYERS:
         raise SystemExit(f"FAIL: attention not fused, but the graph holds {counts.get('Softmax', 0)} Softmax, not {LAYERS}")
 

@@ -1,5 +1,6 @@
 // The Attention quantizer: ONNX Runtime's fused Attention becomes QAttention; structure for
-// every plan, and the integer GEMM against the host kernel's arithmetic.
+// every plan, and the integer GEMM against the host kernel's arithmetic. An Attention with an
+// attention_bias (MPNet's relative position bias) becomes an integer GEMM + MultiHeadAttention.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -118,6 +119,68 @@ TEST(QuantizePass, AttentionWithSeparateQkvSizesIsRefused) {
   const QuantizeResult r = quantize(with_ms_domain(b.model()), QuantPlan{});
   EXPECT_EQ(describe(decision_for(r, "attn")),
             "kept fp32 (not quantizable: qkv_hidden_sizes is not supported by QAttention)");
+}
+
+
+// MPNet's fused attention (graph/attention_fusion.h): Attention(x, W, b, "", "", bias) with a
+// [1, heads, S, S] attention_bias. QAttention has no input for it; every recipe becomes one
+// integer QKV GEMM (its per-tensor, unfused or per-token form), Split, and MultiHeadAttention
+// reading the bias.
+GraphBuilder attention_with_bias_model() {
+  GraphBuilder b = attention_model();
+  b.initializer("pos_bias", {1, 2, 5, 5}, testing::uniform(50, -3.0f, 3.0f, 65u));
+  auto* node = const_cast<onnx::ModelProto&>(b.model()).mutable_graph()->mutable_node(0);
+  node->add_input("");  // mask_index
+  node->add_input("");  // past
+  node->add_input("pos_bias");
+  return b;
+}
+
+TEST(QuantizePass, AttentionWithAnAttentionBiasBecomesAGemmAndMultiHeadAttention) {
+  const onnx::ModelProto fp32 = with_ms_domain(attention_with_bias_model().model());
+  const std::map<std::string, Feed> feeds{{"x", Feed{{2, 5, 16}, testing::uniform(160, -2.0f, 2.0f, 63u), {}}}};
+  const auto y32 = testing::run_model(fp32, feeds);
+  // The bias moves fp32's output by far more than quantizing does (kChainRelRms).
+  const auto y32_unbiased = testing::run_model(with_ms_domain(attention_model().model()), feeds);
+  ASSERT_GT(testing::relative_rms_error(y32_unbiased, y32), 10 * kChainRelRms);
+  struct Recipe {
+    const char* name;
+    ActivationScheme activations;
+    bool fused_matmul;
+    const char* gemm;  // the op of the QKV GEMM
+  };
+  for (const Recipe& recipe : {Recipe{"per tensor", ActivationScheme::per_tensor, true, "DynamicQuantizeMatMul"},
+                               Recipe{"per tensor, unfused", ActivationScheme::per_tensor, false, "MatMulInteger"},
+                               Recipe{"per token", ActivationScheme::per_token, true, "MatMulIntegerToFloat"}}) {
+    QuantPlan plan = saturation_free_plan();
+    plan.defaults.activations = recipe.activations;
+    plan.fused_matmul = recipe.fused_matmul;
+    const QuantizeResult r = quantize(fp32, plan);
+    const auto ops = testing::count_ops(r.model);
+    EXPECT_EQ(ops.at(recipe.gemm), 1) << recipe.name;
+    EXPECT_EQ(ops.at("Split"), 1) << recipe.name;
+    EXPECT_EQ(ops.at("MultiHeadAttention"), 1) << recipe.name;
+    for (const char* gone : {"Attention", "QAttention"}) EXPECT_EQ(ops.count(gone), 0u) << recipe.name << ": " << gone;
+    EXPECT_EQ(decision_for(r, "attn").activations, recipe.activations) << recipe.name;
+    const onnx::NodeProto* mha = find_node(r.model, "attn_mha");
+    ASSERT_NE(mha, nullptr) << recipe.name;
+    ASSERT_EQ(mha->input_size(), 6) << recipe.name;
+    EXPECT_EQ(mha->input(3), "qkv_b") << recipe.name;
+    EXPECT_EQ(mha->input(4), "") << recipe.name << ": no mask";
+    EXPECT_EQ(mha->input(5), "pos_bias") << recipe.name;
+    EXPECT_FALSE(has_initializer(r.model, "qkv_w")) << recipe.name;
+    EXPECT_LT(testing::relative_rms_error(testing::run_model(r.model, feeds), y32), kChainRelRms) << recipe.name;
+  }
+}
+
+TEST(QuantizePass, AttentionWithAnAttentionBiasAndPastIsRefused) {
+  GraphBuilder b = attention_with_bias_model();
+  auto* node = const_cast<onnx::ModelProto&>(b.model()).mutable_graph()->mutable_node(0);
+  node->set_input(4, "past");
+  const QuantizeResult r = quantize(with_ms_domain(b.model()), QuantPlan{});
+  EXPECT_EQ(describe(decision_for(r, "attn")),
+            "kept fp32 (not quantizable: Attention with an attention_bias and past, past_sequence_length or other "
+            "attributes is not supported)");
 }
 
 }  // namespace

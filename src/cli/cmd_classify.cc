@@ -136,6 +136,8 @@ std::unique_ptr<StagedFile> open_output(const std::string& output, const std::st
 // see by name: `--input - --output in.txt < in.txt` replaced the texts with the predictions
 // (issue 29), and `--input in.txt --output - >> in.txt` would read its own output.
 void check_stdio_is_not_the_input(const ClassifyArgs& a) {
+  // Two names are open_output's to compare (check_target); two streams cannot be one file.
+  if ((a.input == "-") == (a.output == "-")) return;
   struct stat in {}, out {};
   const bool in_ok = a.input == "-" ? ::fstat(STDIN_FILENO, &in) == 0 : ::stat(a.input.c_str(), &in) == 0;
   const bool out_ok = a.output == "-" ? ::fstat(STDOUT_FILENO, &out) == 0 : ::stat(a.output.c_str(), &out) == 0;

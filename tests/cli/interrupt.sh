@@ -62,7 +62,9 @@ if start_evaluating out_KILL; then
   # that a live run holds locked (flock(1) stands in for one) stops it: another run is writing.
   live="$work/out_KILL.docquant-tmp-$$-0"
   mkdir "$live"
-  flock "$live" sleep 600 & holder=$!
+  # The holder execs into sleep, so killing $holder releases the lock (flock(1)'s child
+  # would outlive flock and keep both the lock and this script's stdout).
+  (exec 9<"$live" && flock 9 && exec sleep 600) >/dev/null 2>&1 & holder=$!
   for _ in $(seq 100); do flock -n "$live" true || break; sleep 0.05; done
   "${Q[@]}" --quiet --output_folder "$work/out_KILL" >/dev/null 2>"$work/next.stderr"
   rc=$?

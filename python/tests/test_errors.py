@@ -155,7 +155,7 @@ def test_classes_reloaded_are_the_ones_raised():
             "assert docquant.InputError is not old\n"
             "try:\n    docquant.Classifier('/nonexistent-folder')\n"
             "except docquant.InputError as e:\n    print('core', type(e) is docquant.InputError)\n"
-            "try:\n    docquant.Classifier('/nonexistent-folder', batch_size=0)\n"
+            "try:\n    docquant.Classifier('/nonexistent-folder', batch_size='bogus')\n"
             "except docquant.UsageError as e:\n    print('python', type(e) is docquant.UsageError)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.split("\n")[:2] == ["core True", "python True"], out.stderr

@@ -150,7 +150,7 @@ def classify_udf(model_folder: PathLike, *, return_probabilities: bool = False,
     def classify(text_column: str | Column) -> Column:
         text = _strings_only(F.col(text_column) if isinstance(text_column, str) else text_column)
         # predict_batch_udf cannot return a null array; a null text's prediction is null as a whole.
-        return F.when(text.isNull(), F.lit(None)).otherwise(udf(text))
+        return F.when(text.isNull(), F.lit(None)).otherwise(udf(text)).alias("prediction")
 
     return classify
 
@@ -167,6 +167,7 @@ def _strings_only(column: Column) -> Column:
 def _refuse_non_strings(values: np.ndarray) -> None:
     """The non-str values of a batch must be nulls; anything else means a non-string column."""
     for v in values:
+        v = v.item() if isinstance(v, np.generic) else v  # numpy's int64 as a Python int, for the message
         if v is not None and not (isinstance(v, float) and np.isnan(v)):
             raise _errors.UsageError(
                 f"classify_udf: the text column holds {type(v).__name__} values ({v!r:.60}), not strings: cast it "

@@ -137,6 +137,17 @@ def test_a_column_that_is_not_text_is_refused_before_any_task_runs(spark, int8_f
     assert labels[0] in docquant.Classifier(int8_folder).classes and labels[1] is None
 
 
+def test_without_collations_the_first_batch_refuses_a_column_that_is_not_text(spark, int8_folder, monkeypatch):
+    """Spark 3.x has no collate(): the UDF then sees the values, and refuses the first batch
+    that holds one that is not a string (simulated here by leaving the column unwrapped)."""
+    import docquant.spark
+    monkeypatch.setattr(docquant.spark, "_strings_only", lambda column: column)
+    df = spark.createDataFrame([(0, 7), (1, 8)], "id int, value int")
+    with pytest.raises(Exception, match=r"classify_udf: the text column holds int values \(7\), not strings: cast "
+                                        r"it first"):
+        df.withColumn("label", classify_udf(str(int8_folder))("value")).collect()
+
+
 def ship(spark, folder, tmp_path, name):
     """`folder` shipped with addFile as `name`; returns (the shipped folder, a driver path of the
     same name for the test to create and remove)."""

@@ -299,6 +299,14 @@ Refusal attention(NodeCheck& c, bool multi_head) {
   return {};
 }
 
+// com.microsoft QAttention: Attention on an input quantized beforehand, with its input scale and
+// zero point as inputs 3 and 6. Constants there (docquant's static recipe) keep texts apart;
+// ONNX Runtime's quantize_dynamic computes them with a DynamicQuantizeLinear, refused upstream.
+Refusal qattention(NodeCheck& c) {
+  if (c.texts(3) || c.texts(6)) return "takes its input scale or zero point from the texts: one scale for the whole batch";
+  return attention(c, false);
+}
+
 // com.microsoft EmbedLayerNormalization: embeddings of each text's own ids, its mask index.
 Refusal embed_layer_norm(NodeCheck& c) {
   c.out.assign(static_cast<std::size_t>(c.node.output_size()), Facts{c.any_texts(), 3});
@@ -358,7 +366,8 @@ const std::map<std::string, Rule>& rules() {
     t["com.microsoft:Attention"] = [](NodeCheck& c) { return attention(c, false); };
     t["com.microsoft:MultiHeadAttention"] = [](NodeCheck& c) { return attention(c, true); };
     t["com.microsoft:EmbedLayerNormalization"] = embed_layer_norm;
-    for (const char* op : {"DynamicQuantizeLinear", "com.microsoft:DynamicQuantizeMatMul", "com.microsoft:QAttention",
+    t["com.microsoft:QAttention"] = qattention;
+    for (const char* op : {"DynamicQuantizeLinear", "com.microsoft:DynamicQuantizeMatMul",
                            "com.microsoft:DynamicQuantizeLSTM"}) {
       t[op] = one_scale_per_batch;
     }

@@ -1,10 +1,11 @@
 #pragma once
 // Whether a graph gives every text the answer it gets alone, whatever texts share its batch,
 // read off the graph itself: a record beside the model (quantization.json) can be wrong or
-// absent, the graph is what runs. Dynamic INT8 with one activation scale per tensor
-// (DynamicQuantizeLinear, DynamicQuantizeMatMul, QAttention) is the case that matters: the
-// scale of a batch is the largest value of all its texts, so a text's answer moves with its
-// neighbours (2.7 % of SST-2 labels between two batchings, docs/spark.md).
+// absent, the graph is what runs. Dynamic INT8 with one activation scale per tensor computed at
+// run time (DynamicQuantizeLinear, DynamicQuantizeMatMul) is the case that matters: the scale
+// of a batch is the largest value of all its texts, so a text's answer moves with its
+// neighbours (2.7 % of SST-2 labels between two batchings, docs/spark.md). Calibrated constant
+// scales (docquant's --approach static) and per-token ones keep texts apart.
 //
 // The proof is an allow-list, not a deny-list: a node that reads text data must be an op known
 // to keep texts apart (batch_invariance.cc lists them), used so that the batch stays the leading

@@ -96,6 +96,26 @@ TEST(BatchInvariance, ReshapeThatCopiesTheBatchIsProven) {
   EXPECT_TRUE(r.proven) << r.reason;
 }
 
+TEST(BatchInvariance, StaticScalesAreProven) {
+  // docquant's --approach static: QuantizeLinear with a calibrated constant scale, then
+  // MatMulIntegerToFloat and QAttention reading that constant.
+  const BatchInvariance r = check(
+      [](GraphBuilder& b) {
+        // (The check reads shapes and where values come from, not element types: float constants do.)
+        b.initializer("static_scale", {}, {0.05f});
+        b.initializer("static_zero", {}, {128.0f});
+        b.initializer("w_int8", {4, 4}, std::vector<float>(16, 1.0f));
+        b.node("QuantizeLinear", {"h", "static_scale", "static_zero"}, {"hq"}, "static_quantize");
+        b.node("MatMulIntegerToFloat", {"hq", "w_int8", "static_scale", "unit", "static_zero"}, {"mm2"}, "mm2",
+               "com.microsoft");
+        b.node("QAttention", {"hq", "w_int8", "", "static_scale", "unit", "", "static_zero"}, {"att"}, "qattention",
+               "com.microsoft");
+        b.node("Add", {"mm2", "att"}, {"y"}, "sum");
+      },
+      18);
+  EXPECT_TRUE(r.proven) << r.reason;
+}
+
 struct Refused {
   const char* what;
   std::function<void(GraphBuilder&)> tail;
@@ -117,9 +137,11 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{"per_tensor_scale",
                 [](GraphBuilder& b) { b.node("DynamicQuantizeLinear", {"h"}, {"y", "s", "z"}, "culprit"); },
                 "(DynamicQuantizeLinear) computes one quantization scale over its whole input"},
-        Refused{"qattention",
-                [](GraphBuilder& b) { b.node("QAttention", {"h", "w"}, {"y"}, "culprit", "com.microsoft"); },
-                "(com.microsoft:QAttention) computes one quantization scale"},
+        Refused{"qattention_scale_from_texts",
+                [](GraphBuilder& b) {
+                  b.node("QAttention", {"q", "w", "", "absmax"}, {"y"}, "culprit", "com.microsoft");
+                },
+                "(com.microsoft:QAttention) takes its input scale or zero point from the texts"},
         Refused{"dynamic_quantize_matmul",
                 [](GraphBuilder& b) { b.node("DynamicQuantizeMatMul", {"h", "w"}, {"y"}, "culprit", "com.microsoft"); },
                 "one quantization scale"},

@@ -1,8 +1,8 @@
-"""Model folders that dynamic INT8 makes batch-dependent, built for the batch-invariance tests
-(test_batch_invariance.py, spark/test_spark.py): docquant's per-tensor recipe, the same folder
-with a quantization.json that claims the per-token recipe, and a folder whose model.onnx is
-ONNX Runtime's own quantize_dynamic of the fp32 export (run in the reference venv, which has
-onnxruntime's Python; it writes no quantization.json)."""
+"""Model folders for the batch-invariance tests (test_batch_invariance.py, spark/test_spark.py).
+Batch-dependent: docquant's per-tensor recipe, the same folder with a quantization.json that
+claims the per-token recipe, and a folder whose model.onnx is ONNX Runtime's own
+quantize_dynamic of the fp32 export (run in the reference venv, which has onnxruntime's Python;
+it writes no quantization.json). Batch-invariant: docquant's static recipe (calibrated scales)."""
 import json
 import shutil
 import subprocess
@@ -37,4 +37,13 @@ def ort_dynamic_folder(fixture: Path, out: Path) -> Path:
     subprocess.run([str(need(REFERENCE_PYTHON, "the reference venv")), "-c", script,
                     str(fixture / "onnx" / "model.onnx"), str(out / "model.onnx")], check=True, capture_output=True)
     assert not (out / "quantization.json").exists()
+    return out
+
+
+def static_folder(cli: str, fixture: Path, calibration_csv: Path, out: Path) -> Path:
+    """`docquant quantize --approach static` on the fixture: one trial, written whatever its accuracy."""
+    subprocess.run([cli, "quantize", "--quiet", "--onnx_model_folder", str(fixture / "onnx"), "--setfit_model_folder",
+                    str(fixture / "setfit"), "--calibration_data", str(calibration_csv), "--output_folder", str(out),
+                    "--approach", "static", "--max_trials", "1", "--best_effort"], check=True, capture_output=True)
+    assert json.loads((out / "quantization.json").read_text())["recipe"]["activation_scales"] == "static"
     return out

@@ -2,11 +2,12 @@
 graph (Classifier.batch_invariant), never off quantization.json, and batch_size="auto" -- the
 Spark UDF's default -- batches 32 texts only with that proof. Real folders: the int8 example
 (docquant's per-token recipe), the per-tensor recipe, the same with a quantization.json that
-claims per-token, ONNX Runtime's quantize_dynamic (no quantization.json), and the fp32 export."""
+claims per-token, ONNX Runtime's quantize_dynamic (no quantization.json), docquant's static
+recipe (calibrated constant scales) and the fp32 export."""
 import pytest
 
 import docquant
-from folders import lying_folder, ort_dynamic_folder, per_tensor_folder
+from folders import lying_folder, ort_dynamic_folder, per_tensor_folder, static_folder
 from paths import read_texts
 
 
@@ -22,6 +23,17 @@ def test_per_token_and_fp32_graphs_are_proven(int8_folder, sst2_fixture):
         assert clf.batch_invariant, clf.batch_invariance_reason
         assert clf.batch_invariance_reason.startswith("proven on the graph's ")
         assert clf.batch_size == 32
+
+
+def test_static_scales_are_proven(cli, sst2_fixture, data, tmp_path):
+    """--approach static: QuantizeLinear with calibrated constants, MatMulIntegerToFloat and
+    QAttention reading them; batch 32 gives batch 1's labels on all of sst2_test."""
+    folder = static_folder(cli, sst2_fixture, data / "sst2_dev.csv", tmp_path / "static")
+    auto = docquant.Classifier(folder, batch_size="auto")
+    assert auto.batch_invariant, auto.batch_invariance_reason
+    assert auto.batch_size == 32
+    texts = read_texts(data / "sst2_test.csv")
+    assert auto.predict(texts) == docquant.Classifier(folder, batch_size=1).predict(texts)
 
 
 def test_per_tensor_graphs_are_not_whatever_their_record_says(per_tensor, sst2_fixture, data, tmp_path):

@@ -36,6 +36,10 @@ struct ClassifierOptions {
   std::filesystem::path onnx_model;  // empty: <model_folder>/model.onnx
   int threads = 0;                   // ONNX Runtime intra-op threads; 0: one per core
   std::size_t batch_size = 32;       // texts per model call
+  // True: batch_size texts per call only when Classifier::batch_invariance() is proven, else 1,
+  // so that a text's answer never depends on the texts it happens to be grouped with (Spark's
+  // partitions; the Spark UDF's default, Python's batch_size="auto").
+  bool batch_if_invariant = false;
   std::size_t max_length = 0;        // tokens per text incl. special tokens; 0: the folder's own
   std::size_t chunk_size = 4096;     // texts tokenized and length-sorted together (bounds memory)
   // A float model without docquant's graph fusions (an fp32 SetFit export) gets them when
@@ -47,6 +51,13 @@ struct ClassifierOptions {
   // returning true stops the call with an ErrorKind::interrupted Error. Lets a host stop a
   // long call within one batch (the Python package checks for Ctrl-C here).
   std::function<bool()> cancelled;
+};
+
+// Whether a text's predictions depend on that text alone, or also on the texts sharing its
+// model batch (Classifier::batch_invariance()).
+struct BatchInvariance {
+  bool proven = false;  // any batch_size gives batch_size 1's answers (within float rounding)
+  std::string reason;   // what was checked, or the first node that ends the proof
 };
 
 // Predictions for a list of texts, in input order.
@@ -76,6 +87,14 @@ class Classifier {
   // True when the head gives a set of labels per text (SetFit's multi_target_strategy heads
   // fitted on label indicators): use classify()'s label_set; predict() throws UsageError.
   bool multi_label() const;
+  // Read off the graph the folder runs, not off quantization.json (src/runtime/batch_invariance.h):
+  // proven when every node is an op known to keep texts apart, used along axes other than the
+  // batch. Not proven for per-tensor dynamic INT8 (one activation scale per batch) and for any
+  // graph the check does not understand: there, batch_size 1 makes answers independent of how
+  // texts are grouped (the Spark UDF's default does that).
+  const BatchInvariance& batch_invariance() const;
+  // Texts per model call: options.batch_size, or 1 under batch_if_invariant without the proof.
+  std::size_t batch_size() const;
 
   // Labels (class names) for the texts.
   std::vector<std::string> predict(std::span<const std::string> texts) const;

@@ -8,15 +8,15 @@ from typing import Literal, overload
 
 import numpy as np
 
-from . import _core
-from ._errors import UsageError
-from ._texts import Texts, as_text_list
-
-PathLike = str | os.PathLike
+from . import _core, _errors
+from ._paths import PathLike, fs_path
+from ._texts import Texts, as_text_list, check_many
 
 #: Texts the C++ core tokenizes, length-sorts and batches together (docs/classify.md);
 #: predict_iter's default, so that a stream is batched exactly as `docquant classify` batches it.
 CHUNK_SIZE = 4096
+#: batch_size="auto" for a graph that proves a text's answer independent of its batch.
+AUTO_BATCH_SIZE = 32
 
 
 class Classifier:
@@ -30,6 +30,8 @@ class Classifier:
     - ``batch_size``: texts per model call (32, as `docquant classify` and quantize's
       accuracy check). Texts are length-sorted within each call (per 4096 texts) and cut into
       batches, so results for up to 4096 texts equal `docquant classify`'s exactly.
+      ``"auto"``: 32 when the graph proves that a text's answer does not depend on its batch
+      (:attr:`batch_invariant`), else 1 (what the Spark UDF uses); :attr:`batch_size` says which.
     - ``max_length``: tokens per text including special tokens; None = the folder's own.
     - ``optimize_graph``: a float model gets quantize's graph optimisation when opened.
 
@@ -37,19 +39,24 @@ class Classifier:
     threads at once: the C++ calls release the GIL and the object has no mutable state.
     Ctrl-C stops a running call within one batch (~0.1 s) with KeyboardInterrupt.
 
+    Paths are str, bytes or os.PathLike; any name the file system holds works.
     Raises :class:`docquant.InputError` naming the file when the folder is incomplete or
     malformed, :class:`docquant.UsageError` for bad options.
     """
 
     def __init__(self, model_folder: PathLike, *, onnx_model: PathLike | None = None, threads: int = 0,
-                 batch_size: int = 32, max_length: int | None = None, optimize_graph: bool = True) -> None:
-        if batch_size < 1:
-            raise UsageError(f"batch_size must be at least 1, not {batch_size}")
+                 batch_size: int | Literal["auto"] = 32, max_length: int | None = None,
+                 optimize_graph: bool = True) -> None:
+        auto = isinstance(batch_size, str) and batch_size == "auto"
+        if isinstance(batch_size, str) and not auto:  # numbers are checked by the core (1 to 4096)
+            raise _errors.UsageError(f"batch_size must be a number of texts or 'auto', not {batch_size!r}")
         if max_length is not None and max_length < 1:
-            raise UsageError(f"max_length must be at least 1, not {max_length}")
-        self._model_folder = os.fspath(model_folder)
-        self._native = _core.Classifier(model_folder, onnx_model or "", threads, batch_size, max_length or 0,
-                                        optimize_graph)
+            raise _errors.UsageError(f"max_length must be at least 1, not {max_length}")
+        folder = fs_path(model_folder, "model_folder")
+        onnx = b"" if onnx_model is None else fs_path(onnx_model, "onnx_model")
+        self._model_folder = os.fsdecode(folder)  # repr: a str that opens the same folder again
+        self._native = _core.Classifier(folder, onnx, threads, AUTO_BATCH_SIZE if auto else batch_size, auto,
+                                        max_length or 0, optimize_graph)
         self._classes: list[str] = list(self._native.classes)
         self._class_array = np.array(self._classes, dtype=object)
 
@@ -62,6 +69,24 @@ class Classifier:
     def has_probabilities(self) -> bool:
         """False only for a head-in-graph export whose sole output is the label."""
         return bool(self._native.has_probabilities)
+
+    @property
+    def batch_size(self) -> int:
+        """Texts per model call: ``batch_size``, or for ``"auto"`` 32 or 1 (see :attr:`batch_invariant`)."""
+        return int(self._native.batch_size)
+
+    @property
+    def batch_invariant(self) -> bool:
+        """True when the graph proves that a text's answer does not depend on the texts batched
+        with it (every node keeps texts apart: docquant's per-token recipe, fp32); False for
+        per-tensor dynamic INT8 (one activation scale per batch) and graphs the check cannot
+        read. Read off the graph itself, not quantization.json. docs/python.md."""
+        return bool(self._native.batch_invariant)
+
+    @property
+    def batch_invariance_reason(self) -> str:
+        """Why :attr:`batch_invariant` is what it is: the first node that ends the proof."""
+        return str(self._native.batch_invariance_reason)
 
     def __repr__(self) -> str:
         return f"docquant.Classifier({self._model_folder!r}, classes={self._classes!r})"
@@ -87,7 +112,8 @@ class Classifier:
         """Class probabilities, float64 [n, len(classes)] (one row [len(classes)] for a single
         str), columns in :attr:`classes` order: the values `docquant classify` prints."""
         if not self.has_probabilities:
-            raise UsageError("predict_proba: this model's graph outputs labels only (no probabilities); use predict")
+            raise _errors.UsageError("predict_proba: this model's graph outputs labels only (no probabilities); use "
+                                     "predict")
         items, single = as_text_list(texts)
         _, proba = self._classify(items)
         return proba[0] if single else proba
@@ -100,7 +126,7 @@ class Classifier:
     def classify(self, texts):
         """Both at once, from one model run: ``(predict(texts), predict_proba(texts))``."""
         if not self.has_probabilities:
-            raise UsageError("classify: this model's graph outputs labels only (no probabilities); use predict")
+            raise _errors.UsageError("classify: this model's graph outputs labels only (no probabilities); use predict")
         items, single = as_text_list(texts)
         labels, proba = self._classify(items)
         names = self._class_array[labels].tolist()
@@ -123,22 +149,25 @@ class Classifier:
         Yields each text's class name, or ``(name, probabilities)`` with ``with_proba``.
         With the default chunk_size the results equal `docquant classify` on the same stream."""
         if chunk_size < 1:
-            raise UsageError(f"chunk_size must be at least 1, not {chunk_size}")
+            raise _errors.UsageError(f"chunk_size must be at least 1, not {chunk_size}")
         if isinstance(texts, str):
-            raise TypeError("predict_iter takes an iterable of texts; for one text call predict")
-        stream = iter(texts)
+            raise _errors.UsageError("predict_iter takes an iterable of texts; for one text call predict")
+        check_many(texts)
+        stream = iter(texts.tolist() if isinstance(texts, np.ndarray) else texts)
+        first = 0
         while chunk := list(itertools.islice(stream, chunk_size)):
-            labels, proba = self._classify(chunk)
+            labels, proba = self._classify(chunk, first)
+            first += len(chunk)
             names = self._class_array[labels].tolist()
             if with_proba:
                 if proba is None:
-                    raise UsageError("predict_iter(with_proba=True): this model's graph outputs labels only")
+                    raise _errors.UsageError("predict_iter(with_proba=True): this model's graph outputs labels only")
                 yield from zip(names, proba)
             else:
                 yield from names
 
-    def _classify(self, items) -> tuple[np.ndarray, np.ndarray | None]:
+    def _classify(self, items, first: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         if len(items) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(self._classes)), dtype=np.float64)
-        return self._native.classify(items)
+        return self._native.classify(items, first)
 

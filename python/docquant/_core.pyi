@@ -9,21 +9,30 @@ __version__: str
 git_commit: str
 onnxruntime_version: str
 
+# Paths arrive as bytes (os.fsencode, docquant/_paths.py); the casters accept str and PathLike too.
+Path = str | bytes | os.PathLike
+
 class Classifier:
-    def __init__(self, model_folder: str | os.PathLike, onnx_model: str | os.PathLike, threads: int,
-                 batch_size: int, max_length: int, optimize_graph: bool) -> None: ...
+    def __init__(self, model_folder: Path, onnx_model: Path, threads: int, batch_size: int, batch_if_invariant: bool,
+                 max_length: int, optimize_graph: bool) -> None: ...
     @property
     def classes(self) -> list[str]: ...
     @property
     def has_probabilities(self) -> bool: ...
-    def classify(self, texts: list[str] | tuple[str, ...]) -> tuple[np.ndarray, np.ndarray | None]: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def batch_invariant(self) -> bool: ...
+    @property
+    def batch_invariance_reason(self) -> str: ...
+    def classify(self, texts: list[str] | tuple[str, ...], first_index: int = 0) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 class QuantizeOptions:
-    onnx_model: str | os.PathLike
-    setfit_folder: str | os.PathLike
-    calibration_data: str | os.PathLike | None
+    onnx_model: Path
+    setfit_folder: Path
+    calibration_data: Path | None
     calibration_texts: list[str]
-    output_folder: str | os.PathLike
+    output_folder: Path
     text_column: str
     label_column: str
     relative_criterion: bool
@@ -50,8 +59,8 @@ class QuantizeOptions:
     best_effort: bool
     def __init__(self) -> None: ...
 
-def apply_inc_yaml(options: QuantizeOptions, file: str | os.PathLike) -> None: ...
+def apply_inc_yaml(options: QuantizeOptions, file: Path) -> None: ...
 def quantize(options: QuantizeOptions, progress: Callable[[str], Any] | None,
-             cancelled: Callable[[], bool] | None) -> str: ...
-def tokenize(folder: str | os.PathLike, texts: list[str] | tuple[str, ...], max_length: int,
+             cancelled: Callable[[], object] | None) -> os.PathLike: ...
+def tokenize(folder: Path, texts: list[str] | tuple[str, ...], max_length: int,
              threads: int) -> tuple[np.ndarray, np.ndarray]: ...

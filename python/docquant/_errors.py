@@ -62,4 +62,13 @@ class InternalError(Error, RuntimeError):
     exit_code = 70
 
 
+def for_kind(kind: str) -> type[Error]:
+    """The class for an error of ``kind`` (the C++ core's to_string(ErrorKind)). The core calls
+    this at every raise, so after ``importlib.reload`` of this module it raises the new classes."""
+    for cls in (UsageError, InputError, OutputError, CriterionNotMetError, Interrupted, InternalError):
+        if cls.kind == kind:
+            return cls
+    return InternalError
+
+
 __all__ = ["Error", "UsageError", "InputError", "OutputError", "CriterionNotMetError", "Interrupted", "InternalError"]

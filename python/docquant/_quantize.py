@@ -7,10 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _core
-from ._errors import UsageError
-
-PathLike = str | os.PathLike
+from . import _core, _errors
+from ._paths import PathLike, fs_path, shown
 
 
 def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
@@ -30,7 +28,8 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
 
     The arguments are `docquant quantize`'s flags (docs/quantize.md) with the same defaults:
 
-    - ``onnx_model_folder``: a folder holding model.onnx, or an .onnx file;
+    - Paths are str, bytes or os.PathLike (any name the file system holds).
+      ``onnx_model_folder``: a folder holding model.onnx, or an .onnx file;
       ``setfit_model_folder``: tokenizer, model_head.pkl, pooling and label configs;
       ``calibration_data``: a CSV with ``text_column`` and ``label_column``, a CSV with only
       ``text_column``, a .txt file of one text per line, or a list of strings; without labels
@@ -47,8 +46,8 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
       INC 1.x YAML as `--config` reads it -- when one is given: arguments given explicitly
       override the YAML, as flags do.
     - ``progress``: True prints the CLI's progress lines on stderr, a callable receives each
-      line, False is silent. ``cancelled``: polled between batches; returning True stops the
-      job with :class:`docquant.Interrupted`.
+      line, False is silent. ``cancelled``: a callable polled between batches; a true value
+      (as ``bool()`` takes it) stops the job with :class:`docquant.Interrupted`.
     - The recipe flags: ``per_tensor``, ``full_range``, ``activations`` ("per_token", default:
       a text's answer does not depend on its batch; or "per_tensor": ONNX Runtime's dynamic
       quantization, faster where no node needs fp32), ``keep_embeddings_fp32``, ``unfused``,
@@ -63,24 +62,29 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
     :class:`docquant.UsageError` or :class:`docquant.CriterionNotMetError`.
     """
     if relative is not None and absolute is not None:
-        raise UsageError("give relative or absolute, not both")
+        raise _errors.UsageError("give relative or absolute, not both")
     if min_agreement is not None:
         if criterion == "accuracy":
-            raise UsageError("min_agreement is the agreement criterion's; it does not go with criterion='accuracy'")
+            raise _errors.UsageError("min_agreement is the agreement criterion's; it does not go with "
+                                     "criterion='accuracy'")
         criterion = "agreement"
     if criterion == "agreement" and (relative is not None or absolute is not None):
-        raise UsageError("relative and absolute are the accuracy criterion's; criterion='agreement' passes on "
-                         "min_agreement")
+        raise _errors.UsageError("relative and absolute are the accuracy criterion's; criterion='agreement' passes "
+                                 "on min_agreement")
+    if cancelled is not None and not callable(cancelled):
+        raise _errors.UsageError(f"cancelled must be a callable returning True to stop, not {cancelled!r}")
     o = _core.QuantizeOptions()
     if config is not None:
-        _core.apply_inc_yaml(o, config)
-    o.onnx_model = onnx_model_folder
-    o.setfit_folder = setfit_model_folder
-    if isinstance(calibration_data, (str, os.PathLike)) or calibration_data is None:
-        o.calibration_data = calibration_data
+        _core.apply_inc_yaml(o, fs_path(config, "config"))
+    o.onnx_model = fs_path(onnx_model_folder, "onnx_model_folder")
+    o.setfit_folder = fs_path(setfit_model_folder, "setfit_model_folder")
+    if calibration_data is None:
+        o.calibration_data = None
+    elif isinstance(calibration_data, (str, bytes, os.PathLike)):
+        o.calibration_data = fs_path(calibration_data, "calibration_data")
     else:
         o.calibration_texts = _calibration_texts(calibration_data)
-    o.output_folder = output_folder
+    o.output_folder = fs_path(output_folder, "output_folder")
     o.criterion_metric = criterion
     if min_agreement is not None:
         o.min_agreement = min_agreement
@@ -116,7 +120,7 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
     elif callable(progress):
         report_line = progress
     else:
-        raise UsageError(f"progress must be True, False or a callable taking one str, not {progress!r}")
+        raise _errors.UsageError(f"progress must be True, False or a callable taking one str, not {progress!r}")
     try:
         out = _core.quantize(o, report_line, cancelled)
     except KeyboardInterrupt as e:
@@ -130,14 +134,14 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
 
 
 def _calibration_texts(texts: Sequence[str]) -> list[str]:
-    if isinstance(texts, bytes) or not isinstance(texts, Sequence):
-        raise UsageError(f"calibration_data must be a path or a sequence of str, not {type(texts).__name__}")
+    if not isinstance(texts, Sequence):
+        raise _errors.UsageError(f"calibration_data must be a path or a sequence of str, not {type(texts).__name__}")
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise UsageError(f"calibration_data[{i}] is {type(t).__name__}, not str")
+            raise _errors.UsageError(f"calibration_data[{i}] is {type(t).__name__}, not str")
     if not out:
-        raise UsageError("calibration_data is an empty sequence: give at least one text")
+        raise _errors.UsageError("calibration_data is an empty sequence: give at least one text")
     return out
 
 
@@ -148,8 +152,8 @@ def _print_to_stderr(line: str) -> None:
 def _summary(r: dict[str, Any], out: str) -> str:
     mib = 1 << 20
     sizes = r["sizes"]
-    line = (f"docquant quantize: {out} in {r['seconds']:.1f}s; model.onnx {sizes['model_onnx_before'] / mib:.1f} MiB"
-            f" -> {sizes['model_onnx_after'] / mib:.1f} MiB")
+    line = (f"docquant quantize: {shown(out)} in {r['seconds']:.1f}s; model.onnx "
+            f"{sizes['model_onnx_before'] / mib:.1f} MiB -> {sizes['model_onnx_after'] / mib:.1f} MiB")
     if r.get("accuracy_checked"):
         met = "criterion met" if r["criterion_met"] else "CRITERION NOT MET (best_effort)"
         if r["baseline_accuracy"] is not None:

@@ -9,6 +9,7 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,8 +18,15 @@ namespace docquant::python {
 namespace nb = nanobind;
 
 // A list or tuple of str as UTF-8 strings (the Python layer turns other iterables and
-// numpy arrays into lists first). Raises TypeError naming the first item that is not a str.
-std::vector<std::string> to_texts(nb::handle texts);
+// numpy arrays into lists first). Throws UsageError naming the first item that is not a str,
+// InputError for a str that is not Unicode text (a lone surrogate) or longer than
+// kMaxTextBytes (the CLI's limit for a field or line). `first_index` is the first text's
+// index in the caller's input, for those messages (predict_iter passes chunks).
+std::vector<std::string> to_texts(nb::handle texts, std::size_t first_index = 0);
+
+// C++ text (messages, progress lines) as str: UTF-8, other bytes (paths that are not UTF-8)
+// shown as \xNN.
+nb::str to_python_text(std::string_view text);
 
 // Maps docquant::Error kinds to the classes of docquant/_errors.py (and other C++
 // exceptions to docquant.InternalError), for every function of the module.

@@ -16,11 +16,12 @@ namespace docquant::python {
 namespace {
 
 Classifier open(const std::filesystem::path& folder, const std::filesystem::path& onnx_model, int threads,
-                std::size_t batch_size, std::size_t max_length, bool optimize_graph) {
+                std::size_t batch_size, bool batch_if_invariant, std::size_t max_length, bool optimize_graph) {
   ClassifierOptions o;
   o.onnx_model = onnx_model;
   o.threads = threads;
   o.batch_size = batch_size;
+  o.batch_if_invariant = batch_if_invariant;
   o.max_length = max_length;
   o.optimize_graph = optimize_graph;
   o.cancelled = [] {
@@ -39,9 +40,10 @@ Classifier open(const std::filesystem::path& folder, const std::filesystem::path
 }
 
 // (labels, probabilities): class indices int64 [n], probabilities float64 [n, classes]
-// (None for a graph that outputs labels only).
-nb::tuple classify(const Classifier& c, nb::handle texts) {
-  const std::vector<std::string> input = to_texts(texts);
+// (None for a graph that outputs labels only). `first_index`: texts[0]'s index in the
+// caller's input, for error messages.
+nb::tuple classify(const Classifier& c, nb::handle texts, std::size_t first_index) {
+  const std::vector<std::string> input = to_texts(texts, first_index);
   Classification r;
   {
     nb::gil_scoped_release no_gil;
@@ -61,14 +63,20 @@ void bind_classifier(nb::module_& m) {
       .def(
           "__init__",
           [](Classifier* self, const std::filesystem::path& folder, const std::filesystem::path& onnx_model,
-             int threads, std::size_t batch_size, std::size_t max_length, bool optimize_graph) {
-            new (self) Classifier(open(folder, onnx_model, threads, batch_size, max_length, optimize_graph));
+             int threads, std::size_t batch_size, bool batch_if_invariant, std::size_t max_length,
+             bool optimize_graph) {
+            new (self) Classifier(
+                open(folder, onnx_model, threads, batch_size, batch_if_invariant, max_length, optimize_graph));
           },
           nb::arg("model_folder"), nb::arg("onnx_model"), nb::arg("threads"), nb::arg("batch_size"),
-          nb::arg("max_length"), nb::arg("optimize_graph"))
+          nb::arg("batch_if_invariant"), nb::arg("max_length"), nb::arg("optimize_graph"))
       .def_prop_ro("classes", &Classifier::classes)
       .def_prop_ro("has_probabilities", &Classifier::has_probabilities)
-      .def("classify", &classify, nb::arg("texts"));
+      .def_prop_ro("batch_size", &Classifier::batch_size)
+      .def_prop_ro("batch_invariant", [](const Classifier& c) { return c.batch_invariance().proven; })
+      .def_prop_ro("batch_invariance_reason",
+                   [](const Classifier& c) { return to_python_text(c.batch_invariance().reason); })
+      .def("classify", &classify, nb::arg("texts"), nb::arg("first_index") = 0);
 }
 
 }  // namespace docquant::python

@@ -7,32 +7,23 @@ namespace docquant::python {
 
 namespace {
 
-// The Python class for each kind, looked up once in docquant._errors (kept for the life
-// of the process).
-PyObject* g_classes[6] = {};
-
-std::size_t index_of(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::usage: return 0;
-    case ErrorKind::input: return 1;
-    case ErrorKind::output: return 2;
-    case ErrorKind::criterion_not_met: return 3;
-    case ErrorKind::interrupted: return 4;
-    case ErrorKind::internal: return 5;
+// Raises the Python class for `kind`, looked up in docquant._errors at each raise (for_kind
+// matches the classes' `kind` with to_string), never cached: after
+// importlib.reload(docquant._errors) the core raises the classes `except docquant.X` names.
+// The message is decoded with backslashreplace: a path that is not UTF-8 (os.fsencode of a
+// surrogate-escaped str) shows its bytes as \xNN instead of failing to decode.
+void raise(ErrorKind kind, const char* message) {
+  try {
+    nb::object cls = nb::module_::import_("docquant._errors").attr("for_kind")(to_string(kind));
+    PyErr_SetObject(cls.ptr(), to_python_text(message).ptr());
+  } catch (nb::python_error& e) {
+    e.restore();  // the lookup itself failed: that error is the one raised
   }
-  return 5;
 }
-
-void raise(ErrorKind kind, const char* message) { PyErr_SetString(g_classes[index_of(kind)], message); }
 
 }  // namespace
 
 void register_error_translator() {
-  nb::module_ errors = nb::module_::import_("docquant._errors");
-  const char* names[6] = {"UsageError", "InputError", "OutputError", "CriterionNotMetError", "Interrupted",
-                          "InternalError"};
-  for (std::size_t i = 0; i < 6; ++i) g_classes[i] = errors.attr(names[i]).inc_ref().ptr();
-
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
       std::rethrow_exception(p);

@@ -5,6 +5,7 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,10 +14,24 @@
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "inc_config.h"
+#include "text_util.h"
 
 namespace docquant::python {
 
 namespace {
+
+// What `cancelled()` returned, taken as Python's bool() takes it (numpy.bool_, 1 and None
+// included); an object bool() refuses (a numpy array of several values) is a usage error.
+bool truth(const nb::object& answer) {
+  const int t = PyObject_IsTrue(answer.ptr());
+  if (t >= 0) return t == 1;
+  nb::python_error e;
+  const std::string repr = nb::repr(answer).c_str();
+  throw UsageError(fmt::format("cancelled() must return True (stop) or False, but it returned {}, and bool() of "
+                               "that raised {}: {}",
+                               std::string(utf8_prefix(repr, 80)), nb::str(nb::handle(e.type()).attr("__name__")).c_str(),
+                               nb::str(e.value()).c_str()));
+}
 
 // Runs the job; returns the output folder. `progress` gets each progress line and
 // `cancelled` is polled with the signals; both are called on this thread with the GIL
@@ -27,14 +42,14 @@ std::filesystem::path run_quantize(QuantizeOptions o, nb::object progress, nb::o
   if (!progress.is_none()) {
     o.progress = [fn = progress.ptr()](const std::string& line) {
       nb::gil_scoped_acquire gil;
-      nb::handle{fn}(line);
+      nb::handle{fn}(to_python_text(line));
     };
   }
   o.cancelled = [fn = cancelled.ptr()] {
     check_python_signals();
     if (fn == Py_None) return false;
     nb::gil_scoped_acquire gil;
-    return nb::cast<bool>(nb::handle{fn}());
+    return truth(nb::handle{fn}());
   };
   QuantizeReport report;
   {

@@ -72,6 +72,7 @@ def test_argument_forms_agree(int8, data):
     assert int8.predict(np.array(texts)) == want                  # dtype <U
     assert int8.predict(np.array(texts, dtype=object)) == want    # as pandas and Spark hand them over
     assert int8.predict(t for t in texts) == want                 # any iterable
+    assert int8.predict(iter(texts)) == want                      # an iterator
     assert int8(texts) == want                                    # __call__, as SetFitModel's
     assert isinstance(int8.predict(texts[0]), str)                # one str in, one label out
     assert int8.predict(texts[0]) == int8.predict(texts[:1])[0]
@@ -106,15 +107,54 @@ def test_predict_iter_streams_in_chunks(int8, data):
     assert np.array_equal(np.stack([p[1] for p in pairs]), int8.predict_proba(texts[:10]))
 
 
-def test_bad_texts_raise_type_error(int8):
-    with pytest.raises(TypeError, match=r"texts\[1\] is int, not str"):
-        int8.predict(["fine", 3])
-    with pytest.raises(TypeError, match="not bytes"):
-        int8.predict(b"bytes")
-    with pytest.raises(TypeError, match="1-D"):
-        int8.predict(np.array([["a", "b"]]))
-    with pytest.raises(UnicodeEncodeError):
+def test_texts_that_are_not_texts_are_usage_errors(int8, int8_folder):
+    """Issue 29 #15: what iterates to something other than the texts, in order, is refused
+    with what was passed and what to pass instead (a pandas DataFrame: python/tests/spark)."""
+    cases = [({"a great movie": 1, "a dull mess": 0}, r"texts is dict, a mapping, whose iteration gives its keys: "
+                                                      r"pass list\(d.values\(\)\)"),
+             ({"a great movie", "a dull mess"}, r"texts is set, a set, which has no order .* sorted\(s\)"),
+             (frozenset({"a"}), "texts is frozenset, a set"),
+             (b"bytes", r"texts is bytes, not str: decode it first"),
+             (bytearray(b"bytes"), "texts is bytearray, not str"),
+             (42, "texts is int, not a str or an iterable of str"),
+             (np.array([["a", "b"]]), r"texts must be a 1-D array of str, not 2-D \(shape \(1, 2\)\)"),
+             (["fine", 3], r"texts\[1\] is int 3, not str: pass every text as a str"),
+             (["fine", None], r"texts\[1\] is NoneType None, not str: .* \(a missing value\? drop or fill those"),
+             (["fine", b"raw"], r"texts\[1\] is bytes b'raw', not str: .* \(decode bytes first"),
+             (np.array(["fine", float("nan")], dtype=object), r"texts\[1\] is float nan, not str: .* missing value")]
+    for texts, message in cases:
+        for call in (int8.predict, int8.predict_proba, lambda t: docquant.tokenize(int8_folder, t)):
+            with pytest.raises(docquant.UsageError, match=message):
+                call(texts)
+    with pytest.raises(docquant.UsageError, match=r"texts\[5\] is int 5"):  # the index in the whole stream
+        list(int8.predict_iter(["a", "b", "c", "d", "e", 5], chunk_size=2))
+    with pytest.raises(docquant.UsageError, match="a mapping"):
+        list(int8.predict_iter({"a": 1}))
+    with pytest.raises(docquant.UsageError, match="for one text call predict"):
+        list(int8.predict_iter("one text"))
+    with pytest.raises(docquant.InputError, match=r"texts\[0\] is not valid Unicode text: .*surrogates not allowed"):
         int8.predict(["lone surrogate \ud800"])
+
+
+def test_a_text_longer_than_the_clis_limit_is_an_input_error(cli, int8, int8_folder, tmp_path):
+    """Issue 29 #12: the CLI refuses a line or CSV field over 32 MiB; Python refuses the same
+    text, naming its index and length, before tokenizing any of it."""
+    limit = 32 << 20
+    long_text = "great " * (limit // 6) + "x" * (limit % 6 + 1)  # limit + 1 bytes
+    assert len(long_text.encode()) == limit + 1
+    (tmp_path / "long.txt").write_text("short\n" + long_text + "\n")
+    p = subprocess.run([cli, "classify", "--model_folder", str(int8_folder), "--input",
+                        str(tmp_path / "long.txt"), "--output", "-"], capture_output=True, text=True)
+    assert p.returncode == 3 and "line 2 is longer than 32 MiB" in p.stderr
+    message = r"texts\[1\] is 33554433 bytes long in UTF-8 \(32.0 MiB\); docquant reads texts of at most 32 MiB"
+    with pytest.raises(docquant.InputError, match=message):
+        int8.predict(["short", long_text])
+    with pytest.raises(docquant.InputError, match=message):
+        docquant.tokenize(int8_folder, ["short", long_text])
+    with pytest.raises(docquant.InputError, match=r"texts\[3\] is 33554433 bytes"):
+        list(int8.predict_iter(["a", "b", "c", long_text], chunk_size=2))
+    with pytest.raises(docquant.InputError, match=r"texts\[0\] is 33554433 bytes"):
+        int8.predict(long_text)
 
 
 def test_threads_share_one_classifier(int8_folder, data):

@@ -1,7 +1,10 @@
 """docquant's errors as Python exceptions: one class per kind, the CLI's message, the
 built-in base a Python caller expects."""
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +100,62 @@ def test_multi_label_head_is_refused_by_name(sst2_fixture, tmp_path):
     (folder / "config_setfit.json").write_text('{"labels": ["a", "b", "c"]}')
     with pytest.raises(docquant.InputError, match="the head is multi-label .* use 'docquant classify'"):
         docquant.Classifier(folder, onnx_model=sst2_fixture / "onnx" / "model.onnx")
+
+
+UNDECODABLE = b"/tmp/docquant-\xff-missing"
+
+
+@pytest.mark.parametrize("form", ["str", "bytes", "pathlike"])
+def test_a_path_that_is_not_utf8_is_named_in_an_input_error(form):
+    """Issue 29 #6: a str with surrogate escapes (os.fsdecode of bytes that are not UTF-8), bytes
+    and PathLike all reach the core as the OS's bytes; the message shows the byte as \\xff."""
+    path = {"str": os.fsdecode(UNDECODABLE), "bytes": UNDECODABLE, "pathlike": Path(os.fsdecode(UNDECODABLE))}[form]
+    with pytest.raises(docquant.InputError, match=r"/tmp/docquant-\\xff-missing: not a folder"):
+        docquant.Classifier(path)
+    with pytest.raises(docquant.InputError, match=r"docquant-\\xff-missing"):
+        docquant.tokenize(path, ["a text"])
+
+
+def test_every_path_argument_takes_the_os_bytes(sst2_fixture, data, tmp_path):
+    """quantize's four paths and the config, tokenize's folder, Classifier's onnx_model: a name
+    that is not UTF-8 works (a real folder under such a name) or is named escaped."""
+    odd = tmp_path / os.fsdecode(b"setfit-\xe9")  # Latin-1 'é': not UTF-8
+    shutil.copytree(sst2_fixture / "setfit", odd, ignore=shutil.ignore_patterns("pytorch_model.bin"))
+    ids, _ = docquant.tokenize(os.fsencode(odd), ["a great movie"])
+    assert ids.shape[0] == 1
+    clf = docquant.Classifier(odd, onnx_model=os.fsencode(sst2_fixture / "onnx" / "model.onnx"))
+    assert clf.predict("a great movie") in clf.classes
+    assert r"setfit-\udce9" in repr(clf)  # the str that opens it again
+    bad = os.fsdecode(b"/nonexistent/\xff")
+    onnx, setfit = sst2_fixture / "onnx", sst2_fixture / "setfit"
+    for args, kwargs in [((bad, setfit, None, tmp_path / "q"), {}), ((onnx, bad, None, tmp_path / "q"), {}),
+                         ((onnx, setfit, bad, tmp_path / "q"), {}), ((onnx, setfit, None, tmp_path / "q"), {"config": bad})]:
+        with pytest.raises(docquant.InputError, match=r"/nonexistent/\\xff"):
+            docquant.quantize(*args, progress=False, **kwargs)
+    with pytest.raises(docquant.InputError, match=r"/nonexistent/\\xff"):
+        docquant.Classifier(odd, onnx_model=bad)
+    assert not (tmp_path / "q").exists()
+
+
+def test_paths_that_no_file_can_have(tmp_path):
+    with pytest.raises(docquant.InputError, match=r"x\\x00y: not a file name \(model_folder\): it holds a NUL byte"):
+        docquant.Classifier(str(tmp_path) + "/x\0y")
+    with pytest.raises(docquant.InputError, match=r"not a file name \(model_folder\)"):
+        docquant.Classifier("/tmp/\ud800")  # a surrogate no byte escapes
+    with pytest.raises(docquant.UsageError, match="model_folder must be a path .* not int"):
+        docquant.Classifier(42)
+
+
+def test_classes_reloaded_are_the_ones_raised():
+    """Issue 29 #14: after reloading docquant._errors and docquant, errors from the core and from
+    the Python layer are instances of the new classes (in a child, not to disturb this process)."""
+    code = ("import importlib, docquant, docquant._errors\n"
+            "old = docquant.InputError\n"
+            "importlib.reload(docquant._errors); importlib.reload(docquant)\n"
+            "assert docquant.InputError is not old\n"
+            "try:\n    docquant.Classifier('/nonexistent-folder')\n"
+            "except docquant.InputError as e:\n    print('core', type(e) is docquant.InputError)\n"
+            "try:\n    docquant.Classifier('/nonexistent-folder', batch_size='bogus')\n"
+            "except docquant.UsageError as e:\n    print('python', type(e) is docquant.UsageError)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split("\n")[:2] == ["core True", "python True"], out.stderr

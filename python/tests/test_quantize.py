@@ -113,4 +113,28 @@ def test_calibration_argument_errors(sst2_fixture, data, tmp_path):
         docquant.quantize(*args, ["a text"], tmp_path / "q", criterion="accuracy", min_agreement=0.9, progress=False)
     with pytest.raises(docquant.UsageError, match="have no labels"):
         docquant.quantize(*args, ["a text", "another"], tmp_path / "q", criterion="accuracy", progress=False)
+
+
+def test_cancelled_answers_are_taken_as_bool_takes_them(sst2_fixture, data, tmp_path):
+    """Issue 29 #8: numpy.bool_, None and 0 are false, numpy.bool_(True) true (it stops the job);
+    an answer without a truth value, or a `cancelled` that cannot be called, is a UsageError
+    saying what was returned. Nothing is written in any case."""
+    import numpy as np
+
+    answers = iter([np.bool_(False), None, 0, np.False_, np.bool_(True)])
+    polls = []
+
+    def cancelled():
+        polls.append(1)
+        return next(answers)
+
+    args = (sst2_fixture / "onnx", sst2_fixture / "setfit", data / "sst2_dev.csv", tmp_path / "q")
+    with pytest.raises(docquant.Interrupted):
+        docquant.quantize(*args, progress=False, cancelled=cancelled)
+    assert len(polls) == 5
+    with pytest.raises(docquant.UsageError, match=r"cancelled\(\) must return True \(stop\) or False, but it returned "
+                                                  r"array\(\[1, 2\]\), and bool\(\) of that raised ValueError: The truth"):
+        docquant.quantize(*args, progress=False, cancelled=lambda: np.array([1, 2]))
+    with pytest.raises(docquant.UsageError, match="cancelled must be a callable returning True to stop, not True"):
+        docquant.quantize(*args, progress=False, cancelled=True)
     assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ import json
 import subprocess
 
 import numpy as np
+import pytest
 
 import docquant
 
@@ -32,3 +33,10 @@ def test_single_text_and_max_length(sst2_fixture):
     assert ids.ndim == 1 and mask.all()
     ids, _ = docquant.tokenize(folder, ["word " * 400], max_length=16)
     assert ids.shape == (1, 16)
+
+
+def test_threads_have_the_clis_limit(sst2_fixture):
+    """tokenize's threads go through the core's check (option_limits.h), as classify's do."""
+    for threads in (-1, 10**6):
+        with pytest.raises(docquant.UsageError, match=r"threads must be 0 \(one per core\) to \d+"):
+            docquant.tokenize(sst2_fixture / "setfit", ["a great movie"], threads=threads)

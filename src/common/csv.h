@@ -17,10 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "text_util.h"
+
 namespace docquant {
 
 struct CsvOptions {
-  std::size_t max_field_bytes = 32u << 20;  // 32 MiB: far beyond any sentence, well short of exhausting memory
+  std::size_t max_field_bytes = kMaxTextBytes;  // 32 MiB (text_util.h)
 };
 
 struct CsvRecord {

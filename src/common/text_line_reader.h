@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "text_util.h"
+
 namespace docquant {
 
 class TextLineReader {
  public:
-  static constexpr std::size_t kMaxLineBytes = 32u << 20;  // as the CSV reader's field limit
+  static constexpr std::size_t kMaxLineBytes = kMaxTextBytes;  // 32 MiB, as a CSV field (text_util.h)
 
   // Opens `path`. Throws InputError "<path>: is a folder, expected a text file with one text
   // per line", "<path>: cannot open: <reason>", or (input_path_type) "<path>: <reason>".

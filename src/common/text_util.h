@@ -6,6 +6,10 @@
 
 namespace docquant {
 
+// The longest text docquant reads, in UTF-8 bytes: a CSV field, a line of a text file, a str
+// handed to the Python package. Far beyond any sentence, well short of exhausting memory.
+inline constexpr std::size_t kMaxTextBytes = 32u << 20;  // 32 MiB
+
 // Byte offset of the first invalid UTF-8 sequence in `s` (overlong forms,
 // surrogates and code points above U+10FFFF are invalid), or nullopt if valid.
 std::optional<std::size_t> find_invalid_utf8(std::string_view s) noexcept;

@@ -1,7 +1,6 @@
 #include "attention_fusion.h"
 
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,20 +18,11 @@ std::int64_t int_attribute(const onnx::NodeProto& node, const std::string& name,
   return a ? a->i() : fallback;
 }
 
-// The values of a constant int64 tensor (raw or typed storage).
+// The values of a constant int64 initializer.
 std::optional<std::vector<std::int64_t>> int64_values(const GraphView& view, const std::string& name) {
   const onnx::TensorProto* t = view.constant(name);
-  if (!t || t->data_type() != onnx::TensorProto::INT64 || t->has_data_location()) return std::nullopt;
-  std::vector<std::int64_t> v;
-  if (!t->raw_data().empty()) {
-    if (t->raw_data().size() % sizeof(std::int64_t)) return std::nullopt;
-    v.resize(t->raw_data().size() / sizeof(std::int64_t));
-    std::memcpy(v.data(), t->raw_data().data(), t->raw_data().size());
-  } else {
-    v.assign(t->int64_data().begin(), t->int64_data().end());
-  }
-  if (static_cast<std::int64_t>(v.size()) != element_count(*t)) return std::nullopt;
-  return v;
+  if (!t) return std::nullopt;
+  return graph::int64_values(*t);
 }
 
 // A constant float holding one value (scalar or [1]).

@@ -98,6 +98,20 @@ std::int64_t element_count(const onnx::TensorProto& tensor) {
   return n;
 }
 
+std::optional<std::vector<std::int64_t>> int64_values(const onnx::TensorProto& t) {
+  if (t.data_type() != onnx::TensorProto::INT64 || t.has_data_location()) return std::nullopt;
+  std::vector<std::int64_t> v;
+  if (!t.raw_data().empty()) {
+    if (t.raw_data().size() % sizeof(std::int64_t)) return std::nullopt;
+    v.resize(t.raw_data().size() / sizeof(std::int64_t));
+    std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());  // ONNX raw data is little-endian
+  } else {
+    v.assign(t.int64_data().begin(), t.int64_data().end());
+  }
+  if (static_cast<std::int64_t>(v.size()) != element_count(t)) return std::nullopt;
+  return v;
+}
+
 std::int64_t tensor_bytes(const onnx::TensorProto& tensor) {
   return element_count(tensor) * model::dtype_size(tensor.data_type());
 }

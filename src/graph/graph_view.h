@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -64,6 +65,9 @@ class NameAllocator {
 // naming the tensor when it is not float32 or its size does not match its dims.
 std::vector<float> float_values(const onnx::TensorProto& tensor);
 std::int64_t element_count(const onnx::TensorProto& tensor);
+// The values of an int64 tensor (raw or typed storage); nullopt for another type, external
+// data, or a value count that does not match its dims.
+std::optional<std::vector<std::int64_t>> int64_values(const onnx::TensorProto& tensor);
 // Bytes an initializer's values occupy (elements × element size).
 std::int64_t tensor_bytes(const onnx::TensorProto& tensor);
 

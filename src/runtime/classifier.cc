@@ -9,6 +9,7 @@
 #include <future>
 #include <optional>
 
+#include "batch_invariance.h"
 #include "batching.h"
 #include "docquant/error.h"
 #include "docquant/setfit.h"
@@ -36,6 +37,7 @@ struct LoadedModel {
   std::string bytes;
   runtime::ModelSignature signature;
   std::string name;
+  BatchInvariance batch_invariance;
 };
 
 LoadedModel load(const std::filesystem::path& model, bool optimize, const runtime::SessionConfig& session,
@@ -46,6 +48,7 @@ LoadedModel load(const std::filesystem::path& model, bool optimize, const runtim
   m.signature = runtime::detect_signature(loaded.model, m.name);
   runtime::check_tokenizer_fits(loaded.model, tokenizer, m.name, folder.string());
   m.bytes = runtime::model_to_run(loaded.model, loaded.file, optimize, session, m.name);
+  m.batch_invariance = runtime::check_batch_invariance(loaded.model);  // the graph that runs, optimised or not
   return m;
 }
 
@@ -64,7 +67,7 @@ struct Classifier::Impl {
         folder(setfit::SetFitFolder::load(model_folder)),
         tokenizer(Tokenizer::from_folder(model_folder, tokenizer_options(o))),
         predictor(make_predictor(model_folder)) {
-    policy.batch_size = options.batch_size;
+    policy.batch_size = options.batch_if_invariant && !batch_invariance.proven ? 1 : options.batch_size;
   }
 
   std::optional<runtime::Predictor> make_predictor(const std::filesystem::path& model_folder) {
@@ -72,6 +75,7 @@ struct Classifier::Impl {
     session.intra_op_threads = options.threads;
     LoadedModel m = load(options.onnx_model.empty() ? model_folder : options.onnx_model, options.optimize_graph, session,
                          tokenizer, model_folder);
+    batch_invariance = std::move(m.batch_invariance);
     std::optional<runtime::Predictor> p;
     p.emplace(m.bytes, m.signature, folder, session, m.name);
     return p;
@@ -125,6 +129,7 @@ struct Classifier::Impl {
   setfit::SetFitFolder folder;
   Tokenizer tokenizer;
   runtime::BatchPolicy policy;
+  BatchInvariance batch_invariance;  // set by make_predictor, so declared before `predictor`
   std::optional<runtime::Predictor> predictor;  // refers to `folder`, declared above it
 };
 
@@ -139,6 +144,10 @@ const std::vector<std::string>& Classifier::classes() const { return impl_->fold
 bool Classifier::has_probabilities() const { return !impl_->labels_only(); }
 
 bool Classifier::multi_label() const { return impl_->folder.head.multi_label(); }
+
+const BatchInvariance& Classifier::batch_invariance() const { return impl_->batch_invariance; }
+
+std::size_t Classifier::batch_size() const { return impl_->policy.batch_size; }
 
 Classification Classifier::classify(std::span<const std::string> texts) const {
   Classification out;

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from paths import DATA, EXAMPLE_INT8, need  # noqa: E402  (python/tests/paths.py)
+from paths import DATA, EXAMPLE_INT8, FIXTURES, need  # noqa: E402  (python/tests/paths.py)
 
 ROWS = 20_000
 
@@ -32,6 +32,11 @@ def spark():
 @pytest.fixture(scope="session")
 def int8_folder() -> Path:
     return need(EXAMPLE_INT8 / "quantization.json", "the int8 example folder").parent
+
+
+@pytest.fixture(scope="session")
+def sst2_fixture() -> Path:
+    return need(FIXTURES / "minilm-sst2" / "manifest.json", "fixture minilm-sst2").parent
 
 
 @pytest.fixture(scope="session")

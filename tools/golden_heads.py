@@ -16,6 +16,14 @@ and OUT/manifest.json listing the cases. tests/setfit/head_parity_test.cc reads 
 
 Embeddings are random (seeded), plus real SetFit embeddings when a fixture under
 $DOCQUANT_FIXTURES/<name>/setfit/ holds an embeddings.npy whose width fits the real head.
+
+With --setfit-heads (run with the setfit venv, which has setfit and torch) it writes instead
+SetFit's differentiable heads (SetFitHead, a pickled torch module): trained by setfit's own
+SetFitModel.fit on real texts with a fixture's body, scored on held-out real texts by
+SetFitModel.predict_proba / predict, plus the file forms torch and joblib can give the same
+head (zip storages, pickle protocols 0 and 2, zlib, a torch.device field, no bias, a
+temperature) and the SetFitHead fixtures' own heads. OUT/refused/ holds SetFitHeads docquant
+must refuse, each with a fragment of its message (see setfit_head_cases).
 """
 import argparse
 import json
@@ -191,9 +199,16 @@ def main():
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--real-head", type=Path, default=None,
                     help="a real SetFit folder whose model_head.pkl is also scored")
+    ap.add_argument("--setfit-heads", action="store_true",
+                    help="write SetFit's differentiable heads instead (setfit venv; see the module doc)")
     args = ap.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.setfit_heads:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from heads import setfit_heads
+        setfit_heads.main(out, golden_folder=write_folder)
+        return
     rng = np.random.default_rng(20261126)
     cases = []
     Xe = embeddings(rng, N_EVAL, DIM, 1.5)

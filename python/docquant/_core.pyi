@@ -16,7 +16,11 @@ class Classifier:
     def classes(self) -> list[str]: ...
     @property
     def has_probabilities(self) -> bool: ...
+    @property
+    def multi_label(self) -> bool: ...
     def classify(self, texts: list[str] | tuple[str, ...]) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+def head_is_multi_label(model_folder: str | os.PathLike) -> bool: ...
 
 class QuantizeOptions:
     onnx_model: str | os.PathLike
@@ -33,6 +37,7 @@ class QuantizeOptions:
     min_agreement: float
     strategy: str
     sensitivity_probe: str
+    accuracy_metric: str
     max_trials: int
     max_seconds: float
     seed: int

@@ -33,12 +33,16 @@ except ImportError as e:  # pragma: no cover -- the message is the point
 
 import numpy as np
 
+from . import _core
 from ._classifier import CHUNK_SIZE, Classifier
 from ._errors import InputError, UsageError
 
 #: The struct `classify_udf(..., return_probabilities=True)` returns.
 PREDICTION_TYPE = StructType([StructField("label", StringType()),
                               StructField("probabilities", ArrayType(DoubleType()))])
+#: The same for a multi-label head: the text's labels (class order) and each label's probability.
+MULTI_LABEL_PREDICTION_TYPE = StructType([StructField("labels", ArrayType(StringType())),
+                                          StructField("probabilities", ArrayType(DoubleType()))])
 
 
 def resolve_model_folder(model_folder: str) -> str:
@@ -89,6 +93,9 @@ def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool 
     Returns the class name (StringType), or with ``return_probabilities`` a struct
     ``{label: string, probabilities: array<double>}`` (columns in the classifier's
     ``classes`` order). A null text gives a null label and null probabilities.
+    For a multi-label head (read from the folder on the driver) each text's labels instead:
+    ``array<string>`` in class order (empty when none applies), or the struct
+    ``{labels: array<string>, probabilities: array<double>}``.
 
     - ``model_batch_size``: texts per model call. The default (None) picks it from the folder
       (`auto_model_batch_size`): 32 for docquant's default per-token recipe and for fp32
@@ -109,6 +116,7 @@ def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool 
     if threads_per_task is not None and threads_per_task < 1:
         raise UsageError(f"threads_per_task must be at least 1, not {threads_per_task}")
     folder = os.fspath(model_folder)
+    multi_label = _core.head_is_multi_label(resolve_model_folder(folder))
 
     def make_predict_fn():
         from pyspark import TaskContext
@@ -117,6 +125,8 @@ def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool 
         local = resolve_model_folder(folder)
         clf = Classifier(local, threads=threads, batch_size=model_batch_size or auto_model_batch_size(local))
         n_classes = len(clf.classes)
+        if multi_label:
+            return label_set_predict_fn(clf, return_probabilities)
 
         def predict(texts: np.ndarray):
             valid = np.array([isinstance(t, str) for t in texts], dtype=bool)
@@ -141,5 +151,41 @@ def classify_udf(model_folder: str | os.PathLike, *, return_probabilities: bool 
 
         return predict
 
+    if multi_label:
+        udf = predict_batch_udf(make_predict_fn, batch_size=batch_size, return_type=(
+            MULTI_LABEL_PREDICTION_TYPE if return_probabilities else ArrayType(StringType())))
+        return lambda column: label_sets_column(udf, column, return_probabilities)
     return predict_batch_udf(make_predict_fn, return_type=PREDICTION_TYPE if return_probabilities else StringType(),
                              batch_size=batch_size)
+
+
+def label_set_predict_fn(clf: Classifier, return_probabilities: bool):
+    """predict_batch_udf wants a 2-D array for array<string>: one column per class holding its
+    name where the text has the label, else null (label_sets_column drops the nulls)."""
+    classes = np.array(clf.classes, dtype=object)
+
+    def predict(texts: np.ndarray):
+        valid = np.array([isinstance(t, str) for t in texts], dtype=bool)
+        names = np.full((len(texts), len(classes)), None, dtype=object)
+        proba = np.full((len(texts), len(classes)), np.nan)
+        if valid.any():
+            sets, p = clf._classify(texts[valid].tolist())  # 0/1 [rows, classes], probabilities
+            rows = np.flatnonzero(valid)
+            names[rows] = np.where(sets.astype(bool), classes, None)
+            proba[rows] = p
+        return {"labels": names, "probabilities": proba} if return_probabilities else names
+
+    return predict
+
+
+def label_sets_column(udf, column, return_probabilities: bool):
+    """The udf's per-class columns as the text's labels: nulls dropped, null for a null text."""
+    from pyspark.sql import functions as F
+    col = F.col(column) if isinstance(column, str) else column
+    out = udf(col)
+    labels = out["labels"] if return_probabilities else out
+    present = F.filter(labels, lambda x: x.isNotNull())
+    if return_probabilities:
+        return F.when(col.isNull(), F.lit(None)).otherwise(
+            F.struct(present.alias("labels"), out["probabilities"].alias("probabilities")))
+    return F.when(col.isNull(), F.lit(None)).otherwise(present)

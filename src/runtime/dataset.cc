@@ -29,7 +29,7 @@ LabelledDataset make_dataset(const TextRows& rows, const setfit::SetFitFolder& f
   set.lines = rows.lines;
   const std::size_t C = folder.class_names.size();
   const bool sets = folder.head.multi_label() && rows.labelled();
-  if (sets && C > kMaxScoredLabels) {
+  if (folder.head.multi_label() && C > kMaxScoredLabels) {  // labelled or not: agreement compares ids too
     throw InputError(fmt::format("{}: the head has {} labels; docquant scores label sets of at most {} labels "
                                  "(docquant classify writes any number)",
                                  (folder.path / "model_head.pkl").string(), C, kMaxScoredLabels));

@@ -35,8 +35,8 @@ LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const st
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads);
 
 // The same from rows already read (text_rows.h), labelled or not: their labels, if any,
-// mapped to the head's classes (InputError naming the line otherwise). Label sets of a head
-// with more than kMaxScoredLabels labels are refused: they have no id to compare.
+// mapped to the head's classes (InputError naming the line otherwise). A multi-label head
+// with more than kMaxScoredLabels labels is refused: its label sets have no id to compare.
 LabelledDataset make_dataset(const TextRows& rows, const setfit::SetFitFolder& folder, const Tokenizer& tokenizer,
                              const BatchPolicy& policy, int threads);
 

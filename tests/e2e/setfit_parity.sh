@@ -80,7 +80,7 @@ import json, sys
 q, e = (json.load(open(p)) for p in sys.argv[1:3])
 key = "exact_match_accuracy" if e["model"].get("multi_label") else "accuracy"
 int8, fp32 = e["model"][key], e["compare"][key]
-print(f"quantize: criterion met {q['criterion_met']} ({q['criterion']['measures']}: fp32 {q['baseline_accuracy']:.4f}, "
+print(f"quantize: criterion met {q['criterion_met']} ({q['criterion']['accuracy_measures']}: fp32 {q['baseline_accuracy']:.4f}, "
       f"int8 {q['final_accuracy']:.4f} on {q['inputs']['calibration_data']['rows']} calibration rows); "
       f"held-out {key}: int8 {int8:.4f} vs fp32 {fp32:.4f}")
 ok = q["criterion_met"] and int8 >= fp32 * (1 - q["criterion"]["value"]) - 1e-12

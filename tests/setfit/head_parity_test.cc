@@ -213,8 +213,8 @@ TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
   std::cout << "[refused] " << checked << " malformed multi-target heads refused by name\n";
 }
 
-// SetFitHeads setfit and torch write that docquant does not compute: an untrained lazy head, a
-// float16 head, a user's subclass. Each refused, naming the torch global or class.
+// SetFitHeads setfit and torch write that docquant does not compute: float16 and float64 heads,
+// a user's subclass. Each refused, naming the torch global or class.
 TEST(HeadParity, UnsupportedSetFitHeadsAreRefusedByName) {
   const fs::path root = golden_root();
   if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;

@@ -22,7 +22,8 @@ and _device holding a torch.device (what a head created on a GPU machine keeps).
 fixtures whose head is a SetFitHead, scored with SetFitModel.from_pretrained on their test texts.
 
 OUT/refused/<case>/model_head.pkl + OUT/refused/manifest.json: SetFitHeads docquant refuses, with a
-fragment of each message -- an untrained lazy head, a float16 head, a subclass of SetFitHead.
+fragment of each message -- float16 and float64 heads (setfit's predict feeds float32 embeddings,
+which neither takes), a subclass of SetFitHead.
 """
 import copy
 import io
@@ -162,10 +163,9 @@ def refused_cases(out, body):
         joblib.dump(head, root / name / "model_head.pkl")
         cases[name] = fragment
 
-    add("lazy_linear", SetFitHead(in_features=None, out_features=2, device="cpu"),
-        "'torch.nn.modules.linear.LazyLinear'")
-    half = SetFitHead(in_features=body.get_sentence_embedding_dimension(), out_features=2, device="cpu").half()
-    add("float16", half, "'torch.HalfStorage'")
+    dim = body.get_sentence_embedding_dimension()
+    add("float16", SetFitHead(in_features=dim, out_features=2, device="cpu").half(), "'torch.HalfStorage'")
+    add("float64", SetFitHead(in_features=dim, out_features=2, device="cpu").double(), "'torch.DoubleStorage'")
     add("subclass", Bottleneck(in_features=8, out_features=2, device="cpu"), "Bottleneck'")
     (root / "manifest.json").write_text(json.dumps({"setfit": setfit.__version__, "cases": cases}, indent=1))
     return len(cases)

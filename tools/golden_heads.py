@@ -145,18 +145,30 @@ def pdump(protocol):
     return dump
 
 
-def refused_cases(out, Xm, Y):
-    """Multi-target heads docquant must refuse, each with a fragment of its message:
-    OUT/refused/<case>/model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
-    from sklearn.svm import SVC
-    root = out / "refused"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = {}
+class Refusals:
+    """Heads docquant must refuse, each with a fragment of its message: OUT/refused/<case>/
+    model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
 
-    def add(name, head, fragment):
-        (root / name).mkdir(exist_ok=True)
-        joblib.dump(head, root / name / "model_head.pkl")
-        cases[name] = fragment
+    def __init__(self, out):
+        self.root = out / "refused"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.cases = {}
+
+    def add(self, name, head, fragment):
+        (self.root / name).mkdir(exist_ok=True)
+        joblib.dump(head, self.root / name / "model_head.pkl")
+        self.cases[name] = fragment
+
+    def write(self, **versions):
+        (self.root / "manifest.json").write_text(json.dumps(dict(versions, cases=self.cases), indent=1))
+        return len(self.cases)
+
+
+def refused_cases(out, Xm, Y):
+    """Multi-target heads docquant must refuse (Refusals)."""
+    from sklearn.svm import SVC
+    refusals = Refusals(out)
+    add = refusals.add
 
     bad_order = ClassifierChain(lr()).fit(Xm, Y)
     bad_order.order_ = np.array([0, 0, 2, 3])
@@ -174,7 +186,7 @@ def refused_cases(out, Xm, Y):
         "estimators_[1]: has classes [0, 1, 2]; docquant reads multi-label heads whose targets are 0/1 indicators")
     add("multioutput_svc", MultiOutputClassifier(SVC()).fit(Xm, Y),
         "'sklearn.svm._classes.SVC'")
-    (root / "manifest.json").write_text(json.dumps({"sklearn": sklearn.__version__, "cases": cases}, indent=1))
+    refusals.write(sklearn=sklearn.__version__)
 
 
 def real_multilabel_cases(out):
@@ -207,7 +219,7 @@ def main():
     if args.setfit_heads:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from heads import setfit_heads
-        setfit_heads.main(out, golden_folder=write_folder)
+        setfit_heads.main(out)
         return
     rng = np.random.default_rng(20261126)
     cases = []

@@ -13,14 +13,7 @@
 #   HELD_OUT.csv relative to the fixture folder when it does not exist as given (the multi-label
 #   fixture's data/test.csv). Exits 77 (ctest: skipped) only when the fixture is not built.
 set -euo pipefail
-bin=$1 name=$2 data=$3 work=$4
-cache=${DOCQUANT_CACHE:-$HOME/.cache/docquant}
-fixture=${DOCQUANT_FIXTURES:-$cache/fixtures}/$name
-python=${DOCQUANT_PARITY_PYTHON:-$cache/venvs/setfit/bin/python}
-if [[ ! -f "$fixture/manifest.json" ]]; then
-  echo "SKIPPED: fixture $name is not built; run: $python tools/build_fixtures.py --only $name"
-  exit 77
-fi
+source "$(dirname "$0")/fixture_env.sh"
 [[ -f "$data" ]] || data=$fixture/$data
 rm -rf "$work" && mkdir -p "$work"
 

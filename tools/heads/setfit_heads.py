@@ -29,7 +29,6 @@ import copy
 import io
 import json
 import os
-import pickle
 import shutil
 import sys
 from pathlib import Path
@@ -47,6 +46,7 @@ from setfit.modeling import SetFitHead  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+import golden_heads  # noqa: E402  (its folder writer, dumpers and refusal list)
 from fixtures import multilabel  # noqa: E402
 
 FIXTURES = Path(os.environ.get("DOCQUANT_FIXTURES", Path.home() / ".cache/docquant/fixtures"))
@@ -105,16 +105,9 @@ def zip_storage_dump(head, path):
         cls.__reduce__ = legacy
 
 
-def pickle_dump(protocol):
-    def dump(head, path):
-        with open(path, "wb") as f:
-            pickle.dump(head, f, protocol=protocol)
-    return dump
-
-
 class Writer:
-    def __init__(self, out, write_folder):
-        self.out, self.write_folder, self.cases = out, write_folder, []
+    def __init__(self, out):
+        self.out, self.cases = out, []
 
     def case(self, name, head_file_writer, embeddings, proba, pred, multilabel_head, labels, extra=None):
         d = self.out / name
@@ -130,7 +123,7 @@ class Writer:
         else:
             g["predict"] = pred.astype(int).tolist()
         g.update(extra or {})
-        self.write_folder(d, embeddings.shape[1], labels=labels)
+        golden_heads.write_folder(d, embeddings.shape[1], labels=labels)
         embeddings.astype("<f4").tofile(d / "embeddings.f32")
         (d / "golden.json").write_text(json.dumps(g))
         self.cases.append(name)
@@ -153,31 +146,21 @@ def head_scores(head, emb):
         return head.predict_proba(t).numpy(), head.predict(t).numpy()
 
 
-def refused_cases(out, body):
-    root = out / "refused"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = {}
-
-    def add(name, head, fragment):
-        (root / name).mkdir(exist_ok=True)
-        joblib.dump(head, root / name / "model_head.pkl")
-        cases[name] = fragment
-
+def refused_cases(refusals, body):
     dim = body.get_sentence_embedding_dimension()
-    add("float16", SetFitHead(in_features=dim, out_features=2, device="cpu").half(), "'torch.HalfStorage'")
-    add("float64", SetFitHead(in_features=dim, out_features=2, device="cpu").double(), "'torch.DoubleStorage'")
-    add("subclass", Bottleneck(in_features=8, out_features=2, device="cpu"), "Bottleneck'")
-    (root / "manifest.json").write_text(json.dumps({"setfit": setfit.__version__, "cases": cases}, indent=1))
-    return len(cases)
+    refusals.add("float16", SetFitHead(in_features=dim, out_features=2, device="cpu").half(), "'torch.HalfStorage'")
+    refusals.add("float64", SetFitHead(in_features=dim, out_features=2, device="cpu").double(), "'torch.DoubleStorage'")
+    refusals.add("subclass", Bottleneck(in_features=8, out_features=2, device="cpu"), "Bottleneck'")
+    return refusals.write(setfit=setfit.__version__)
 
 
 class Bottleneck(SetFitHead):
     """A user's subclass of SetFitHead with its own forward (as setfit's docs suggest): refused."""
 
 
-def main(out, golden_folder):
+def main(out):
     torch.set_num_threads(2)
-    w = Writer(out, golden_folder)
+    w = Writer(out)
     sst2_body = SentenceTransformer(str(FIXTURES / "minilm-sst2" / "setfit"), device="cpu")
     trec6_body = SentenceTransformer(str(FIXTURES / "minilm-trec6" / "setfit"), device="cpu")
 
@@ -193,8 +176,8 @@ def main(out, golden_folder):
     # The same head through joblib.load, in every other form it can take.
     forms = {
         "setfit_zip_storages": lambda p: zip_storage_dump(binary, p),
-        "setfit_pickle_protocol0": lambda p: pickle_dump(0)(binary, p),
-        "setfit_pickle_protocol2": lambda p: pickle_dump(2)(binary, p),
+        "setfit_pickle_protocol0": lambda p: golden_heads.pdump(0)(binary, p),
+        "setfit_pickle_protocol2": lambda p: golden_heads.pdump(2)(binary, p),
         "setfit_joblib_zlib": lambda p: joblib.dump(binary, p, compress=("zlib", 3)),
     }
     with_device = copy.deepcopy(binary)
@@ -247,7 +230,7 @@ def main(out, golden_folder):
         w.case(f"fixture_{manifest.parent.name}", lambda p, f=folder: shutil.copyfile(f / "model_head.pkl", p),
                emb, proba, pred, multitarget, labels, {"real_embeddings": len(test)})
 
-    refused = refused_cases(out, sst2_body)
+    refused = refused_cases(golden_heads.Refusals(out), sst2_body)
     (out / "manifest.json").write_text(json.dumps(
         {"setfit": setfit.__version__, "torch": torch.__version__, "numpy": np.__version__,
          "joblib": joblib.__version__, "python": sys.version.split()[0], "cases": w.cases}, indent=1))

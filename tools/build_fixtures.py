@@ -45,14 +45,19 @@ def build(spec: FixtureSpec, target: Path, threads: int) -> None:
     trained = train.train(spec, body_dir, setfit_dir)
     export.export_body(setfit_dir, onnx_path.parent)
     head_export = {"ok": True}
-    try:
-        export.export_with_head(trained["model"], head_path, HEAD_EXPORT_OPSET)
-    except Exception as error:  # recorded in the manifest, the fixture is still usable in form (a)
-        head_export = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-        shutil.rmtree(head_path.parent, ignore_errors=True)
+    if spec.head != "logistic" or spec.multi_label:
+        # form (b) is setfit's scikit-learn export (skl2onnx): not made for these heads
+        head_export = {"ok": False, "error": "not exported: form (b) is made for single-label scikit-learn heads only"}
+    else:
+        try:
+            export.export_with_head(trained["model"], head_path, HEAD_EXPORT_OPSET)
+        except Exception as error:  # recorded in the manifest, the fixture is still usable in form (a)
+            head_export = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            shutil.rmtree(head_path.parent, ignore_errors=True)
 
     folder = onnx_eval.SetFitFolder.load(str(setfit_dir))
-    texts, labels = onnx_eval.load_csv(str(paths.data_file(spec.test_csv)))
+    test_csv = target / "data" / "test.csv" if spec.multi_label else paths.data_file(spec.test_csv)
+    texts, labels = onnx_eval.load_csv(str(test_csv))
     accuracy = {"torch_setfit_predict": trained["fp32_test_accuracy_torch"],
                 "onnx_body_ort": onnx_eval.body_accuracy(onnx_eval.make_session(str(onnx_path), threads),
                                                          folder, texts, labels)}
@@ -75,19 +80,30 @@ def _facts(spec: FixtureSpec, trained: dict, test_rows: int, accuracy: dict, exp
     """Everything manifest.json says about a build, but the timings and file hashes."""
     from fixtures import bodies
 
+    head = {"setfithead": "SetFitHead"}.get(spec.head, "LogisticRegression")
+    if spec.class_weight:
+        head = f"{head}(class_weight={spec.class_weight!r})"
+    if spec.multi_target:
+        head = f"{spec.multi_target} {head}"
+    data = {}
+    if spec.multi_label:
+        data["test.csv"] = f"{spec.test_csv} with {spec.multi_label} label sets (tools/fixtures/multilabel.py)"
+    if spec.calibration_rows:
+        data["calibration.csv"] = (f"{spec.calibration_rows} rows of {spec.train_csv} not trained on"
+                                   + (f", with {spec.multi_label} label sets" if spec.multi_label else ""))
     return {
         "name": spec.name,
         "body": dict(bodies.provenance(spec.body), key=spec.body, weights_in_setfit_folder=True),
         "dataset": {"train": spec.train_csv, "test": spec.test_csv,
                     "train_sha256": manifest.sha256(paths.data_file(spec.train_csv)),
                     "test_sha256": manifest.sha256(paths.data_file(spec.test_csv)),
-                    "test_rows": test_rows},
+                    "test_rows": test_rows, "derived": data},
         "labels": trained["labels"],
         "string_labels": spec.string_labels,
         "training": {"train_examples": trained["train_examples"], "samples_per_class": spec.samples_per_class,
                      "num_iterations": spec.num_iterations, "num_epochs": spec.num_epochs,
                      "batch_size": spec.batch_size, "seed": spec.seed,
-                     "loss": "CosineSimilarityLoss", "head": "LogisticRegression"},
+                     "loss": "CosineSimilarityLoss", "head": head, "head_epochs": spec.head_epochs},
         "seed": spec.seed,
         "fp32_test_accuracy": accuracy,
         "exports": exports,

@@ -16,6 +16,14 @@ and OUT/manifest.json listing the cases. tests/setfit/head_parity_test.cc reads 
 
 Embeddings are random (seeded), plus real SetFit embeddings when a fixture under
 $DOCQUANT_FIXTURES/<name>/setfit/ holds an embeddings.npy whose width fits the real head.
+
+With --setfit-heads (run with the setfit venv, which has setfit and torch) it writes instead
+SetFit's differentiable heads (SetFitHead, a pickled torch module): trained by setfit's own
+SetFitModel.fit on real texts with a fixture's body, scored on held-out real texts by
+SetFitModel.predict_proba / predict, plus the file forms torch and joblib can give the same
+head (zip storages, pickle protocols 0 and 2, zlib, a torch.device field, no bias, a
+temperature) and the SetFitHead fixtures' own heads. OUT/refused/ holds SetFitHeads docquant
+must refuse, each with a fragment of its message (see setfit_head_cases).
 """
 import argparse
 import json
@@ -137,18 +145,30 @@ def pdump(protocol):
     return dump
 
 
-def refused_cases(out, Xm, Y):
-    """Multi-target heads docquant must refuse, each with a fragment of its message:
-    OUT/refused/<case>/model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
-    from sklearn.svm import SVC
-    root = out / "refused"
-    root.mkdir(parents=True, exist_ok=True)
-    cases = {}
+class Refusals:
+    """Heads docquant must refuse, each with a fragment of its message: OUT/refused/<case>/
+    model_head.pkl + OUT/refused/manifest.json (head_parity_test reads them)."""
 
-    def add(name, head, fragment):
-        (root / name).mkdir(exist_ok=True)
-        joblib.dump(head, root / name / "model_head.pkl")
-        cases[name] = fragment
+    def __init__(self, out):
+        self.root = out / "refused"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.cases = {}
+
+    def add(self, name, head, fragment):
+        (self.root / name).mkdir(exist_ok=True)
+        joblib.dump(head, self.root / name / "model_head.pkl")
+        self.cases[name] = fragment
+
+    def write(self, **versions):
+        (self.root / "manifest.json").write_text(json.dumps(dict(versions, cases=self.cases), indent=1))
+        return len(self.cases)
+
+
+def refused_cases(out, Xm, Y):
+    """Multi-target heads docquant must refuse (Refusals)."""
+    from sklearn.svm import SVC
+    refusals = Refusals(out)
+    add = refusals.add
 
     bad_order = ClassifierChain(lr()).fit(Xm, Y)
     bad_order.order_ = np.array([0, 0, 2, 3])
@@ -166,7 +186,7 @@ def refused_cases(out, Xm, Y):
         "estimators_[1]: has classes [0, 1, 2]; docquant reads multi-label heads whose targets are 0/1 indicators")
     add("multioutput_svc", MultiOutputClassifier(SVC()).fit(Xm, Y),
         "'sklearn.svm._classes.SVC'")
-    (root / "manifest.json").write_text(json.dumps({"sklearn": sklearn.__version__, "cases": cases}, indent=1))
+    refusals.write(sklearn=sklearn.__version__)
 
 
 def real_multilabel_cases(out):
@@ -191,9 +211,16 @@ def main():
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--real-head", type=Path, default=None,
                     help="a real SetFit folder whose model_head.pkl is also scored")
+    ap.add_argument("--setfit-heads", action="store_true",
+                    help="write SetFit's differentiable heads instead (setfit venv; see the module doc)")
     args = ap.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.setfit_heads:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from heads import setfit_heads
+        setfit_heads.main(out)
+        return
     rng = np.random.default_rng(20261126)
     cases = []
     Xe = embeddings(rng, N_EVAL, DIM, 1.5)

@@ -51,12 +51,22 @@ inline constexpr SensitivityProbe kSensitivityProbes[] = {SensitivityProbe::loca
 enum class CriterionMetric { accuracy, agreement };
 inline constexpr CriterionMetric kCriterionMetrics[] = {CriterionMetric::accuracy, CriterionMetric::agreement};
 
+// How the accuracy criterion scores a multi-label head's label sets (docs/quantize.md).
+//   exact_match: the share of rows whose whole label set is right (scikit-learn's
+//                accuracy_score on indicators; for one class per text, plain accuracy);
+//   micro_f1:    F1 over every (row, label) decision pooled; multi-label heads only.
+enum class AccuracyMetric { exact_match, micro_f1 };
+inline constexpr AccuracyMetric kAccuracyMetrics[] = {AccuracyMetric::exact_match, AccuracyMetric::micro_f1};
+
 // The names the CLI, the INC YAML, Python and quantization.json use.
 constexpr const char* to_string(CriterionMetric metric) noexcept {
   return metric == CriterionMetric::agreement ? "agreement" : "accuracy";
 }
 constexpr const char* to_string(QuantizeApproach approach) noexcept {
   return approach == QuantizeApproach::static_ ? "static" : "dynamic";
+}
+constexpr const char* to_string(AccuracyMetric metric) noexcept {
+  return metric == AccuracyMetric::micro_f1 ? "micro_f1" : "accuracy";
 }
 constexpr const char* to_string(QuantizeStrategy strategy) noexcept {
   return strategy == QuantizeStrategy::basic ? "basic" : "sensitivity";
@@ -78,6 +88,9 @@ constexpr std::optional<CriterionMetric> parse_criterion_metric(std::string_view
 constexpr std::optional<QuantizeApproach> parse_quantize_approach(std::string_view name) noexcept {
   return parse_named(kQuantizeApproaches, name);
 }
+constexpr std::optional<AccuracyMetric> parse_accuracy_metric(std::string_view name) noexcept {
+  return parse_named(kAccuracyMetrics, name);
+}
 constexpr std::optional<QuantizeStrategy> parse_quantize_strategy(std::string_view name) noexcept {
   return parse_named(kQuantizeStrategies, name);
 }
@@ -92,7 +105,9 @@ struct QuantizeOptions {
   // column is the text column, or a .txt file of one text per line (blank lines skipped).
   // Without labels (no label column, label_column empty, a .txt) the run is unlabelled:
   // fp32's answers are the labels and the criterion is agreement. A label column that is
-  // present must have a label on every row (InputError naming the first empty one).
+  // present must have a label on every row (InputError naming the first empty one). For a
+  // multi-label head each label is the row's label set, names joined by ';' (an empty cell:
+  // no label; setfit::SetFitFolder::label_set).
   std::optional<std::filesystem::path> calibration_data;
   // Unlabelled calibration texts held in memory (Python's list of strings), instead of
   // calibration_data; the job refuses both at once.
@@ -108,6 +123,7 @@ struct QuantizeOptions {
   bool relative_criterion = true;
   double criterion = 0.01;
   bool higher_is_better = true;
+  AccuracyMetric accuracy_metric = AccuracyMetric::exact_match;  // micro_f1: multi-label heads only
   // The agreement criterion: at least this share of calibration rows with fp32's class.
   double min_agreement = 0.99;
 
@@ -222,6 +238,9 @@ struct QuantizeReport {
   bool accuracy_checked = false;  // calibration data was given and the output was measured on it
   std::size_t calibration_rows = 0;
   bool calibration_labelled = false;      // false: fp32's answers served as the labels
+  // What the accuracy figures measure: "accuracy", or for a multi-label head "exact-match
+  // accuracy (whole label set right)" or "micro-F1 over labels".
+  std::string accuracy_measures = "accuracy";
   std::optional<double> baseline_accuracy;  // labelled calibration data only
   std::optional<double> final_accuracy;
   std::optional<double> final_agreement;  // the written model's agreement with fp32

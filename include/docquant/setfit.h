@@ -64,9 +64,11 @@ struct ClassValue {
 };
 
 // SetFit's scikit-learn heads: LogisticRegression, and its multi_target_strategy wrappers
-// ("one-vs-rest", "multi-output", "classifier-chain") around LogisticRegression.
-enum class HeadKind { logistic_regression, one_vs_rest, multi_output, classifier_chain };
-const char* to_string(HeadKind kind);  // the scikit-learn class, e.g. "MultiOutputClassifier(LogisticRegression)"
+// ("one-vs-rest", "multi-output", "classifier-chain") around LogisticRegression; and its
+// differentiable head (use_differentiable_head=True): setfit.modeling.SetFitHead, a torch
+// Linear layer (multitarget for multi-label).
+enum class HeadKind { logistic_regression, one_vs_rest, multi_output, classifier_chain, setfit_head };
+const char* to_string(HeadKind kind);  // the class, e.g. "MultiOutputClassifier(LogisticRegression)"
 
 // ClassifierChain.chain_method_: what estimator k passes on as a feature to estimators k+1…
 // (scikit-learn >= 1.5; before, always predict).
@@ -82,12 +84,15 @@ enum class ProbaRule {
   ovr_estimators,        // OneVsRestClassifier single-label: per-estimator p, rows normalised
   per_label,             // MultiOutputClassifier: one binary estimator per label, its p(1)
   chain,                 // ClassifierChain: per-label p(1), each estimator also seeing earlier labels
+  setfit_softmax,        // SetFitHead: softmax(logits / (temperature + eps))
+  setfit_sigmoid,        // SetFitHead, multitarget: sigmoid(logits / (temperature + eps)) per label
 };
 const char* to_string(ProbaRule rule);
 
 class Head {
  public:
-  // Reads model_head.pkl (joblib or pickle, possibly compressed).
+  // Reads model_head.pkl (joblib or pickle, possibly compressed; a SetFitHead's torch
+  // tensors as torch pickles them).
   static Head load(const std::filesystem::path& model_head_pkl);
   // Builds the head from an already parsed pickle; `source` names it in errors.
   static Head from_value(const pickle::Value& root, const std::string& source);
@@ -102,6 +107,8 @@ class Head {
   // writing scikit-learn no longer had the parameter.
   const std::string& multi_class() const { return multi_class_; }
   const std::string& sklearn_version() const { return sklearn_version_; }
+  // SetFitHead: what its logits are divided by (temperature + eps); 1 for scikit-learn heads.
+  double logit_divisor() const { return logit_divisor_; }
   std::string describe() const;  // one line: class, rule, classes
 
   // emb: n rows of dim floats. Each returns n × num_classes() values, row-major, computed in
@@ -128,6 +135,10 @@ class Head {
 
  private:
   static Head multi_target_from(const pickle::Object& o, const std::string& source);
+  static Head setfit_head_from(const pickle::Object& o, const std::string& source);  // torch_head.cc
+  // SetFitHead: logits / (temperature + eps), then softmax or sigmoid, in double.
+  std::vector<double> setfit_head_logits(const float* emb, std::size_t n) const;
+  std::vector<double> setfit_head_proba(const float* emb, std::size_t n) const;
   std::vector<double> decisions(const Linear& m, const float* emb, std::size_t n) const;
   // Multi-label heads: n × num_classes() decisions, column k = label k's estimator.
   std::vector<double> label_decisions(const float* emb, std::size_t n) const;
@@ -146,6 +157,7 @@ class Head {
   bool ties_to_last_ = false;     // OneVsRest argmax tie rule of scikit-learn < 1.6
   bool zero_sum_uniform_ = true;  // OvR normalisation of an all-zero row: uniform (>= 1.6) or NaN
   double multilabel_threshold_ = 0;
+  double logit_divisor_ = 1;      // SetFitHead: temperature + eps
   std::string multi_class_;
   std::string solver_;
   std::string sklearn_version_;
@@ -184,7 +196,16 @@ struct SetFitFolder {
   // The class index (predict_proba column) a CSV label names: a class name, or the head's raw
   // class value ("0", "1" …). Throws InputError naming the row, the label and the known classes.
   std::size_t label_index(std::string_view label, std::size_t row) const;
+
+  // A multi-label head's label set as a CSV cell writes it: label names (or raw class values)
+  // joined by ';', e.g. "person;time"; an empty cell is the empty set. Spaces around a name are
+  // ignored, a name given twice counts once. Returns the columns, ascending. Throws InputError
+  // naming the row for an unknown name or an empty one ("a;;b").
+  std::vector<std::size_t> label_set(std::string_view cell, std::size_t row) const;
 };
+
+// The separator of label names in a multi-label CSV cell (SetFitFolder::label_set).
+inline constexpr char kLabelSetSeparator = ';';
 
 // True when the folder looks like a SetFit model (config_setfit.json or model_head.pkl).
 bool is_setfit_folder(const std::filesystem::path& folder);

@@ -35,6 +35,10 @@ class Classifier:
     - ``max_length``: tokens per text including special tokens; None = the folder's own.
     - ``optimize_graph``: a float model gets quantize's graph optimisation when opened.
 
+    A multi-label head (SetFit's multi_target_strategy heads, a multitarget SetFitHead;
+    :attr:`multi_label`) gives each text a list of labels: ``predict`` returns a list of class
+    names per text (possibly empty), ``predict_proba`` each label's own probability.
+
     Loading takes about a second (MiniLM). Every method may be called from several Python
     threads at once: the C++ calls release the GIL and the object has no mutable state.
     Ctrl-C stops a running call within one batch (~0.1 s) with KeyboardInterrupt.
@@ -64,6 +68,11 @@ class Classifier:
     def classes(self) -> list[str]:
         """Class names, one per probability column, in the head's order."""
         return list(self._classes)
+
+    @property
+    def multi_label(self) -> bool:
+        """True when each text gets a set of labels (predict gives a list of names per text)."""
+        return bool(self._native.multi_label)
 
     @property
     def has_probabilities(self) -> bool:
@@ -97,10 +106,11 @@ class Classifier:
     def predict(self, texts: Texts) -> list[str]: ...
 
     def predict(self, texts):
-        """Class names: a list for many texts, one name for a single str (as SetFitModel)."""
+        """Class names: a list for many texts, one name for a single str (as SetFitModel). For a
+        multi-label head each text's answer is the list of its labels' names, in class order."""
         items, single = as_text_list(texts)
         labels, _ = self._classify(items)
-        names = self._class_array[labels].tolist()
+        names = self._names(labels)
         return names[0] if single else names
 
     @overload
@@ -129,7 +139,7 @@ class Classifier:
             raise _errors.UsageError("classify: this model's graph outputs labels only (no probabilities); use predict")
         items, single = as_text_list(texts)
         labels, proba = self._classify(items)
-        names = self._class_array[labels].tolist()
+        names = self._names(labels)
         return (names[0], proba[0]) if single else (names, proba)
 
     def __call__(self, texts: Texts):
@@ -158,13 +168,19 @@ class Classifier:
         while chunk := list(itertools.islice(stream, chunk_size)):
             labels, proba = self._classify(chunk, first)
             first += len(chunk)
-            names = self._class_array[labels].tolist()
+            names = self._names(labels)
             if with_proba:
                 if proba is None:
                     raise _errors.UsageError("predict_iter(with_proba=True): this model's graph outputs labels only")
                 yield from zip(names, proba)
             else:
                 yield from names
+
+    def _names(self, labels: np.ndarray) -> list:
+        """Class names per text; for label sets (a 0/1 row per text) the list of present names."""
+        if labels.ndim == 2:
+            return [self._class_array[row.astype(bool)].tolist() for row in labels]
+        return self._class_array[labels].tolist()
 
     def _classify(self, items, first: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
         if len(items) == 0:

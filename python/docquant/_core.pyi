@@ -25,7 +25,11 @@ class Classifier:
     def batch_invariant(self) -> bool: ...
     @property
     def batch_invariance_reason(self) -> str: ...
+    @property
+    def multi_label(self) -> bool: ...
     def classify(self, texts: list[str] | tuple[str, ...], first_index: int = 0) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+def head_is_multi_label(model_folder: str | os.PathLike) -> bool: ...
 
 class QuantizeOptions:
     onnx_model: Path
@@ -42,6 +46,7 @@ class QuantizeOptions:
     min_agreement: float
     strategy: str
     sensitivity_probe: str
+    accuracy_metric: str
     max_trials: int
     max_seconds: float
     seed: int

@@ -21,7 +21,8 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
              text_column: str = "text", label_column: str | None = "label", sensitivity_probe: str = "local",
              per_tensor: bool = False, full_range: bool = False, activations: str = "per_token",
              keep_embeddings_fp32: bool = False, unfused: bool = False, optimize_graph: bool = True,
-             batch_size: int = 32, threads: int = 0, best_effort: bool = False, cache: bool = True) -> dict[str, Any]:
+             batch_size: int = 32, threads: int = 0, best_effort: bool = False, cache: bool = True,
+             metric: str = "accuracy") -> dict[str, Any]:
     """Quantizes a SetFit model's ONNX body to dynamic INT8, keeping accuracy on
     ``calibration_data`` within the criterion of fp32, or its answers in agreement with
     fp32's; returns the record it writes (``output_folder/quantization.json``, as a dict).
@@ -35,11 +36,14 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
       ``text_column``, a .txt file of one text per line, or a list of strings; without labels
       (or with ``label_column=None``) fp32's answers are the labels and the criterion is
       agreement (None: the default configuration is written and nothing is measured);
-      ``output_folder``: must not exist or be empty, unless ``overwrite``.
+      for a multi-label head each label cell is the text's label names joined by ';', empty
+      for none; ``output_folder``: must not exist or be empty, unless ``overwrite``.
     - ``criterion``: "accuracy" (the default with labels) or "agreement" (without labels):
       what a trial is scored on; ``min_agreement`` (0.99; giving it chooses "agreement"): the
       share of calibration texts whose answer must be fp32's. Both figures are recorded for
       every trial.
+    - ``metric``: how the accuracy criterion scores a multi-label head: "accuracy" (the
+      whole label set right, exact-match accuracy) or "micro_f1".
     - ``relative`` (default 0.01) or ``absolute``: accuracy loss allowed; ``strategy``
       ("sensitivity", default, or "basic"); ``max_trials`` (100); ``timeout`` seconds (0: no
       limit); ``seed`` (9527). None means the CLI's default, or the value of ``config`` -- an
@@ -112,6 +116,7 @@ def quantize(onnx_model_folder: PathLike, setfit_model_folder: PathLike,
     o.optimize_graph = optimize_graph
     o.batch_size, o.threads = batch_size, threads
     o.best_effort = best_effort
+    o.accuracy_metric = metric
 
     if progress is True:
         report_line = _print_to_stderr

@@ -37,13 +37,16 @@ except ImportError as e:  # pragma: no cover -- the message is the point
 
 import numpy as np
 
-from . import _errors
+from . import _core, _errors
 from ._classifier import CHUNK_SIZE, Classifier
 from ._paths import PathLike, shown
 
 #: The struct `classify_udf(..., return_probabilities=True)` returns.
 PREDICTION_TYPE = StructType([StructField("label", StringType()),
                               StructField("probabilities", ArrayType(DoubleType()))])
+#: The same for a multi-label head: the text's labels (class order) and each label's probability.
+MULTI_LABEL_PREDICTION_TYPE = StructType([StructField("labels", ArrayType(StringType())),
+                                          StructField("probabilities", ArrayType(DoubleType()))])
 
 
 def model_fingerprint(folder: str) -> str | None:
@@ -95,6 +98,9 @@ def classify_udf(model_folder: PathLike, *, return_probabilities: bool = False,
     order). A null text gives a null prediction. A column that is not a string (int, double,
     binary -- Kafka's ``value``) is refused when the query is analysed, before any task runs
     (Spark >= 4.0; on 3.x at the first batch): cast or decode it first.
+    For a multi-label head (read from the folder on the driver) each text's labels instead:
+    ``array<string>`` in class order (empty when none applies), or the struct
+    ``{labels: array<string>, probabilities: array<double>}``.
 
     - ``model_batch_size``: texts per model call. The default (None) is ``"auto"``: 32 where
       the graph proves that a text's answer does not depend on the texts batched with it
@@ -117,6 +123,9 @@ def classify_udf(model_folder: PathLike, *, return_probabilities: bool = False,
     folder = os.fsdecode(model_folder)
     # Recorded here, on the driver, for the executors' check of a shipped copy.
     fingerprint = model_fingerprint(folder) if os.path.isdir(folder) else None
+    # The return type depends on the head, so the driver reads it; a folder only the executors
+    # see is taken as single-label, and an executor finding a multi-label head says so.
+    multi_label = _core.head_is_multi_label(folder) if os.path.isdir(folder) else False
 
     def make_predict_fn():
         from pyspark import TaskContext
@@ -124,6 +133,12 @@ def classify_udf(model_folder: PathLike, *, return_probabilities: bool = False,
         threads = threads_per_task or (context.cpus() if context is not None else 1)
         local = resolve_model_folder(folder, fingerprint)
         clf = Classifier(local, threads=threads, batch_size=model_batch_size or "auto")
+        if clf.multi_label != multi_label:
+            raise _errors.UsageError(
+                f"classify_udf: {shown(folder)} holds a multi-label head, which the driver could not read; "
+                f"give the driver the folder too (its head decides the column's type)")
+        if multi_label:
+            return label_set_predict_fn(clf, return_probabilities)
 
         def predict(texts: np.ndarray):
             valid = np.array([isinstance(t, str) for t in texts], dtype=bool)
@@ -143,6 +158,16 @@ def classify_udf(model_folder: PathLike, *, return_probabilities: bool = False,
             return labels
 
         return predict
+
+    if multi_label:
+        sets_udf = predict_batch_udf(make_predict_fn, batch_size=batch_size, return_type=(
+            MULTI_LABEL_PREDICTION_TYPE if return_probabilities else ArrayType(StringType())))
+
+        def classify_sets(text_column: str | Column) -> Column:
+            text = _strings_only(F.col(text_column) if isinstance(text_column, str) else text_column)
+            return label_sets_column(sets_udf, text, return_probabilities).alias("prediction")
+
+        return classify_sets
 
     udf = predict_batch_udf(make_predict_fn, return_type=PREDICTION_TYPE if return_probabilities else StringType(),
                             batch_size=batch_size)
@@ -172,3 +197,35 @@ def _refuse_non_strings(values: np.ndarray) -> None:
             raise _errors.UsageError(
                 f"classify_udf: the text column holds {type(v).__name__} values ({v!r:.60}), not strings: cast it "
                 f"first, e.g. F.col(name).cast('string') (Kafka's binary value: F.col('value').cast('string'))")
+
+
+def label_set_predict_fn(clf: Classifier, return_probabilities: bool):
+    """predict_batch_udf wants a 2-D array for array<string>: one column per class holding its
+    name where the text has the label, else null (label_sets_column drops the nulls)."""
+    classes = np.array(clf.classes, dtype=object)
+
+    def predict(texts: np.ndarray):
+        valid = np.array([isinstance(t, str) for t in texts], dtype=bool)
+        if not valid.all():
+            _refuse_non_strings(texts[~valid])
+        names = np.full((len(texts), len(classes)), None, dtype=object)
+        proba = np.full((len(texts), len(classes)), np.nan)
+        if valid.any():
+            sets, p = clf._classify(texts[valid].tolist())  # 0/1 [rows, classes], probabilities
+            rows = np.flatnonzero(valid)
+            names[rows] = np.where(sets.astype(bool), classes, None)
+            proba[rows] = p
+        return {"labels": names, "probabilities": proba} if return_probabilities else names
+
+    return predict
+
+
+def label_sets_column(udf, text: Column, return_probabilities: bool) -> Column:
+    """The udf's per-class columns as the text's labels: nulls dropped, null for a null text."""
+    out = udf(text)
+    labels = out["labels"] if return_probabilities else out
+    present = F.filter(labels, lambda x: x.isNotNull())
+    if return_probabilities:
+        return F.when(text.isNull(), F.lit(None)).otherwise(
+            F.struct(present.alias("labels"), out["probabilities"].alias("probabilities")))
+    return F.when(text.isNull(), F.lit(None)).otherwise(present)

@@ -10,6 +10,7 @@
 #include "bindings.h"
 #include "docquant/classifier.h"
 #include "docquant/error.h"
+#include "docquant/setfit.h"
 
 namespace docquant::python {
 
@@ -29,19 +30,13 @@ Classifier open(const std::filesystem::path& folder, const std::filesystem::path
     return false;
   };
   nb::gil_scoped_release no_gil;
-  Classifier c(folder, o);
-  // classify()'s tuple has one class per text; label sets are not mapped to Python yet.
-  if (c.multi_label()) {
-    throw InputError(folder.string() + ": the head is multi-label (a set of labels per text); the Python package "
-                     "classifies with single-label heads only for now: use 'docquant classify', which writes one "
-                     "column per label");
-  }
-  return c;
+  return Classifier(folder, o);
 }
 
-// (labels, probabilities): class indices int64 [n], probabilities float64 [n, classes]
-// (None for a graph that outputs labels only). `first_index`: texts[0]'s index in the
-// caller's input, for error messages.
+// (labels, probabilities): class indices int64 [n] -- for a multi-label head its label sets,
+// uint8 0/1 [n, classes] -- and probabilities float64 [n, classes] (None for a graph that
+// outputs labels only). `first_index`: texts[0]'s index in the caller's input, for error
+// messages.
 nb::tuple classify(const Classifier& c, nb::handle texts, std::size_t first_index) {
   const std::vector<std::string> input = to_texts(texts, first_index);
   Classification r;
@@ -50,15 +45,21 @@ nb::tuple classify(const Classifier& c, nb::handle texts, std::size_t first_inde
     r = c.classify(input);
   }
   const std::size_t n = r.label.size();
-  std::vector<std::int64_t> labels(r.label.begin(), r.label.end());
   nb::object proba = nb::none();
   if (c.has_probabilities()) proba = nb::cast(to_numpy(std::move(r.proba), {n, r.num_classes}));
+  if (c.multi_label()) return nb::make_tuple(to_numpy(std::move(r.label_set), {n, r.num_classes}), proba);
+  std::vector<std::int64_t> labels(r.label.begin(), r.label.end());
   return nb::make_tuple(to_numpy(std::move(labels), {n}), proba);
 }
 
 }  // namespace
 
 void bind_classifier(nb::module_& m) {
+  // Whether a folder's head gives label sets, from its SetFit files alone (no model loaded).
+  m.def("head_is_multi_label", [](const std::filesystem::path& folder) {
+    nb::gil_scoped_release no_gil;
+    return setfit::SetFitFolder::load(folder).head.multi_label();
+  }, nb::arg("model_folder"));
   nb::class_<Classifier>(m, "Classifier")
       .def(
           "__init__",
@@ -76,6 +77,7 @@ void bind_classifier(nb::module_& m) {
       .def_prop_ro("batch_invariant", [](const Classifier& c) { return c.batch_invariance().proven; })
       .def_prop_ro("batch_invariance_reason",
                    [](const Classifier& c) { return to_python_text(c.batch_invariance().reason); })
+      .def_prop_ro("multi_label", &Classifier::multi_label)
       .def("classify", &classify, nb::arg("texts"), nb::arg("first_index") = 0);
 }
 

@@ -104,6 +104,13 @@ void bind_quantize(nb::module_& m) {
             if (!probe) throw UsageError("unknown sensitivity probe '" + v + "' (choose local or isolated)");
             o.sensitivity_probe = *probe;
           })
+      .def_prop_rw(
+          "accuracy_metric", [](const QuantizeOptions& o) { return std::string(to_string(o.accuracy_metric)); },
+          [](QuantizeOptions& o, const std::string& v) {
+            const auto metric = parse_accuracy_metric(v);
+            if (!metric) throw UsageError("unknown metric '" + v + "' (choose accuracy or micro_f1)");
+            o.accuracy_metric = *metric;
+          })
       .def_rw("max_trials", &QuantizeOptions::max_trials)
       .def_prop_rw(
           "max_seconds", [](const QuantizeOptions& o) { return o.max_time.count(); },

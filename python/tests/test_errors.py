@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 import docquant
-from paths import REFERENCE_PYTHON, need
 
 
 def cli_message(cli, *args):
@@ -81,25 +80,6 @@ def test_quantize_input_usage_and_output_errors(cli, sst2_fixture, data, tmp_pat
     assert isinstance(e.value, OSError)
     assert (not_empty / "keep.txt").read_text() == "mine"
     assert not (tmp_path / "q").exists()
-
-
-def test_multi_label_head_is_refused_by_name(sst2_fixture, tmp_path):
-    """SetFit's multi-target heads give a label set per text, which predict's one name per text
-    cannot hold: the Classifier refuses them when it opens (the CLI's classify reads them)."""
-    folder = tmp_path / "multilabel"
-    shutil.copytree(sst2_fixture / "setfit", folder, ignore=shutil.ignore_patterns("pytorch_model.bin"))
-    # The test venv has no scikit-learn: the reference venv fits and saves the head as SetFit does.
-    script = ("import sys, joblib, numpy as np\n"
-              "from sklearn.linear_model import LogisticRegression\n"
-              "from sklearn.multioutput import MultiOutputClassifier\n"
-              "rng = np.random.default_rng(0)\n"
-              "X, Y = rng.standard_normal((60, 384)).astype(np.float32), (rng.random((60, 3)) < 0.5).astype(int)\n"
-              "joblib.dump(MultiOutputClassifier(LogisticRegression()).fit(X, Y), sys.argv[1])\n")
-    subprocess.run([str(need(REFERENCE_PYTHON, "the reference venv")), "-c", script, str(folder / "model_head.pkl")],
-                   check=True)
-    (folder / "config_setfit.json").write_text('{"labels": ["a", "b", "c"]}')
-    with pytest.raises(docquant.InputError, match="the head is multi-label .* use 'docquant classify'"):
-        docquant.Classifier(folder, onnx_model=sst2_fixture / "onnx" / "model.onnx")
 
 
 UNDECODABLE = b"/tmp/docquant-\xff-missing"

@@ -1,8 +1,10 @@
 // docquant eval: accuracy, per-class scores and confusion matrix of a model folder on a
-// labelled CSV, optionally beside a second model (e.g. the fp32 original).
+// labelled CSV, optionally beside a second model (e.g. the fp32 original). For a multi-label
+// head: exact-match accuracy, per-label scores, micro/macro F1 and Hamming loss.
 #include <fmt/core.h>
 
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "agreement.h"
@@ -38,10 +40,10 @@ struct EvalArgs : ModelOptions {
 
 struct Evaluated {
   std::string name;
-  std::vector<std::size_t> predicted;
-  std::vector<double> proba;  // rows × classes (empty when the graph gives labels only)
-  std::size_t num_classes = 0;
+  std::vector<std::size_t> predicted;  // class per row; for label sets their ids (runtime::label_set_id)
+  std::vector<double> margins;         // runtime::answer_margins (empty when the graph gives labels only)
   runtime::Metrics metrics;
+  std::optional<runtime::MultiLabelMetrics> multilabel;  // label sets
 };
 
 // Where the two models differ, measured against the second model's confidence: flipped
@@ -49,7 +51,7 @@ struct Evaluated {
 // rows the reference was sure of (src/runtime/agreement.h, as quantize records them).
 nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const Evaluated& second) {
   nlohmann::ordered_json j = nlohmann::ordered_json::array();
-  const std::vector<double> margin = runtime::top2_margins(second.proba, second.num_classes);
+  const std::vector<double>& margin = second.margins;
   if (margin.size() != first.predicted.size()) return j;
   double worst = 0;
   std::size_t differ = 0;
@@ -60,8 +62,10 @@ nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const E
     }
   }
   if (differ > 0) {
-    fmt::print("  differing rows: {}, all where the second model's top two probabilities were at most {:.4f} apart\n",
-               differ, worst);
+    fmt::print("  differing rows: {}, all where the second model's {} at most {:.4f}\n", differ,
+               second.multilabel ? "nearest label was (twice its distance from 0.5)"
+                                 : "top two probabilities were (their difference)",
+               worst);
   }
   for (const auto& a : runtime::agreement_by_margin(first.predicted, second.predicted, margin)) {
     fmt::print("  agreement where they were >= {:<4} apart: {:.2f}% of {} rows\n", a.min_margin, 100 * a.agreement,
@@ -74,7 +78,6 @@ nlohmann::ordered_json print_agreement_by_margin(const Evaluated& first, const E
 Evaluated evaluate(const std::string& folder_path, const std::string& onnx_override, const EvalArgs& a,
                    std::vector<std::string>& class_names, std::vector<std::size_t>& labels) {
   const auto folder = setfit::SetFitFolder::load(folder_path);
-  runtime::require_single_label(folder, "eval");
   TokenizerOptions topts;
   topts.padding = Padding::none;
   const auto tokenizer = Tokenizer::from_folder(folder_path, topts);
@@ -98,14 +101,32 @@ Evaluated evaluate(const std::string& folder_path, const std::string& onnx_overr
   Evaluated e;
   e.name = loaded.file.string();
   runtime::Predictions p = runtime::predict_dataset(predictor, data);
+  e.margins = runtime::answer_margins(p);
   e.predicted = std::move(p.predicted);
-  e.proba = std::move(p.proba);
-  e.num_classes = p.num_classes;
-  e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
+  if (data.multi_label()) {
+    e.multilabel = runtime::compute_multilabel_metrics(data.label_sets, p.label_set, folder.class_names.size());
+  } else {
+    e.metrics = runtime::compute_metrics(data.labels, e.predicted, folder.class_names.size());
+  }
   return e;
 }
 
+void print_multilabel_report(const Evaluated& e, const std::vector<std::string>& names) {
+  const auto& m = *e.multilabel;
+  fmt::print("{}\n  exact-match accuracy {:.4f} (whole label set right)   Hamming loss {:.4f}\n", e.name, m.exact_match,
+             m.hamming_loss);
+  fmt::print("  micro precision {:.4f}  recall {:.4f}  F1 {:.4f}   macro F1 {:.4f}\n\n", m.micro_precision,
+             m.micro_recall, m.micro_f1, m.macro_f1);
+  fmt::print("  {:<16} {:>9} {:>9} {:>9} {:>8}\n", "label", "precision", "recall", "f1", "support");
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const auto& l = m.per_label[c];
+    fmt::print("  {:<16} {:>9.4f} {:>9.4f} {:>9.4f} {:>8}\n", names[c], l.precision, l.recall, l.f1, l.support);
+  }
+  fmt::print("\n");
+}
+
 void print_report(const Evaluated& e, const std::vector<std::string>& names) {
+  if (e.multilabel) return print_multilabel_report(e, names);
   fmt::print("{}\n  accuracy {:.4f}   macro F1 {:.4f}\n\n", e.name, e.metrics.accuracy, e.metrics.macro_f1);
   fmt::print("  {:<16} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "f1", "support");
   for (std::size_t c = 0; c < names.size(); ++c) {
@@ -123,7 +144,30 @@ void print_report(const Evaluated& e, const std::vector<std::string>& names) {
   fmt::print("\n");
 }
 
+nlohmann::ordered_json multilabel_json(const Evaluated& e, const std::vector<std::string>& names) {
+  const auto& m = *e.multilabel;
+  nlohmann::ordered_json labels = nlohmann::ordered_json::array();
+  for (std::size_t c = 0; c < names.size(); ++c) {
+    const auto& l = m.per_label[c];
+    labels.push_back({{"label", names[c]}, {"precision", l.precision}, {"recall", l.recall}, {"f1", l.f1},
+                      {"support", l.support}});
+  }
+  return {{"model", e.name},
+          {"multi_label", true},
+          {"exact_match_accuracy", m.exact_match},
+          {"micro_precision", m.micro_precision},
+          {"micro_recall", m.micro_recall},
+          {"micro_f1", m.micro_f1},
+          {"macro_f1", m.macro_f1},
+          {"hamming_loss", m.hamming_loss},
+          {"labels", labels}};
+}
+
+// The share of rows right: accuracy, or exact-match accuracy for label sets.
+double accuracy_of(const Evaluated& e) { return e.multilabel ? e.multilabel->exact_match : e.metrics.accuracy; }
+
 nlohmann::ordered_json to_json(const Evaluated& e, const std::vector<std::string>& names) {
+  if (e.multilabel) return multilabel_json(e, names);
   nlohmann::ordered_json classes = nlohmann::ordered_json::array();
   for (std::size_t c = 0; c < names.size(); ++c) {
     const auto& m = e.metrics.per_class[c];
@@ -137,7 +181,8 @@ nlohmann::ordered_json to_json(const Evaluated& e, const std::vector<std::string
 }  // namespace
 
 void add_eval_command(CLI::App& root) {
-  auto* cmd = root.add_subcommand("eval", "Accuracy, per-class precision/recall/F1 and confusion matrix on a labelled CSV");
+  auto* cmd = root.add_subcommand("eval", "Accuracy, per-class precision/recall/F1 and confusion matrix on a labelled CSV "
+                                          "(multi-label heads: exact-match accuracy, per-label and micro/macro F1, Hamming loss)");
   cmd->footer(
       "\nThe model folder holds model.onnx and the SetFit files (what 'docquant quantize' writes); for a SetFit\n"
       "folder whose ONNX model lives elsewhere, add --onnx_model. Batching is classify's default (length-sorted\n"
@@ -149,7 +194,10 @@ void add_eval_command(CLI::App& root) {
   add_model_options(cmd, *a, "A second model folder to evaluate beside the first (e.g. fp32)");
   cmd->add_option("--data", a->data, "CSV with text and label columns")->required();
   cmd->add_option("--text_column", a->text_column, "CSV column holding the text")->capture_default_str();
-  cmd->add_option("--label_column", a->label_column, "CSV column holding the label")->capture_default_str();
+  cmd->add_option("--label_column", a->label_column,
+                  "CSV column holding the label; for a multi-label head the label set, names joined by ';'\n"
+                  "(e.g. 'person;time'; an empty cell: no label)")
+      ->capture_default_str();
   cmd->add_option("--batch_size", a->batch_size, "Texts per model call")->capture_default_str();
   cmd->add_option("--threads", a->threads, "ONNX Runtime intra-op threads (0: one per core)")->capture_default_str();
   cmd->add_option("--json", a->json, "Also write the numbers as JSON to this file");
@@ -169,13 +217,18 @@ void add_eval_command(CLI::App& root) {
     j["model"] = to_json(first, names);
     if (!a->compare.empty()) {
       const Evaluated second = evaluate(a->compare, a->compare_onnx, *a, names, labels);
+      if (second.multilabel.has_value() != first.multilabel.has_value()) {
+        throw InputError(fmt::format("{}: one model's head is multi-label and the other's is not; cannot compare",
+                                     a->compare));
+      }
       print_report(second, names);
+      const bool sets = first.multilabel.has_value();
       const double agree = runtime::agreement(first.predicted, second.predicted);
-      fmt::print("agreement: the two models predict the same class for {:.2f}% of {} rows\n", 100 * agree,
-                 labels.size());
+      fmt::print("agreement: the two models predict the same {} for {:.2f}% of {} rows\n", sets ? "label set" : "class",
+                 100 * agree, labels.size());
       const nlohmann::ordered_json by_margin = print_agreement_by_margin(first, second);
-      fmt::print("accuracy:  {:.4f} vs {:.4f} ({:+.4f})\n", first.metrics.accuracy, second.metrics.accuracy,
-                 first.metrics.accuracy - second.metrics.accuracy);
+      fmt::print("{}:  {:.4f} vs {:.4f} ({:+.4f})\n", sets ? "exact-match accuracy" : "accuracy", accuracy_of(first),
+                 accuracy_of(second), accuracy_of(first) - accuracy_of(second));
       j["compare"] = to_json(second, names);
       j["agreement"] = agree;
       j["agreement_by_margin"] = by_margin;

@@ -36,6 +36,7 @@ void print_summary(const QuantizeReport& r) {
     fmt::print("  calibration   {} rows{}; {}\n", r.calibration_rows,
                r.calibration_labelled ? "" : ", unlabelled: fp32's answers are the labels", r.batching);
     fmt::print("  criterion     {}\n", r.criterion);
+    if (r.accuracy_measures != "accuracy") fmt::print("  accuracy is   {}\n", r.accuracy_measures);
     fmt::print("  strategy      {}: {} trial{} ({}){}\n\n", r.strategy ? to_string(*r.strategy) : "none", r.trials.size(),
                r.trials.size() == 1 ? "" : "s", r.stop_reason,
                r.probe ? fmt::format(", {} sensitivity probe {}", to_string(*r.probe),
@@ -147,7 +148,15 @@ void add_quantize_command(CLI::App& root) {
   cmd->add_option("--config", *config, "INC 1.x YAML (model/device/quantization/tuning); flags given here override it");
   cmd->add_option("--text_column", o->text_column, "CSV column holding the text")->capture_default_str();
   cmd->add_option("--label_column", o->label_column,
-                  "CSV column holding the label; every row needs one. '' ignores labels: an unlabelled run")
+                  "CSV column holding the label; every row needs one. '' ignores labels: an unlabelled run.\n"
+                  "For a multi-label head the label set, names joined by ';' (e.g. 'person;time'; empty: no label)")
+      ->capture_default_str();
+  auto accuracy_metric = std::make_shared<std::string>(to_string(o->accuracy_metric));
+  cmd->add_option("--metric", *accuracy_metric,
+                  "How the accuracy criterion scores a multi-label head: accuracy (the whole label set right,\n"
+                  "exact-match accuracy; for one class per text, plain accuracy) or micro_f1 (F1 over every\n"
+                  "text's labels)")
+      ->check(CLI::IsMember(names_of(kAccuracyMetrics)))
       ->capture_default_str();
   auto metric = std::make_shared<std::string>();
   auto* crit = cmd->add_option("--criterion", *metric,
@@ -258,6 +267,7 @@ void add_quantize_command(CLI::App& root) {
     }
     if (cmd->count("--timeout")) opts.max_time = std::chrono::duration<double>(*timeout);
     if (crit->count()) opts.criterion_metric = *parse_criterion_metric(*metric);
+    opts.accuracy_metric = *parse_accuracy_metric(*accuracy_metric);
     if (min_agree->count()) {
       if (opts.criterion_metric == CriterionMetric::accuracy) {
         throw UsageError("--min_agreement is the agreement criterion's; it does not go with --criterion accuracy");

@@ -29,12 +29,16 @@ void print_setfit_summary(const std::filesystem::path& folder, std::ostream& out
       << setfit::to_string(head.kind())
       << (head.multi_label() ? ", multi-label" : "") << "\n";
   out << "probabilities:     " << setfit::to_string(head.proba_rule()) << "\n";
-  out << "multi_class:       "
-      << (head.multi_class().empty() ? std::string("(not stored; removed in scikit-learn 1.8)")
-                                     : head.multi_class())
-      << "\n";
-  out << "scikit-learn:      "
-      << (head.sklearn_version().empty() ? std::string("unknown") : head.sklearn_version()) << "\n";
+  if (head.kind() == setfit::HeadKind::setfit_head) {
+    out << "temperature + eps: " << head.logit_divisor() << "\n";
+  } else {
+    out << "multi_class:       "
+        << (head.multi_class().empty() ? std::string("(not stored; removed in scikit-learn 1.8)")
+                                       : head.multi_class())
+        << "\n";
+    out << "scikit-learn:      "
+        << (head.sklearn_version().empty() ? std::string("unknown") : head.sklearn_version()) << "\n";
+  }
   out << "classes:           " << head.num_classes() << " (names from "
       << setfit::to_string(f.label_source) << ")\n";
   for (std::size_t i = 0; i < f.class_names.size(); ++i) {

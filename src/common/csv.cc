@@ -181,7 +181,7 @@ std::vector<LabelledText> read_labelled_csv(const std::filesystem::path& path, s
   std::vector<LabelledText> rows;
   CsvRecord record;
   while (reader.next(record)) {
-    if (record.fields[label_index].empty()) {
+    if (record.fields[label_index].empty() && !options.empty_labels) {
       throw InputError(fmt::format("{}: line {}: the '{}' field is empty", reader.source(), record.line, label_column));
     }
     rows.push_back({std::move(record.fields[text_index]), std::move(record.fields[label_index]), record.line});

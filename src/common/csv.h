@@ -23,6 +23,9 @@ namespace docquant {
 
 struct CsvOptions {
   std::size_t max_field_bytes = kMaxTextBytes;  // 32 MiB (text_util.h)
+  // read_labelled_csv: keep an empty label (a multi-label head's empty label set) instead of
+  // refusing it.
+  bool empty_labels = false;
 };
 
 struct CsvRecord {
@@ -70,7 +73,8 @@ struct LabelledText {
 };
 
 // Reads every row of a CSV with a text and a label column found by header name.
-// Throws InputError for a missing column, no data rows, or an empty label.
+// Throws InputError for a missing column, no data rows, or an empty label (unless
+// options.empty_labels).
 std::vector<LabelledText> read_labelled_csv(const std::filesystem::path& path,
                                             std::string_view text_column = "text",
                                             std::string_view label_column = "label",

@@ -31,7 +31,8 @@ TextRows read_lines(const std::filesystem::path& path) {
   return rows;
 }
 
-TextRows read_csv(const std::filesystem::path& path, const std::string& text_column, const std::string& label_column) {
+TextRows read_csv(const std::filesystem::path& path, const std::string& text_column, const std::string& label_column,
+                  bool label_sets) {
   TextRows rows;
   CsvReader reader = CsvReader::open(path);
   rows.source = reader.source();
@@ -49,7 +50,7 @@ TextRows read_csv(const std::filesystem::path& path, const std::string& text_col
   const std::size_t label_index = has_label ? reader.column(label_column) : 0;
   CsvRecord record;
   while (reader.next(record)) {
-    if (has_label && record.fields[label_index].empty()) {
+    if (has_label && record.fields[label_index].empty() && !label_sets) {
       throw InputError(fmt::format("{}: line {}: the '{}' field is empty; label every row, or {}", rows.source,
                                    record.line, label_column, kUnlabelledHint));
     }
@@ -70,8 +71,8 @@ bool is_text_lines_file(const std::filesystem::path& path) {
 }
 
 TextRows read_text_rows(const std::filesystem::path& path, const std::string& text_column,
-                        const std::string& label_column) {
-  return is_text_lines_file(path) ? read_lines(path) : read_csv(path, text_column, label_column);
+                        const std::string& label_column, bool label_sets) {
+  return is_text_lines_file(path) ? read_lines(path) : read_csv(path, text_column, label_column, label_sets);
 }
 
 TextRows text_rows_from_memory(std::vector<std::string> texts, std::string source) {

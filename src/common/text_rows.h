@@ -24,9 +24,10 @@ bool is_text_lines_file(const std::filesystem::path& path);
 // Reads `path`. An empty `label_column` ignores any labels. Throws InputError: a missing
 // text column; a missing label column when the CSV has other columns than the text (a
 // misspelt name must not silently make the run unlabelled); an empty label, naming the
-// first such line; no rows; and the CSV reader's and TextLineReader's errors.
+// first such line, unless `label_sets` (a multi-label head's labels, where an empty cell is
+// the empty set); no rows; and the CSV reader's and TextLineReader's errors.
 TextRows read_text_rows(const std::filesystem::path& path, const std::string& text_column,
-                        const std::string& label_column);
+                        const std::string& label_column, bool label_sets = false);
 
 // Unlabelled texts held in memory; errors name them as `source`, text N.
 TextRows text_rows_from_memory(std::vector<std::string> texts, std::string source);

@@ -61,12 +61,14 @@ std::optional<BaselineEntry> load_baseline(const fs::path& folder, const std::st
     e.predictions.num_classes = j->at("num_classes").get<std::size_t>();
     e.predictions.predicted = j->at("predicted").get<std::vector<std::size_t>>();
     e.predictions.proba = j->at("proba").get<std::vector<double>>();
+    e.predictions.label_set = j->at("label_set").get<std::vector<std::uint8_t>>();
     if (e.predictions.num_classes != classes || e.predictions.predicted.size() != rows ||
-        (!e.predictions.proba.empty() && e.predictions.proba.size() != rows * classes)) {
+        (!e.predictions.proba.empty() && e.predictions.proba.size() != rows * classes) ||
+        (!e.predictions.label_set.empty() && e.predictions.label_set.size() != rows * classes)) {
       return std::nullopt;
     }
     for (auto p : e.predictions.predicted) {
-      if (p >= classes) return std::nullopt;
+      if (e.predictions.label_set.empty() && p >= classes) return std::nullopt;  // label sets hold ids
     }
     return e;
   } catch (const std::exception&) {
@@ -80,6 +82,7 @@ void store_baseline(const fs::path& folder, const std::string& key_material, con
   j["num_classes"] = entry.predictions.num_classes;
   j["predicted"] = entry.predictions.predicted;
   j["proba"] = entry.predictions.proba;
+  j["label_set"] = entry.predictions.label_set;  // multi-label heads; empty otherwise
   write_entry(folder, key_material, std::move(j));
 }
 

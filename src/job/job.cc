@@ -20,6 +20,7 @@
 #include "calibrate.h"
 #include "csv.h"
 #include "dataset.h"
+#include "metrics.h"
 #include "docquant/error.h"
 #include "docquant/quantize.h"
 #include "docquant/setfit.h"
@@ -151,9 +152,28 @@ tune::Config uniform_config(const std::vector<std::string>& nodes, tune::NodeMod
   return c;
 }
 
-// The trials' batches, riskiest rows first: by fp32's margin for the reference class (its
-// probability minus the best other class's; rows fp32 gets wrong negative; for agreement,
-// where fp32's class is the reference, its top-two margin: near ties first). With per-token
+// How sure fp32 was of row r's reference answer: the reference class's probability minus the
+// best other class's, or for a label set (reference: its label_set_id) the nearest label's
+// distance from 0.5 on the reference's side; negative where fp32's answer is not the reference.
+double reference_margin(const runtime::Predictions& fp32, std::size_t reference, std::size_t r, bool label_sets) {
+  if (fp32.proba.empty()) return fp32.predicted[r] == reference ? 1.0 : -1.0;
+  const std::size_t C = fp32.num_classes;
+  const double* p = fp32.proba.data() + r * C;
+  if (label_sets) {
+    double m = 1.0;
+    for (std::size_t k = 0; k < C; ++k) m = std::min(m, (reference >> k) & 1 ? p[k] - 0.5 : 0.5 - p[k]);
+    return m;
+  }
+  double other = -1.0;
+  for (std::size_t c = 0; c < C; ++c) {
+    if (c != reference) other = std::max(other, p[c]);
+  }
+  return p[reference] - other;
+}
+
+// The trials' batches, riskiest rows first: by fp32's margin for the reference answer
+// (reference_margin; rows fp32 gets wrong negative; for agreement, where fp32's answer is the
+// reference, how near a tie it was: near ties first). With per-token
 // activations a row's result does not depend on its batch, so rows are regrouped: each
 // quarter of the risk order is cut into length-sorted batches. With per-tensor activations
 // the batches must stay as evaluated (their composition changes results); only their order
@@ -164,18 +184,7 @@ std::vector<runtime::Batch> risk_ordered_batches(const CalibrationSet& cal, cons
                                                  bool regroup) {
   const std::size_t n = cal.rows();
   std::vector<double> margin(n, 0.0);
-  for (std::size_t r = 0; r < n; ++r) {
-    if (fp32.proba.empty()) {
-      margin[r] = fp32.predicted[r] == reference[r] ? 1.0 : -1.0;
-      continue;
-    }
-    const double* p = fp32.proba.data() + r * fp32.num_classes;
-    double other = -1.0;
-    for (std::size_t c = 0; c < fp32.num_classes; ++c) {
-      if (c != reference[r]) other = std::max(other, p[c]);
-    }
-    margin[r] = p[reference[r]] - other;
-  }
+  for (std::size_t r = 0; r < n; ++r) margin[r] = reference_margin(fp32, reference[r], r, !fp32.label_set.empty());
   if (!regroup) {
     std::vector<runtime::Batch> batches = cal.batches;
     const auto riskiest = [&](const runtime::Batch& b) {
@@ -314,6 +323,32 @@ CriterionMetric criterion_metric(const QuantizeOptions& o, const std::optional<T
   }
   if (o.criterion_metric) return *o.criterion_metric;
   return labelled || !rows ? CriterionMetric::accuracy : CriterionMetric::agreement;
+}
+
+// --metric micro_f1 scores the accuracy criterion on label sets.
+void check_accuracy_metric(const QuantizeOptions& o, const setfit::SetFitFolder& folder, CriterionMetric metric) {
+  if (o.accuracy_metric != AccuracyMetric::micro_f1) return;
+  if (!folder.head.multi_label()) {
+    throw UsageError(fmt::format("--metric micro_f1 scores label sets, but the head of {} gives one class per text "
+                                 "(its micro-F1 would be its accuracy): use --metric accuracy",
+                                 o.setfit_folder.string()));
+  }
+  if (metric != CriterionMetric::accuracy) {
+    throw UsageError("--metric micro_f1 scores the accuracy criterion; tuning on agreement with fp32 compares "
+                     "whole label sets");
+  }
+}
+
+// What the accuracy figures measure, for the report and its record.
+std::string accuracy_measures(const QuantizeOptions& o, const setfit::SetFitFolder& folder) {
+  if (!folder.head.multi_label()) return "accuracy";
+  return o.accuracy_metric == AccuracyMetric::micro_f1 ? "micro-F1 over labels"
+                                                       : "exact-match accuracy (whole label set right)";
+}
+
+// The accuracy criterion's score of `p`: accuracy (exact match for label sets) or micro-F1.
+double accuracy_score(const runtime::Predictions& p, const runtime::LabelledDataset& cal, AccuracyMetric metric) {
+  return metric == AccuracyMetric::micro_f1 ? runtime::micro_f1(p, cal) : runtime::accuracy(p, cal.labels);
 }
 
 tune::Criterion job_criterion(const QuantizeOptions& o, CriterionMetric metric) {
@@ -591,7 +626,10 @@ TuningOutcome run_trials(const TrialInputs& in, tune::Objective objective, tune:
     };
     runtime::Predictions p = runtime::predict_dataset(*trial.predictor, cal, check_cancel, &trial_batches, decided);
     // Stopped early: the best scores the remaining rows could have given, which miss the criterion.
-    const job::TrialScores scores = tally.scores();
+    job::TrialScores scores = tally.scores();
+    if (o.accuracy_metric == AccuracyMetric::micro_f1) {  // not a count of rows: never decided early
+      scores.accuracy = scores.criterion = accuracy_score(p, cal, o.accuracy_metric);
+    }
     evaluated.push_back({scores, scores.rows_run == n ? std::move(p.predicted) : std::vector<std::size_t>{}});
     phases.add("trials: evaluate", t_trial);
     trial.predictor.reset();
@@ -732,24 +770,27 @@ struct JobInputs {
 
 // The calibration rows, read and checked before the model is loaded: a file (CSV or .txt)
 // or the texts given in memory.
-std::optional<TextRows> read_calibration(const QuantizeOptions& o) {
+// `label_sets`: the head is multi-label, so an empty label is the empty set.
+std::optional<TextRows> read_calibration(const QuantizeOptions& o, bool label_sets) {
   if (!o.calibration_texts.empty()) return text_rows_from_memory(o.calibration_texts, "calibration_texts");
   if (!o.calibration_data) return std::nullopt;
   require_rereadable_csv(*o.calibration_data);
-  return read_text_rows(*o.calibration_data, o.text_column, o.label_column);
+  return read_text_rows(*o.calibration_data, o.text_column, o.label_column, label_sets);
 }
 
 JobInputs load_inputs(const QuantizeOptions& o, const JobEvents& events, PhaseTimes& phases, QuantizeReport& report) {
   auto since = Clock::now();
-  std::optional<TextRows> calibration = read_calibration(o);
+  // The SetFit folder first (small): whether the labels are label sets depends on its head.
+  auto folder = setfit::SetFitFolder::load(o.setfit_folder);
+  std::optional<TextRows> calibration = read_calibration(o, folder.head.multi_label());
   const CriterionMetric metric = criterion_metric(o, calibration);
+  check_accuracy_metric(o, folder, metric);
+  report.accuracy_measures = accuracy_measures(o, folder);
   if (calibration && metric == CriterionMetric::accuracy) check_calibration_classes(*calibration);
   auto loaded = model::load_model(o.onnx_model);
   since = phases.add("load model", since);
   for (const auto& note : loaded.notes) events.progress("note: " + note);
   const std::string model_name = loaded.file.string();
-  auto folder = setfit::SetFitFolder::load(o.setfit_folder);
-  if (calibration) runtime::require_single_label(folder, "quantize's accuracy criterion");
   SetFitContents contents = setfit_contents(o.setfit_folder);
   // Unpadded encodings: make_batches pads each batch to its own longest text.
   TokenizerOptions tokenizer_options;
@@ -790,7 +831,7 @@ onnx::ModelProto optimise_fp32(JobInputs& in, const QuantizeOptions& o, const ru
 std::string describe_baseline(const QuantizeReport& report, const tune::Criterion& criterion, std::size_t need,
                               const std::string& timing) {
   const std::string fp32 = report.baseline_accuracy
-                               ? fmt::format("fp32 baseline accuracy {:.4f}", *report.baseline_accuracy)
+                               ? fmt::format("fp32 baseline {} {:.4f}", report.accuracy_measures, *report.baseline_accuracy)
                                : std::string("fp32 baseline on unlabelled rows (its answers are the labels)");
   if (criterion.metric == CriterionMetric::agreement) {
     return fmt::format("{} ({}); criterion: {} -> need >= {} of {} rows with fp32's class", fp32, timing,
@@ -910,16 +951,18 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
   // Unlabelled rows: fp32's answers are the reference; accuracy is not measured.
   const job::TrialReferences references{report.calibration_labelled ? &cal.labels : nullptr, &baseline.predicted,
                                         in.metric};
-  if (report.calibration_labelled) report.baseline_accuracy = runtime::accuracy(baseline, cal.labels);
+  if (report.calibration_labelled) report.baseline_accuracy = accuracy_score(baseline, cal, o.accuracy_metric);
   const double baseline_score = in.metric == CriterionMetric::agreement ? 1.0 : *report.baseline_accuracy;
   // Exact early decisions (issue 19): a trial fails once so many rows miss the reference
   // (the label, or fp32's class) that the rest cannot lift it to `need` -- the decision a
   // full evaluation makes. Rows fp32 gets wrong or nearly wrong run first, so failing
   // trials are decided soon. The basic strategy orders its fallbacks by every trial's
   // score, and --best_effort may write a failing trial and report its scores: both run
-  // every trial in full.
+  // every trial in full. So does micro-F1, which is no count of rows. A label set counts as
+  // one answer (label_set_id): a row is right when its whole set is.
   const std::size_t need = job::rows_needed(criterion, baseline_score, cal.rows());
-  const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort;
+  const bool early_decisions = o.strategy != QuantizeStrategy::basic && !o.best_effort &&
+                               o.accuracy_metric == AccuracyMetric::exact_match;
   // Static and per-token activations are batch-invariant: their rows may be regrouped.
   const std::vector<runtime::Batch> trial_batches =
       risk_ordered_batches(cal, baseline, references.criterion(), policy, in.tokenizer.pad_id(),
@@ -952,8 +995,8 @@ TuningOutcome tune_on_calibration(const QuantizeOptions& o, const JobInputs& in,
                                  o.use_baseline_cache ? key : no_key,
                                  ranges};
   TuningOutcome tuned = run_trials(trial_inputs, objective, default_mode, {first_config, first_trial}, phases, report);
-  report.flips_by_margin = runtime::flips_by_margin(
-      tuned.chosen_predicted, baseline.predicted, runtime::top2_margins(baseline.proba, baseline.num_classes));
+  report.flips_by_margin = runtime::flips_by_margin(tuned.chosen_predicted, baseline.predicted,
+                                                    runtime::answer_margins(baseline));
   tuned.ranges = ranges;
   // The output takes a second quantize pass unless the chosen trial's file is kept.
   if (!(tuned.last_passing && tuned.last_passing->config.nodes == tuned.chosen.nodes)) fp32_graph.get();

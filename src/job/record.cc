@@ -64,6 +64,8 @@ void write_record(const std::filesystem::path& file, const QuantizeOptions& o, c
                       {"kind", o.relative_criterion ? "relative" : "absolute"},
                       {"value", o.criterion},
                       {"higher_is_better", o.higher_is_better},
+                      {"accuracy_metric", to_string(o.accuracy_metric)},
+                      {"accuracy_measures", report.accuracy_measures},
                       {"text", report.criterion}};
   }
   const bool static_approach = o.approach == QuantizeApproach::static_;

@@ -21,6 +21,12 @@ enum class Role {
   codecs_encode,      // _codecs.encode(str, "latin1") -> bytes (protocol < 3 bytes)
   make_set,           // builtins.set / frozenset
   make_bytearray,     // builtins.bytearray
+  ordered_dict,       // collections.OrderedDict() -> dict (torch modules keep their parts in them)
+  torch_parameter,    // torch._utils._rebuild_parameter(tensor, requires_grad, hooks) -> the tensor
+  torch_tensor,       // torch._utils._rebuild_tensor_v2(...) -> NDArray (torch.cc)
+  torch_storage,      // torch.storage._load_from_bytes(bytes) -> 1-d float32 NDArray (torch.cc)
+  storage_type,       // torch.FloatStorage: only inside a storage's persistent ID
+  torch_device,       // torch.device(type[, index]) -> str ("cpu", "cuda:0")
 };
 
 struct Allowed {
@@ -37,6 +43,16 @@ constexpr std::array kAllowed{
     Allowed{"sklearn.multioutput", "ClassifierChain", Role::estimator},
     Allowed{"sklearn.preprocessing._label", "LabelEncoder", Role::estimator},
     Allowed{"sklearn.preprocessing._label", "LabelBinarizer", Role::estimator},
+    // SetFit's differentiable head (use_differentiable_head=True): a torch module around one
+    // Linear layer, its tensors pickled by torch (torch.cc).
+    Allowed{"setfit.modeling", "SetFitHead", Role::estimator},
+    Allowed{"torch.nn.modules.linear", "Linear", Role::estimator},
+    Allowed{"collections", "OrderedDict", Role::ordered_dict},
+    Allowed{"torch._utils", "_rebuild_parameter", Role::torch_parameter},
+    Allowed{"torch._utils", "_rebuild_tensor_v2", Role::torch_tensor},
+    Allowed{"torch.storage", "_load_from_bytes", Role::torch_storage},
+    Allowed{"torch", "FloatStorage", Role::storage_type},
+    Allowed{"torch", "device", Role::torch_device},
     Allowed{"joblib.numpy_pickle", "NumpyArrayWrapper", Role::estimator},
     Allowed{"joblib.numpy_pickle_compat", "NDArrayWrapper", Role::estimator},
     Allowed{"numpy", "ndarray", Role::ndarray_class},
@@ -111,8 +127,9 @@ Global resolve_global(const Cursor& cur, std::string module, std::string name, i
         cur.source() + ": offset " + std::to_string(cur.pos()) + ": the pickle refers to '" +
             shown + "' (module '" + g.module.substr(0, 120) + "', name '" + g.name.substr(0, 80) +
             "'), which docquant does not load: only scikit-learn LogisticRegression heads "
-            "(alone or in OneVsRestClassifier / MultiOutputClassifier / ClassifierChain), "
-            "LabelEncoder and numpy arrays are read (docs/pickle.md)",
+            "(alone or in OneVsRestClassifier / MultiOutputClassifier / ClassifierChain), SetFit's "
+            "SetFitHead (a torch Linear layer of float32 tensors), LabelEncoder and numpy arrays "
+            "are read (docs/pickle.md)",
         g.module, g.name);
   }
   return g;
@@ -209,8 +226,34 @@ MutPtr call_global(Machine& m, const Global& fn, const std::vector<ValuePtr>& ar
       }
       cur.fail("bytearray called with a " + args[0]->type_name());
     }
+    case Role::ordered_dict: {
+      expect_args(cur, fn, args, 0, 0);
+      return m.make(Dict{});
+    }
+    case Role::torch_parameter: {  // (tensor, requires_grad, backward_hooks)
+      expect_args(cur, fn, args, 3, 3);
+      if (!args[0]->is_array()) cur.fail("torch parameter field 'data' is a " + args[0]->type_name());
+      if (!args[2]->is_dict() || !args[2]->as_dict().items.empty()) {
+        cur.fail("torch parameter field 'backward_hooks' is not empty");
+      }
+      // The tensor is already sealed inside the arguments: BUILD or APPEND on it stays refused.
+      return std::const_pointer_cast<Value>(args[0]);
+    }
+    case Role::torch_tensor:
+      return torch_rebuild_tensor(m, args);
+    case Role::torch_storage:
+      expect_args(cur, fn, args, 1, 1);
+      return torch_load_from_bytes(m, *args[0]);
+    case Role::torch_device: {
+      expect_args(cur, fn, args, 1, 2);
+      std::string d = args[0]->as_str().substr(0, 40);
+      if (args.size() == 2 && !args[1]->is_none()) d += ":" + std::to_string(args[1]->as_int());
+      const std::size_t n = d.size();
+      return m.make(std::move(d), n);
+    }
     case Role::object_base:
     case Role::ndarray_class:
+    case Role::storage_type:
       break;
   }
   cur.fail(fn.qualified() + " cannot be called");

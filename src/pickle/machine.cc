@@ -67,7 +67,7 @@ constexpr int kMaxNesting = 4;
 
 Machine::Machine(Cursor& cursor, const LoadOptions& options, Budget& budget, int nesting)
     : cur_(cursor), opt_(options), budget_(budget), nesting_(nesting) {
-  if (nesting_ > kMaxNesting) cur_.fail("pickles nested more than 4 deep inside joblib records");
+  if (nesting_ > kMaxNesting) cur_.fail("pickles nested more than 4 deep (joblib object arrays, torch storages)");
   none_ = make(None{});
   true_ = make(true);
   false_ = make(false);
@@ -243,7 +243,9 @@ MutPtr Machine::run() {
     } catch (const InputError& e) {
       // Values' accessors throw without a position; give them one.
       const std::string msg = e.what();
-      if (msg.rfind(cur_.source() + ": offset", 0) == 0) throw;
+      // Already placed: by this cursor, or by a nested one (torch storage bytes) whose source
+      // starts with this one's.
+      if (msg.rfind(cur_.source() + ": ", 0) == 0) throw;
       cur_.fail_at(at, msg);
     }
     (void)start;
@@ -529,7 +531,17 @@ void Machine::step(std::uint8_t op) {
       target = build(*this, target, state);
       return;
     }
-    case 'P': case 'Q':
+    case 'Q': {  // BINPERSID
+      if (!persistent_load_) {
+        c.fail("persistent IDs (PERSID/BINPERSID) are not supported: the pickle refers to objects "
+               "stored outside it");
+      }
+      MutPtr pid = pop();
+      const_cast<Value&>(*pid).sealed_ = true;
+      push(persistent_load_(*this, pid));
+      return;
+    }
+    case 'P':
       c.fail("persistent IDs (PERSID/BINPERSID) are not supported: the pickle refers to objects "
              "stored outside it");
     case 0x82: case 0x83: case 0x84:

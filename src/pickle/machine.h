@@ -3,6 +3,7 @@
 // the few calls a pickle may ask for (REDUCE, NEWOBJ, BUILD on an allowed global) are
 // answered by globals.cc, which builds values and never runs code from the file.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -13,6 +14,10 @@
 namespace docquant::pickle::detail {
 
 using MutPtr = std::shared_ptr<Value>;
+class Machine;
+// What BINPERSID pushes for a persistent ID; set only while a torch storage archive is read
+// (torch.cc). Without it persistent IDs are refused.
+using PersistentLoad = std::function<MutPtr(Machine&, const ValuePtr& pid)>;
 
 // Where the parse is, for reading and for error messages.
 class Cursor {
@@ -61,6 +66,7 @@ class Machine {
   const LoadOptions& options() const { return opt_; }
   Budget& budget() { return budget_; }
   int nesting() const { return nesting_; }
+  void set_persistent_load(PersistentLoad f) { persistent_load_ = std::move(f); }
 
  private:
   void step(std::uint8_t op);
@@ -87,6 +93,7 @@ class Machine {
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, MutPtr> memo_;
   MutPtr none_, true_, false_;
+  PersistentLoad persistent_load_;
 };
 
 // globals.cc: the allow-list and what calling an allowed global produces.
@@ -111,5 +118,9 @@ std::size_t checked_count(const Cursor& cur, const std::vector<std::size_t>& sha
 MutPtr read_joblib_array(Machine& m, const Object& wrapper);
 MutPtr read_npy_side_file(Machine& m, const Object& wrapper);
 MutPtr numpy_scalar(Machine& m, const DType& dt, const Value& data);
+
+// torch.cc: torch.storage._load_from_bytes and torch._utils._rebuild_tensor_v2.
+MutPtr torch_load_from_bytes(Machine& m, const Value& archive);
+MutPtr torch_rebuild_tensor(Machine& m, const std::vector<ValuePtr>& args);
 
 }  // namespace docquant::pickle::detail

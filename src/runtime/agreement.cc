@@ -1,5 +1,8 @@
 #include "agreement.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace docquant::runtime {
 
 std::vector<double> top2_margins(const std::vector<double>& proba, std::size_t num_classes) {
@@ -18,6 +21,18 @@ std::vector<double> top2_margins(const std::vector<double>& proba, std::size_t n
       }
     }
     m.push_back(first - second);
+  }
+  return m;
+}
+
+std::vector<double> answer_margins(const Predictions& p) {
+  if (p.label_set.empty()) return top2_margins(p.proba, p.num_classes);
+  std::vector<double> m;
+  const std::size_t C = p.num_classes;
+  for (std::size_t r = 0; C > 0 && (r + 1) * C <= p.proba.size(); ++r) {
+    double nearest = 1;
+    for (std::size_t k = 0; k < C; ++k) nearest = std::min(nearest, 2 * std::abs(p.proba[r * C + k] - 0.5));
+    m.push_back(nearest);
   }
   return m;
 }

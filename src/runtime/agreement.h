@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "docquant/quantize.h"
+#include "predictor.h"
 
 namespace docquant::runtime {
 
@@ -17,6 +18,10 @@ inline constexpr double kMarginFloors[] = {0.01, 0.05, 0.1};
 // Each row's top-two probability margin (the best class's probability minus the second's)
 // from row-major `proba` of `num_classes` columns; empty without probabilities.
 std::vector<double> top2_margins(const std::vector<double>& proba, std::size_t num_classes);
+
+// Each row's margin as agreement_by_margin and flips_by_margin read it: top2_margins, or for
+// a multi-label head (label sets) twice its nearest label's distance from 0.5, also 0 to 1.
+std::vector<double> answer_margins(const Predictions& p);
 
 // Agreement on the rows whose reference margin is at least `min_margin`.
 struct AgreementAtMargin {

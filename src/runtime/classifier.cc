@@ -97,6 +97,7 @@ struct Classifier::Impl {
   void predict_chunk(const std::vector<Encoding>& encodings, Classification& out) const {
     const auto batches = runtime::make_batches(encodings, policy, tokenizer.pad_id());
     runtime::Predictions p = predictor->predict(batches, encodings.size(), [this] { check_cancelled(); });
+    if (!p.label_set.empty()) std::fill(p.predicted.begin(), p.predicted.end(), 0);  // label: 0 for label sets
     if (out.label.empty()) {
       out.label = std::move(p.predicted);
       out.proba = std::move(p.proba);

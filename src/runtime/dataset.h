@@ -18,19 +18,25 @@ struct LabelledDataset {
   std::filesystem::path source;     // the CSV
   std::vector<std::size_t> lines;   // the CSV line each row starts on
   std::vector<Encoding> encodings;  // unpadded, input order
-  std::vector<std::size_t> labels;  // class index per row (SetFitFolder::class_names); empty when unlabelled
+  // Class index per row (SetFitFolder::class_names), for a multi-label head the label set's id
+  // (label_set_id); empty when unlabelled.
+  std::vector<std::size_t> labels;
+  std::vector<std::uint8_t> label_sets;  // multi-label heads: rows × classes 0/1 (SetFitFolder::label_set)
   std::vector<Batch> batches;
   std::size_t rows() const { return encodings.size(); }
+  bool multi_label() const { return !label_sets.empty(); }
 };
 
-// Throws InputError for a bad CSV or a label no class of the head has (naming the line).
+// Throws InputError for a bad CSV or a label no class of the head has (naming the line). For a
+// multi-label head each label is a label set ('a;b', empty for none: SetFitFolder::label_set).
 // `tokenizer` must not pad (make_batches pads each batch to its own longest text).
 LabelledDataset load_labelled_dataset(const std::filesystem::path& csv, const std::string& text_column,
                                       const std::string& label_column, const setfit::SetFitFolder& folder,
                                       const Tokenizer& tokenizer, const BatchPolicy& policy, int threads);
 
 // The same from rows already read (text_rows.h), labelled or not: their labels, if any,
-// mapped to the head's classes (InputError naming the line otherwise).
+// mapped to the head's classes (InputError naming the line otherwise). A multi-label head
+// with more than kMaxScoredLabels labels is refused: its label sets have no id to compare.
 LabelledDataset make_dataset(const TextRows& rows, const setfit::SetFitFolder& folder, const Tokenizer& tokenizer,
                              const BatchPolicy& policy, int threads);
 

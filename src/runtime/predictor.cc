@@ -29,13 +29,11 @@ Predictor::Predictor(Ort::Session session, const ModelSignature& signature, cons
   }
 }
 
-void require_single_label(const setfit::SetFitFolder& folder, std::string_view purpose) {
-  if (!folder.head.multi_label()) return;
-  throw InputError(fmt::format("{}: the head is multi-label ({}, {} labels); {} scores one class per text and docquant "
-                               "does not score label sets (exact-match accuracy) yet: quantize without "
-                               "--calibration_data and check the output with 'docquant classify'",
-                               (folder.path / "model_head.pkl").string(), setfit::to_string(folder.head.kind()),
-                               folder.head.num_classes(), purpose));
+std::size_t label_set_id(const std::uint8_t* set, std::size_t labels) {
+  if (labels > kMaxScoredLabels) return 0;
+  std::size_t id = 0;
+  for (std::size_t k = 0; k < labels; ++k) id |= static_cast<std::size_t>(set[k] != 0) << k;
+  return id;
 }
 
 namespace {
@@ -144,8 +142,8 @@ void Predictor::run_batch(const Batch& batch, Predictions& out) const {
       for (std::size_t r = 0; r < n; ++r) {
         std::copy_n(set.begin() + static_cast<std::ptrdiff_t>(r * classes), classes,
                     out.label_set.begin() + static_cast<std::ptrdiff_t>(batch.rows[r] * classes));
+        predicted.push_back(label_set_id(set.data() + r * classes, classes));
       }
-      predicted.assign(n, 0);
     } else {
       predicted = folder_.head.predict(embeddings.data(), n, dim);
     }

@@ -20,13 +20,18 @@ namespace docquant::runtime {
 struct Predictions {
   std::size_t num_classes = 0;
   std::vector<double> proba;          // rows × num_classes, input order (empty when the graph gives labels only)
-  std::vector<std::size_t> predicted;  // class index per row (into SetFitFolder::class_names); 0 for multi-label heads
+  // Class index per row (into SetFitFolder::class_names); for a multi-label head the label set's
+  // id (label_set_id), so that comparing answers row by row compares whole label sets.
+  std::vector<std::size_t> predicted;
   std::vector<std::uint8_t> label_set;  // rows × num_classes 0/1, multi-label heads only (else empty)
 };
 
-// Throws InputError naming the head when it is multi-label: `purpose` (eval, quantize's
-// accuracy criterion) scores one class per text, and docquant does not score label sets yet.
-void require_single_label(const setfit::SetFitFolder& folder, std::string_view purpose);
+// A label set as one value: bit k is set when the set holds label k. Two rows' ids are equal
+// exactly when their sets are, so accuracy, agreement and early decisions, which compare one
+// value per row, score label sets by exact match. Sets over more labels than kMaxScoredLabels
+// have no id (0): make_dataset refuses to score them.
+inline constexpr std::size_t kMaxScoredLabels = 64;
+std::size_t label_set_id(const std::uint8_t* set, std::size_t labels);
 
 // The model's output for one text is NaN or infinite (a corrupt weight, an overflow): no
 // probability can come of it. `row` is the text's index in the predicted rows.
@@ -74,7 +79,7 @@ class Predictor {
   std::string name_;
 };
 
-// Fraction of rows whose predicted class equals `labels` (class indices).
+// Fraction of rows whose predicted class (or label set id) equals `labels`.
 double accuracy(const Predictions& p, const std::vector<std::size_t>& labels);
 
 }  // namespace docquant::runtime

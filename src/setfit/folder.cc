@@ -1,4 +1,5 @@
 // A SetFit model folder: modules.json, pooling, normalisation, head and class names.
+#include <algorithm>
 #include <fstream>
 #include <string_view>
 #include <unordered_map>
@@ -232,6 +233,31 @@ std::size_t SetFitFolder::label_index(std::string_view label, std::size_t row) c
   std::string shown(label.substr(0, 80));
   throw InputError("row " + std::to_string(row) + ": label '" + shown +
                    "' is not one of the model's classes: " + known);
+}
+
+std::vector<std::size_t> SetFitFolder::label_set(std::string_view cell, std::size_t row) const {
+  std::vector<std::size_t> out;
+  const auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  if (trim(cell).empty()) return out;
+  std::size_t start = 0;
+  while (start <= cell.size()) {
+    const std::size_t end = std::min(cell.find(kLabelSetSeparator, start), cell.size());
+    const std::string_view name = trim(cell.substr(start, end - start));
+    if (name.empty()) {
+      throw InputError("row " + std::to_string(row) + ": label set '" + std::string(cell.substr(0, 80)) +
+                       "' has an empty name (label names are joined by '" + kLabelSetSeparator +
+                       "'; an empty cell is the empty set)");
+    }
+    out.push_back(label_index(name, row));
+    start = end + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 }  // namespace docquant::setfit

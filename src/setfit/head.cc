@@ -213,6 +213,7 @@ const char* to_string(HeadKind kind) {
     case HeadKind::one_vs_rest: return "OneVsRestClassifier(LogisticRegression)";
     case HeadKind::multi_output: return "MultiOutputClassifier(LogisticRegression)";
     case HeadKind::classifier_chain: return "ClassifierChain(LogisticRegression)";
+    case HeadKind::setfit_head: return "SetFitHead (torch Linear)";
   }
   return "?";
 }
@@ -227,26 +228,14 @@ const char* to_string(ProbaRule rule) {
     case ProbaRule::ovr_estimators: return "one-vs-rest estimators (rows normalised)";
     case ProbaRule::per_label: return "multi-label, one binary estimator per label (independent)";
     case ProbaRule::chain: return "multi-label classifier chain (each label sees the earlier ones)";
+    case ProbaRule::setfit_softmax: return "softmax of logits / (temperature + eps)";
+    case ProbaRule::setfit_sigmoid: return "multi-label, sigmoid of logits / (temperature + eps) per label";
   }
   return "?";
 }
 
 Head Head::load(const std::filesystem::path& file) {
-  pickle::ValuePtr root;
-  try {
-    root = pickle::load_file(file);
-  } catch (const pickle::RefusedGlobalError& e) {
-    if (e.module().rfind("torch", 0) == 0 || e.module().rfind("setfit", 0) == 0) {
-      throw InputError(file.string() +
-                       ": this is SetFit's differentiable head (a pickled torch module, global '" +
-                       e.module() + "." + e.name() +
-                       "'), which docquant does not read. Export the model to ONNX with the head "
-                       "folded into the graph (body + head as one model) and quantize that, or "
-                       "train the SetFit model with a scikit-learn LogisticRegression head.");
-    }
-    throw;
-  }
-  return from_value(*root, file.string());
+  return from_value(*pickle::load_file(file), file.string());
 }
 
 Head Head::from_value(const Value& root, const std::string& source) {
@@ -266,9 +255,10 @@ Head Head::from_value(const Value& root, const std::string& source) {
   if (cls == "sklearn.multioutput.MultiOutputClassifier" || cls == "sklearn.multioutput.ClassifierChain") {
     return multi_target_from(o, source);
   }
+  if (cls == "setfit.modeling.SetFitHead") return setfit_head_from(o, source);
   if (cls != "sklearn.multiclass.OneVsRestClassifier") {
-    bad(source, "holds a " + cls + "; docquant reads LogisticRegression heads and OneVsRestClassifier, "
-                "MultiOutputClassifier or ClassifierChain around LogisticRegression");
+    bad(source, "holds a " + cls + "; docquant reads LogisticRegression heads, OneVsRestClassifier, "
+                "MultiOutputClassifier or ClassifierChain around LogisticRegression, and SetFitHead");
   }
   h.kind_ = HeadKind::one_vs_rest;
   h.sklearn_version_ = str_attr(o, "_sklearn_version");
@@ -382,6 +372,7 @@ std::string Head::describe() const {
   std::string s = to_string(kind_);
   s += ", " + std::to_string(classes_.size()) + (multi_label_ ? " labels, " : " classes, ");
   s += to_string(rule_);
+  if (kind_ == HeadKind::setfit_head) s += fmt::format(" (temperature + eps = {:g})", logit_divisor_);
   if (!sklearn_version_.empty()) s += ", written by scikit-learn " + sklearn_version_;
   return s;
 }
@@ -414,6 +405,7 @@ std::vector<double> Head::decisions(const Linear& m, const float* emb, std::size
 std::vector<double> Head::predict_proba(const float* emb, std::size_t n, std::size_t dim) const {
   check_dim(dim);
   const std::size_t C = classes_.size();
+  if (kind_ == HeadKind::setfit_head) return setfit_head_proba(emb, n);
   std::vector<double> p(n * C);
   if (kind_ == HeadKind::multi_output || kind_ == HeadKind::classifier_chain) {
     const auto d = label_decisions(emb, n);
@@ -497,7 +489,8 @@ std::vector<std::size_t> Head::predict(const float* emb, std::size_t n, std::siz
                      ", fitted on label indicators): use predict_multilabel");
   }
   std::vector<std::size_t> out(n, 0);
-  if (kind_ == HeadKind::logistic_regression) {
+  if (kind_ == HeadKind::logistic_regression || kind_ == HeadKind::setfit_head) {
+    // SetFitHead: torch.argmax of the softmax = the first maximal logit.
     const Linear& m = models_[0];
     const auto d = decisions(m, emb, n);
     for (std::size_t r = 0; r < n; ++r) {
@@ -537,6 +530,12 @@ std::vector<std::uint8_t> Head::predict_multilabel(const float* emb, std::size_t
   if (!multi_label_) {
     const auto idx = predict(emb, n, dim);
     for (std::size_t r = 0; r < n; ++r) out[r * C + idx[r]] = 1;
+    return out;
+  }
+  if (kind_ == HeadKind::setfit_head) {
+    // SetFitHead.predict: sigmoid(z) >= 0.5, i.e. z >= 0 (a tie goes to the label).
+    const auto z = setfit_head_logits(emb, n);
+    for (std::size_t i = 0; i < n * C; ++i) out[i] = z[i] >= 0 ? 1 : 0;
     return out;
   }
   if (kind_ == HeadKind::multi_output || kind_ == HeadKind::classifier_chain) {

@@ -11,8 +11,9 @@ note, a target left with no real seed is an error.
   tokenizer_json_fuzz    every real tokenizer.json, vocabularies cut to 400 entries (merges
                          to those), then NUL and a text: real structure at a fuzzable size
   tokenizer_encode_fuzz  a selector byte and a real text (CSV rows, tests' adversarial texts)
-  pickle_fuzz            every real model_head.pkl / labelencoder.pkl, tests' regressions,
-                         the scikit-learn heads of the parity tests ($DOCQUANT_GOLDENS)
+  pickle_fuzz            every real model_head.pkl / labelencoder.pkl (a SetFitHead's among them),
+                         tests' regressions, the scikit-learn and SetFitHead heads of the parity
+                         tests ($DOCQUANT_GOLDENS)
   onnx_fuzz              small graphs made with onnx in the three SetFit forms, and the real
                          fixtures' graphs with every initializer cut to one element
 """
@@ -34,7 +35,7 @@ GOLDENS = pathlib.Path(os.environ.get("DOCQUANT_GOLDENS", ROOT / "build" / "gold
 sys.path.insert(0, str(ROOT / "tools"))
 import adversarial_texts  # noqa: E402
 
-FIXTURE_NAMES = ["minilm-sst2", "minilm-trec6", "mpnet-sst2"]
+FIXTURE_NAMES = ["minilm-sst2", "minilm-trec6", "mpnet-sst2", "minilm-trec6-setfithead", "minilm-trec-tags"]
 # The same list, in the same order, as tokenizer_encode_fuzz.cc's defaults.
 TOKENIZER_CACHE_NAMES = ["claude-bpe", "xlmr-unigram-en", "metaspace-first", "wordpiece-variants",
                          "roberta-style-bpe"]
@@ -143,8 +144,9 @@ def pickle_seeds(out):
                 name = path.parent.parent.name + "-" + path.name
             write(out, name, path.read_bytes())
             n += 1
-    # The heads scikit-learn wrote for the parity tests (tools/golden_heads.py, made by ctest
-    # in the test build): every pickle protocol and joblib compressor, under 64 KB.
+    # The heads scikit-learn and setfit wrote for the parity tests (tools/golden_heads.py, made
+    # by ctest in the test build): every pickle protocol and joblib compressor, torch's storage
+    # forms, under 64 KB.
     if GOLDENS.is_dir():
         for path in sorted(GOLDENS.glob("*/*/*.pkl")):
             if path.stat().st_size < 65536:

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "alloc_counter.h"
 #include "docquant/pickle.h"
 #include "docquant/setfit.h"
 #include "pickle_writer.h"
+#include "torch_writer.h"
 
 namespace fs = std::filesystem;
 namespace pk = docquant::pickle;
@@ -30,6 +32,8 @@ std::string rep(const std::string& s, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) out += s;
   return out;
 }
+
+void torch_cases(std::vector<Case>& c);
 
 std::vector<Case> corpus() {
   std::vector<Case> c;
@@ -50,8 +54,8 @@ std::vector<Case> corpus() {
                PickleWriter().proto(4).global("sklearn.svm._classes", "SVC").op(')').op('\x81').stop().b,
                "'sklearn.svm._classes.SVC'"});
   c.push_back({"numpy_load_not_allowed", PickleWriter().proto(4).global("numpy", "load").stop().b, "'numpy.load'"});
-  c.push_back({"torch_rebuild", PickleWriter().proto(2).global("torch._utils", "_rebuild_tensor_v2").stop().b,
-               "module 'torch._utils'"});
+  c.push_back({"torch_rebuild_qtensor", PickleWriter().proto(2).global("torch._utils", "_rebuild_qtensor").stop().b,
+               "module 'torch._utils', name '_rebuild_qtensor'"});
   c.push_back({"memo_index_out_of_range", "\x80\x02h\x05.", "memo index 5"});
   c.push_back({"long_binget_huge", "\x80\x02N\x94j\xff\xff\xff\xff.", "memo index 4294967295"});
   c.push_back({"recursion_bomb_lists", "\x80\x02" + rep("]", 100000) + rep("a", 99999) + ".", "bytes of memory"});
@@ -125,7 +129,66 @@ std::vector<Case> corpus() {
     w.stop();
     c.push_back({"nested_object_array_records", w.b, "nested more than 4 deep"});
   }
+  torch_cases(c);
   return c;
+}
+
+// SetFit's differentiable head: torch's tensor pickles (torch_writer.h), each field wrong.
+void torch_cases(std::vector<Case>& c) {
+  const auto tensor = [](const std::string& archive, std::vector<std::int64_t> shape, std::vector<std::int64_t> stride,
+                         std::int64_t offset = 0) {
+    PickleWriter w;
+    w.proto(4);
+    return torch_tensor(w, archive, std::move(shape), std::move(stride), offset).stop().b;
+  };
+  TorchStorage ok;
+  ok.numel = 8;
+  ok.values.assign(8, 0.25f);
+  c.push_back({"torch_storage_smaller_than_shape", tensor(ok.legacy(), {3, 4}, {4, 1}),
+               "tensor of shape [3, 4] (stride [4, 1], storage_offset 0) reads element 11 but its storage holds 8"});
+  c.push_back({"torch_offset_past_storage", tensor(ok.zip(), {2}, {1}, 7), "reads element 8 but its storage holds 8"});
+  TorchStorage count = ok;
+  count.header_numel = 9;
+  c.push_back({"torch_storage_count_disagrees", tensor(count.legacy(), {8}, {1}),
+               "holds 9 elements but its persistent ID says 8"});
+  TorchStorage shorter = ok;
+  shorter.data_override = std::string(20, '\0');
+  c.push_back({"torch_storage_data_truncated", tensor(shorter.legacy(), {8}, {1}),
+               "torch storage data needs 32 bytes but only 20 remain"});
+  c.push_back({"torch_zip_storage_bytes_disagree", tensor(shorter.zip(), {8}, {1}),
+               "declares 8 float32 elements (32 bytes) but holds 20 bytes"});
+  TorchStorage huge = ok;
+  huge.numel = std::int64_t{1} << 40;
+  c.push_back({"torch_storage_claims_4TB", tensor(huge.legacy(), {8}, {1}), "remain"});
+  c.push_back({"torch_zip_entry_lies_about_size", tensor(ok.zip(4096), {8}, {1}),
+               "entry 'archive/data/94711' claims 4128 bytes"});
+  c.push_back({"torch_zip_entry_compressed", tensor(ok.zip(0, true), {8}, {1}), "is compressed (method 8)"});
+  TorchStorage half = ok;
+  half.storage_type = "HalfStorage";
+  c.push_back({"torch_half_storage", tensor(half.legacy(), {8}, {1}), "name 'HalfStorage'"});
+  TorchStorage view = ok;
+  view.view_metadata = true;
+  c.push_back({"torch_storage_view", tensor(view.legacy(), {8}, {1}), "field 'view_metadata'"});
+  // A storage archive whose own pickle calls _load_from_bytes again (bytes inside bytes).
+  TorchStorage nested = ok;
+  nested.inner_extra = PickleWriter().global("torch.storage", "_load_from_bytes").bytes(ok.legacy()).op('\x85').op('R').op('0').b;
+  c.push_back({"torch_nested_storage_bytes", tensor(nested.legacy(), {8}, {1}), "nested inside another pickle"});
+  c.push_back({"torch_storage_not_an_archive", tensor(std::string(64, 'x'), {8}, {1}),
+               "neither torch.save's legacy stream nor its zip archive"});
+  {
+    PickleWriter w;
+    w.proto(4).global("torch._utils", "_rebuild_tensor_v2").mark().global("numpy", "dtype").str("f8").op('\x85').op('R');
+    w.integer(0).integer(1).op('\x85').integer(1).op('\x85').op('\x89').op('}').tuple().op('R').stop();
+    c.push_back({"torch_tensor_of_a_non_storage", w.b, "field 'storage' is a dtype"});
+  }
+  {
+    PickleWriter w;
+    w.proto(4).global("torch._utils", "_rebuild_tensor_v2").mark();
+    w.global("torch.storage", "_load_from_bytes").bytes(ok.legacy()).op('\x85').op('R');
+    w.integer(0).integer(8).op('\x85').integer(1).op('\x85').op('\x89').op('}').str("k").str("hook").op('s').tuple();
+    w.op('R').stop();
+    c.push_back({"torch_tensor_with_hooks", w.b, "field 'backward_hooks' is not empty"});
+  }
 }
 
 const std::size_t kBudgetSlack = std::size_t{64} << 10;
@@ -250,4 +313,35 @@ TEST(Hostile, FuzzRegressionsStayFixed) {
     ++n;
   }
   std::cout << "[hostile] " << n << " fuzz regressions replayed\n";
+}
+
+// The pickle fuzzer's checked-in torch seeds (tests/cli/broken/make_torch_heads.py --seeds): an
+// 8-wide SetFitHead saved by setfit + torch in both storage forms reads as the same head, and
+// each hostile version of it is refused naming what is wrong.
+TEST(Hostile, TorchSeedsAreOneHeadOrOneNamedRefusal) {
+  const fs::path dir = DOCQUANT_PICKLE_SEEDS;
+  const auto legacy = docquant::setfit::Head::load(dir / "torch_valid.pkl");
+  const auto zip = docquant::setfit::Head::load(dir / "torch_valid_zip.pkl");
+  EXPECT_EQ(legacy.kind(), docquant::setfit::HeadKind::setfit_head);
+  ASSERT_EQ(legacy.input_width(), 8u);
+  std::vector<float> emb(3 * 8);
+  for (std::size_t i = 0; i < emb.size(); ++i) emb[i] = static_cast<float>(i % 5) - 2.0f;
+  EXPECT_EQ(legacy.predict_proba(emb.data(), 3, 8), zip.predict_proba(emb.data(), 3, 8));
+  const std::map<std::string, std::string> refused = {
+      {"torch_global.pkl", "'torch._utils._rebuild_from_type'"},
+      {"torch_half.pkl", "'torch.HalfStorage'"},
+      {"torch_storage_count.pkl", "holds 17 elements but its persistent ID says 16"},
+      {"torch_zip_size.pkl", "entry 'archive/data/0' claims 4160 bytes"},
+      {"torch_nested_bytes.pkl", "torch storage bytes nested inside another pickle's data"},
+      {"torch_shape.pkl", "torch tensor of shape [3, 8] (stride [8, 1], storage_offset 0) reads element 23"},
+      {"torch_fields.pkl", "SetFitHead field 'out_features' (3)"},
+  };
+  for (const auto& [file, fragment] : refused) {
+    try {
+      (void)docquant::setfit::Head::load(dir / file);
+      ADD_FAILURE() << file << " was accepted";
+    } catch (const docquant::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
 }

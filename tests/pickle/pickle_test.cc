@@ -10,6 +10,7 @@
 
 #include "docquant/pickle.h"
 #include "pickle_writer.h"
+#include "torch_writer.h"
 
 namespace fs = std::filesystem;
 namespace pk = docquant::pickle;
@@ -165,4 +166,55 @@ TEST(Pickle, OldJoblibSideFileArrays) {
     EXPECT_NE(std::string(e.what()).find("not a plain file name"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
+}
+
+// torch tensors as SetFit's differentiable head pickles them (torch_writer.h builds the bytes
+// as torch writes them; tests/setfit's goldens check real files): both storage formats, and
+// the tensor read through its shape, stride and offset.
+TEST(Torch, StoragesInBothFormatsGiveTheTensorThroughItsStrides) {
+  TorchStorage st;
+  st.numel = 12;
+  for (int i = 0; i < 12; ++i) st.values.push_back(static_cast<float>(i) + 0.5f);
+  struct View {
+    std::vector<std::int64_t> shape, stride;
+    std::int64_t offset;
+    std::vector<float> want;
+  };
+  const std::vector<View> views = {
+      {{3, 4}, {4, 1}, 0, {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f, 6.5f, 7.5f, 8.5f, 9.5f, 10.5f, 11.5f}},
+      {{4, 3}, {1, 4}, 0, {0.5f, 4.5f, 8.5f, 1.5f, 5.5f, 9.5f, 2.5f, 6.5f, 10.5f, 3.5f, 7.5f, 11.5f}},  // transposed
+      {{2, 2}, {4, 1}, 5, {5.5f, 6.5f, 9.5f, 10.5f}},
+      {{3}, {1}, 9, {9.5f, 10.5f, 11.5f}},
+  };
+  for (const std::string& archive : {st.legacy(), st.zip()}) {
+    for (const auto& v : views) {
+      PickleWriter w;
+      w.proto(4);
+      torch_tensor(w, archive, v.shape, v.stride, v.offset).stop();
+      const auto got = parse(w.b);
+      ASSERT_TRUE(got->is_array());
+      const auto& a = got->as_array();
+      EXPECT_EQ(a.dtype.str(), "<f4");
+      EXPECT_EQ(a.shape, std::vector<std::size_t>(v.shape.begin(), v.shape.end()));
+      const auto d = a.to_doubles();
+      ASSERT_EQ(d.size(), v.want.size());
+      for (std::size_t i = 0; i < d.size(); ++i) EXPECT_EQ(d[i], v.want[i]) << i;
+    }
+  }
+}
+
+TEST(Torch, ParameterOrderedDictAndDeviceAreData) {
+  TorchStorage st;
+  st.numel = 2;
+  st.values = {1.0f, -2.0f};
+  PickleWriter w;
+  w.proto(4).global("collections", "OrderedDict").op(')').op('R');
+  w.str("weight").global("torch._utils", "_rebuild_parameter");
+  torch_tensor(w, st.legacy(), {2}, {1}).op('\x88').global("collections", "OrderedDict").op(')').op('R');
+  w.op('\x87').op('R').op('s');
+  w.str("device").global("torch", "device").str("cuda").integer(1).op('\x86').op('R').op('s').stop();
+  const auto v = parse(w.b);
+  const auto& d = v->as_dict();
+  EXPECT_EQ(d.find("weight")->as_array().to_doubles(), (std::vector<double>{1.0, -2.0}));
+  EXPECT_EQ(d.find("device")->as_str(), "cuda:1");
 }

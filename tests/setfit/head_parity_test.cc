@@ -1,7 +1,9 @@
 // Parity with scikit-learn: every head tools/golden_heads.py trained (in each pinned venv)
-// must give predict_proba within 1e-6 and identical predict. The goldens come from the
-// setfit_goldens ctest fixture (tools/heads/make_goldens.sh), in $DOCQUANT_GOLDENS or
-// <build>/goldens.
+// must give predict_proba within 1e-6 and identical predict. The same with setfit for its
+// differentiable head (SetFitHead, a pickled torch module; golden_heads.py --setfit-heads in
+// the setfit venv): SetFitModel.predict_proba within 1e-6, SetFitModel.predict identical. The
+// goldens come from the setfit_goldens ctest fixture (tools/heads/make_goldens.sh), in
+// $DOCQUANT_GOLDENS or <build>/goldens.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -140,17 +142,47 @@ TEST(HeadParity, MatchesScikitLearnInEveryVenv) {
             << all.rows << " embedding rows, max |dp| = " << all.max_delta << "\n";
 }
 
-// Multi-target heads that look like SetFit's but are not what docquant computes (a chain whose
-// order_ repeats, an estimator of the wrong width, an unknown chain_method_, a target with three
-// classes, a non-LogisticRegression estimator): each refused, naming what is wrong.
-TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
+TEST(HeadParity, SetFitHeadMatchesSetFit) {
   const fs::path root = golden_root();
-  if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;
+  std::size_t venvs = 0;
+  for (const auto& entry : fs::exists(root) ? fs::directory_iterator(root) : fs::directory_iterator()) {
+    const fs::path manifest = entry.path() / "manifest.json";
+    if (!fs::exists(manifest)) continue;
+    const auto m = read_json(manifest);
+    if (!m.contains("setfit")) continue;
+    Tally t;
+    std::size_t multi_target = 0, multi_class = 0, binary = 0;
+    for (const auto& c : m["cases"]) {
+      check_case(entry.path() / c.get<std::string>(), t);
+      const auto g = read_json(entry.path() / c.get<std::string>() / "golden.json");
+      (g["multilabel"].get<bool>() ? multi_target : g["classes"].size() > 2 ? multi_class : binary) += 1;
+    }
+    std::cout << "[parity] setfit " << m["setfit"].get<std::string>() << " (torch " << m["torch"].get<std::string>()
+              << "): " << t.heads << " SetFitHeads (" << binary << " binary, " << multi_class << " multi-class, "
+              << multi_target << " multi-target) x " << t.rows << " embeddings, max |dp| = " << t.max_delta
+              << ", predict identical\n";
+    EXPECT_GT(binary, 0u);
+    EXPECT_GT(multi_class, 0u);
+    EXPECT_GT(multi_target, 0u);
+    ++venvs;
+  }
+  if (venvs == 0) {
+    GTEST_SKIP() << "no SetFitHead goldens under " << root
+                 << " (tools/heads/make_goldens.sh writes them when the setfit venv and fixtures exist)";
+  }
+}
+
+namespace {
+
+// Each OUT/<venv>/refused/<case>/model_head.pkl whose manifest has `key` is refused with the
+// manifest's fragment and the file in the message. Returns the number of cases.
+std::size_t check_refusals(const fs::path& root, const char* key) {
   std::size_t checked = 0;
   for (const auto& entry : fs::directory_iterator(root)) {
     const fs::path manifest = entry.path() / "refused" / "manifest.json";
     if (!fs::exists(manifest)) continue;
     const auto m = read_json(manifest);
+    if (!m.contains(key)) continue;
     for (const auto& [name, fragment] : m["cases"].items()) {
       const fs::path file = entry.path() / "refused" / name / "model_head.pkl";
       SCOPED_TRACE(file.string());
@@ -165,6 +197,29 @@ TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
       ++checked;
     }
   }
+  return checked;
+}
+
+}  // namespace
+
+// Multi-target heads that look like SetFit's but are not what docquant computes (a chain whose
+// order_ repeats, an estimator of the wrong width, an unknown chain_method_, a target with three
+// classes, a non-LogisticRegression estimator): each refused, naming what is wrong.
+TEST(HeadParity, MalformedMultiTargetHeadsAreRefusedByName) {
+  const fs::path root = golden_root();
+  if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;
+  const std::size_t checked = check_refusals(root, "sklearn");
   EXPECT_GE(checked, 12u) << "expected the refusal cases of every pinned scikit-learn under " << root;
   std::cout << "[refused] " << checked << " malformed multi-target heads refused by name\n";
+}
+
+// SetFitHeads setfit and torch write that docquant does not compute: float16 and float64 heads,
+// a user's subclass. Each refused, naming the torch global or class.
+TEST(HeadParity, UnsupportedSetFitHeadsAreRefusedByName) {
+  const fs::path root = golden_root();
+  if (!fs::exists(root)) GTEST_SKIP() << "no goldens in " << root;
+  const std::size_t checked = check_refusals(root, "setfit");
+  if (checked == 0) GTEST_SKIP() << "no SetFitHead goldens under " << root;
+  EXPECT_GE(checked, 3u);
+  std::cout << "[refused] " << checked << " SetFitHeads refused by name\n";
 }

@@ -3,6 +3,7 @@
 #   OUT/pooling/               sentence-transformers' Pooling on random tokens (setfit venv)
 #   OUT/fixture-embeddings/    real text embedded by each SetFit fixture's body (setfit venv)
 #   OUT/<sklearn venv>/        heads trained and scored by each pinned scikit-learn
+#   OUT/setfit-venv/           SetFit's differentiable heads trained and scored by setfit (setfit venv)
 # Builds the sklearn venvs it needs (scripts/setup_venvs.sh is idempotent); uses the setfit
 # venv only if it exists.
 # Usage: tools/heads/make_goldens.sh OUT [SKLEARN_VENV ...]   (default: tools/venvs/sklearn-*.txt)
@@ -30,6 +31,9 @@ if [[ -x "$st_python" ]] && "$st_python" -c "import sentence_transformers" 2>/de
     echo "warning: golden_pooling.py failed; no pooling goldens" >&2
   "$st_python" "$root/tools/heads/fixture_embeddings.py" --out "$out/fixture-embeddings" ||
     echo "warning: fixture_embeddings.py failed; fixture heads get random embeddings only" >&2
+  rm -rf "${out:?}/setfit-venv"
+  "$st_python" "$root/tools/golden_heads.py" --setfit-heads --out "$out/setfit-venv" ||
+    echo "warning: golden_heads.py --setfit-heads failed; no SetFitHead goldens" >&2
 else
   echo "warning: no setfit venv at $st_python (scripts/setup_venvs.sh setfit); no pooling goldens, no real embeddings" >&2
 fi

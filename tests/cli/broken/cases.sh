@@ -64,10 +64,16 @@ check setfit.sbert_config 3 - "$I/sf_sbert_config/sentence_bert_config.json" "ma
 check setfit.head_truncated 3 "$O/q" "$I/sf_head_truncated/model_head.pkl: offset" "past the end of the file" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_truncated" --output_folder "$O/q"
 check setfit.head_executes_code 3 "$O/q" "model_head.pkl" "'posix.system'" "which docquant does not load" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_exec" --output_folder "$O/q"
 [[ ! -e "$work/PWNED" ]] || { echo "FAIL setfit.head_executes_code: the pickle ran code"; failures=$((failures + 1)); }
-check setfit.torch_head 3 "$O/q" "$I/sf_torch_head/model_head.pkl" "SetFit's differentiable head" "'setfit.modeling.SetFitHead'" "head folded into the graph" -- "${Q[@]}" --setfit_model_folder "$I/sf_torch_head" --output_folder "$O/q"
-check setfit.torch_head_eval 3 - "SetFit's differentiable head" -- "$bin" eval --model_folder "$I/sf_torch_head" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
-check setfit.multilabel_eval 3 - "$I/sf_multilabel/model_head.pkl: the head is multi-label (MultiOutputClassifier(LogisticRegression), 3 labels); eval scores one class per text" "exact-match" -- "$bin" eval --model_folder "$I/sf_multilabel" --onnx_model "$M/model.onnx" --data "$I/ok.csv"
-check setfit.multilabel_quantize 3 "$O/q" "the head is multi-label" "quantize's accuracy criterion" "quantize without --calibration_data" -- "${Q[@]}" --setfit_model_folder "$I/sf_multilabel" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+T=("$bin" eval --onnx_model "$M/model.onnx" --data "$I/ok.csv" --model_folder)
+check setfit.torch_head_global 3 - "$I/sf_torch_global/model_head.pkl: offset" "'torch._utils._rebuild_from_type'" -- "${T[@]}" "$I/sf_torch_global"
+check setfit.torch_head_half 3 "$O/q" "$I/sf_torch_half/model_head.pkl: the torch storage read at offset" "'torch.HalfStorage'" -- "${Q[@]}" --setfit_model_folder "$I/sf_torch_half" --output_folder "$O/q"
+check setfit.torch_head_storage_count 3 - "$I/sf_torch_storage_count/model_head.pkl" "holds 769 elements but its persistent ID says 768" -- "${T[@]}" "$I/sf_torch_storage_count"
+check setfit.torch_head_zip_size 3 - "$I/sf_torch_zip_size/model_head.pkl" "entry 'archive/data/0' claims 7168 bytes" "past the data" -- "${T[@]}" "$I/sf_torch_zip_size"
+check setfit.torch_head_nested_bytes 3 - "$I/sf_torch_nested_bytes/model_head.pkl" "torch storage bytes nested inside another pickle's data" -- "${T[@]}" "$I/sf_torch_nested_bytes"
+check setfit.torch_head_shape 3 "$O/q" "$I/sf_torch_shape/model_head.pkl: offset" "torch tensor of shape [3, 384] (stride [384, 1], storage_offset 0) reads element 1151 but its storage holds 768 elements" -- "${Q[@]}" --setfit_model_folder "$I/sf_torch_shape" --calibration_data "$I/ok.csv" --output_folder "$O/q"
+check setfit.torch_head_fields 3 - "$I/sf_torch_fields/model_head.pkl: SetFitHead field 'out_features' (3)" "disagree with linear.weight of shape [2, 384]" -- "${T[@]}" "$I/sf_torch_fields"
+check setfit.multilabel_unknown_label 3 "$O/q" "$I/multilabel_unknown.csv: row 4: label 'x' is not one of the model's classes: 'a' (0), 'b' (1), 'c' (2)" -- "${Q[@]}" --setfit_model_folder "$I/sf_multilabel" --calibration_data "$I/multilabel_unknown.csv" --output_folder "$O/q"
+check setfit.multilabel_empty_name 3 - "$I/multilabel_empty_name.csv: row 3: label set 'a;;b' has an empty name" -- "$bin" eval --model_folder "$I/sf_multilabel" --onnx_model "$M/model.onnx" --data "$I/multilabel_empty_name.csv"
 check setfit.head_width 3 "$O/q" "$I/sf_head_width/model_head.pkl: the head expects 768 features but" "1_Pooling/config.json pools to 384" -- "${Q[@]}" --setfit_model_folder "$I/sf_head_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 check setfit.body_width 3 "$O/q" "token embeddings have width 384" "word_embedding_dimension is 768" -- "${Q[@]}" --setfit_model_folder "$I/sf_body_width" --calibration_data "$I/ok.csv" --output_folder "$O/q"
 
@@ -127,6 +133,7 @@ check usage.eval_compare_onnx_alone 2 - "--compare_onnx needs --compare" -- "${E
 check usage.unknown_strategy 2 "$O/q" "--strategy" -- "${QS[@]}" --output_folder "$O/q" --strategy exhaustive
 check usage.static_without_data 2 "$O/q" "--approach static needs --calibration_data" -- "${QS[@]}" --output_folder "$O/q" --approach static
 check usage.static_with_activations 2 "$O/q" "--activations applies to --approach dynamic" -- "${QS[@]}" --output_folder "$O/q" --approach static --activations per_token --calibration_data "$dev"
+check usage.micro_f1_single_label 2 "$O/q" "--metric micro_f1 scores label sets, but the head of $S gives one class per text" -- "${QS[@]}" --calibration_data "$I/ok.csv" --output_folder "$O/q" --metric micro_f1
 check usage.yaml_unknown_key 3 "$O/q" "unknown or unsupported key" -- "${QS[@]}" --output_folder "$O/q" --config "$I/conf.yaml"
 
 # --- configs that changed nothing silently (issue 29, item 13) ------------------------------

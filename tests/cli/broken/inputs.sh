@@ -59,19 +59,16 @@ class Exec:
     def __reduce__(self):
         return (os.system, ("touch " + sys.argv[2],))
 open(sys.argv[1], "wb").write(pickle.dumps(Exec()))' "$I/sf_head_exec/model_head.pkl" "$work/PWNED"
-# SetFit's differentiable head (use_differentiable_head=True), saved the way setfit 0.6-1.x's
-# SetFitModel._save_pretrained saves every head: joblib.dump(model_head, "model_head.pkl"), by the
-# setfit + torch of the setfit venv. Torch pickles its tensors through torch._utils and
-# torch.storage._load_from_bytes, which would run torch.load if it were unpickled.
-setfit_copy sf_torch_head
-"$python" - "$I/sf_torch_head/model_head.pkl" <<'PY' || { echo "FAIL: the setfit venv could not save a SetFitHead"; exit 1; }
-import sys, joblib, torch
-from setfit.modeling import SetFitHead
-torch.manual_seed(0)
-joblib.dump(SetFitHead(in_features=384, out_features=2, device="cpu"), sys.argv[1])
-PY
+# SetFit's differentiable head (use_differentiable_head=True), as the setfit venv's setfit +
+# torch save it (joblib.dump, SetFitModel._save_pretrained's call), each changed in one place
+# (make_torch_heads.py says how): a torch global outside the allow-list, a float16 head, a
+# storage count, a zip entry size, storage bytes nested in storage bytes, a tensor shape past
+# its storage, a field that disagrees with the weight.
+torch_heads=(global half storage_count zip_size nested_bytes shape fields)
+for c in "${torch_heads[@]}"; do setfit_copy "sf_torch_$c"; done
+"$python" "$here/make_torch_heads.py" "$I/sf_torch_" || { echo "FAIL: make_torch_heads.py"; exit 1; }
 # A multi-label head (SetFit's multi_target_strategy="multi-output"; random 384-wide fit, three
-# labels): classify reads it, eval and quantize's accuracy criterion refuse it by name.
+# labels a, b, c): its CSVs hold label sets, names joined by ';'.
 setfit_copy sf_multilabel
 "$python" - "$I/sf_multilabel/model_head.pkl" <<'PY' || { echo "FAIL: could not fit a multi-label head"; exit 1; }
 import sys, joblib, numpy as np
@@ -82,6 +79,8 @@ X, Y = rng.standard_normal((60, 384)).astype(np.float32), (rng.random((60, 3)) <
 joblib.dump(MultiOutputClassifier(LogisticRegression()).fit(X, Y), sys.argv[1])
 PY
 printf '{"labels": ["a", "b", "c"], "normalize_embeddings": false}' >"$I/sf_multilabel/config_setfit.json"
+printf 'text,label\ngood film,a;c\nbad film,\ndull film,b;x\n' >"$I/multilabel_unknown.csv"
+printf 'text,label\ngood film,a;c\nbad film,a;;b\n' >"$I/multilabel_empty_name.csv"
 # A 768-wide head (the shared MPNet SST-2 head) beside MiniLM's 384-wide pooling...
 setfit_copy sf_head_width && cp "$shared/heads/setfit-sst2-mpnet/model_head.pkl" "$I/sf_head_width/"
 # ...and with pooling set to 768 too, so only the ONNX body (384) disagrees.

@@ -142,7 +142,8 @@ def test_without_collations_the_first_batch_refuses_a_column_that_is_not_text(sp
     that holds one that is not a string (simulated here by leaving the column unwrapped)."""
     import docquant.spark
     monkeypatch.setattr(docquant.spark, "_strings_only", lambda column: column)
-    df = spark.createDataFrame([(0, 7), (1, 8)], "id int, value int")
+    # One partition: the batch holds both rows, and the message names the first value.
+    df = spark.createDataFrame([(0, 7), (1, 8)], "id int, value int").coalesce(1)
     with pytest.raises(Exception, match=r"classify_udf: the text column holds int values \(7\), not strings: cast "
                                         r"it first"):
         df.withColumn("label", classify_udf(str(int8_folder))("value")).collect()

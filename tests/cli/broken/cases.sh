@@ -197,8 +197,8 @@ check out.classify_stdout_link 0 - -- "${C[@]}" --input "$I/ok.csv" --output "$o
 pass_if out.classify_stdout_link_kept "the link is still a link; its 9 lines went to stdout" \
   eval '[[ -L $ok/stdout_link && $(wc -l <"$work/stdout.last") -eq 9 ]]'
 check out.classify_process_substitution 0 - -- "${C[@]}" --input "$I/ok.csv" --output >(wc -l >"$ok/procsub.tmp" && mv "$ok/procsub.tmp" "$ok/procsub.out")
-# The reader finishes after docquant exits; on a loaded machine that can take a while.
-for _ in $(seq 300); do [[ -e $ok/procsub.out ]] && break; sleep 0.1; done
+# The reader finishes after docquant exits.
+wait_until 30 test -e "$ok/procsub.out"
 pass_if out.classify_process_substitution_read "the pipe's reader got 9 lines" eval '[[ $(cat "$ok/procsub.out") -eq 9 ]]'
 
 # 3. Temporary files are created exclusively under random names: links planted at the old
@@ -223,7 +223,7 @@ check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JS
 # the first, finding OUT made meanwhile, fails instead of replacing it.
 "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
 first=$!
-for _ in $(seq 600); do compgen -G "$ok/twice.docquant-tmp-*" >/dev/null && break; sleep 0.05; done
+wait_until 30 compgen -G "$ok/twice.docquant-tmp-*" >/dev/null
 check out.second_run_same_output 4 - "$ok/twice: another run is writing this output folder (docquant, pid $first)" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
 mkdir "$ok/twice" && echo "the other run's result" >"$ok/twice/file"
 wait "$first"

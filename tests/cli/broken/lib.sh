@@ -76,3 +76,12 @@ pass_if() {
     echo "FAIL $id: $what"
   fi
 }
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds or SECONDS pass
+# (for what another process finishes in the background; a loaded machine can be slow).
+wait_until() {
+  local tries=$(($1 * 10))
+  shift
+  for _ in $(seq "$tries"); do "$@" && return 0; sleep 0.1; done
+  return 1
+}

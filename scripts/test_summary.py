@@ -3,7 +3,12 @@
 runner, then the total as the closing line (`tests: N passed, N failed, N skipped`), which
 .ci/run prints again last so that the CI output ends with every runner's count in it.
 
+Before the counts, each failed test's own failure lines (the broken-input suite's `FAIL` lines,
+GoogleTest's `Failure` blocks, pytest's `E ` lines), so that a CI log that keeps only its head
+and tail still says what failed and why.
+
 Usage: scripts/test_summary.py JUNIT.xml...   (missing files are reported as missing)"""
+import re
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -23,7 +28,32 @@ def count(path: Path) -> tuple[int, int, int]:
     return passed, failed, skipped
 
 
+FAILURE_LINE = re.compile(r"^(FAIL\b|\s+(command|stderr): |E\s|.*: Failure$|\s*(Expected|Which is|Value of|  Actual)\b)")
+
+
+def failure_lines(path: Path, per_test: int = 24) -> list[str]:
+    """Each failed test's name, then its lines that say why (or its last lines if none do)."""
+    out = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
+        if failure is None:
+            continue
+        text = "\n".join(t for t in (failure.get("message"), failure.text, case.findtext("system-out")) if t)
+        lines = text.splitlines()
+        why = [line for line in lines if FAILURE_LINE.match(line)] or lines[-per_test:]
+        name, cls = case.get("name", ""), case.get("classname", "")
+        out.append(f"failed: {name if cls in ('', name) else cls + '.' + name}")
+        out += ["  | " + line[:300] for line in why[:per_test]]
+    return out
+
+
 def main() -> int:
+    for arg in sys.argv[1:]:
+        if Path(arg).exists():
+            for line in failure_lines(Path(arg)):
+                print(line)
     total = [0, 0, 0]
     missing = False
     for arg in sys.argv[1:]:

@@ -221,11 +221,16 @@ check setfit.tokenizer_json_deep 3 - "$I/sf_deep_json/tokenizer.json: line 1: JS
 
 # 5. Two quantize runs into one OUT: the second to start fails at once while the first works;
 # the first, finding OUT made meanwhile, fails instead of replacing it.
-"${QS[@]}" --no_optimize_graph --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
+# The first run is held (SIGSTOP) once its staging folder exists: without a CSV it takes 0.3 s,
+# so on a fast machine it could finish before the second run started (CI stop 31). It
+# calibrates on the dev CSV (~3 s) so that the 0.1 s poll sees it working.
+"${QS[@]}" --no_optimize_graph --calibration_data "$dev" --no_cache --output_folder "$ok/twice" >/dev/null 2>"$ok/first.err" &
 first=$!
-wait_until 30 compgen -G "$ok/twice.docquant-tmp-*" >/dev/null
+wait_until 60 compgen -G "$ok/twice.docquant-tmp-*" >/dev/null && kill -STOP "$first" ||
+  echo "note out.second_run_same_output: the first run's staging folder was not seen"
 check out.second_run_same_output 4 - "$ok/twice: another run is writing this output folder (docquant, pid $first)" -- "${QS[@]}" --no_optimize_graph --output_folder "$ok/twice"
 mkdir "$ok/twice" && echo "the other run's result" >"$ok/twice/file"
+kill -CONT "$first"
 wait "$first"
 first_rc=$?
 pass_if out.output_appeared_meanwhile "first run: exit 4, '$ok/twice: appeared while this run was working', OUT and no temporary left" \

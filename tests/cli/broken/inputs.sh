@@ -164,20 +164,3 @@ e = LabelEncoder(); e.classes_ = np.array(["pos", "pos"]); joblib.dump(e, sys.ar
 
 # classify --output -: an invalid line after the first chunk of 4096 texts.
 { for _ in $(seq 5000); do echo "a fine film"; done; printf 'bad \xff\n'; } >"$I/late_bad.txt"
-
-# Hostile round 3 (issue 29): configs that are not regular files, a modules.json path with a NUL.
-setfit_copy sf_fifo_tokenizer && rm "$I/sf_fifo_tokenizer/tokenizer.json" && mkfifo "$I/sf_fifo_tokenizer/tokenizer.json"
-setfit_copy sf_dev_zero_modules && ln -sf /dev/zero "$I/sf_dev_zero_modules/modules.json"
-setfit_copy sf_pooling_folder && rm "$I/sf_pooling_folder/1_Pooling/config.json" && mkdir "$I/sf_pooling_folder/1_Pooling/config.json"
-setfit_copy sf_fifo_head && rm "$I/sf_fifo_head/model_head.pkl" && mkfifo "$I/sf_fifo_head/model_head.pkl"
-setfit_copy sf_modules_nul && "$python" -c '
-import json, sys
-path = sys.argv[1]
-modules = json.load(open(path))
-for m in modules:
-    if m["type"].endswith("Pooling"): m["path"] = m["path"] + "\u0000x"
-json.dump(modules, open(path, "w"))' "$I/sf_modules_nul/modules.json"
-mkdir -p "$I/onnx/fifo_model" && mkfifo "$I/onnx/fifo_model/model.onnx"
-cp "$I/ok.csv" "$I/stdin_texts.csv"
-
-chmod -R u+w "$I"

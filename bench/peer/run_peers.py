@@ -83,18 +83,7 @@ def run_measured(command, log_path: Path, time_limit=None):
 
 def limited_csv(data: Path, limit, work: Path) -> Path:
     """The first `limit` rows of `data` (what INC and the harness read with --limit), for docquant."""
-    if not limit:
-        return data
-    import csv
-    out = work / f"{data.stem}-first{limit}.csv"
-    with open(data, newline="", encoding="utf-8") as f, open(out, "w", newline="", encoding="utf-8") as g:
-        reader, writer = csv.reader(f), csv.writer(g)
-        writer.writerow(next(reader))
-        for i, row in enumerate(reader):
-            if i >= limit:
-                break
-            writer.writerow(row)
-    return out
+    return paths.first_rows(data, limit, work / f"{data.stem}-first{limit}.csv") if limit else data
 
 
 def run_inc(args, fixture: Path, data: Path, work: Path) -> dict:

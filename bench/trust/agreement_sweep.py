@@ -36,7 +36,7 @@ HEADER = ("| --min_agreement | calibration agreement | fp32 nodes | model.onnx (
 
 def table_row(r: dict) -> str:
     flips = round(r["heldout_rows"] * (1 - r["heldout_agreement"]))
-    return (f"| {r['min_agreement']} | {r['calibration_agreement']:.2%} | {r['fp32_nodes']} of {r['nodes']} | "
+    return (f"| {r['min_agreement']} | {r['calibration_agreement']:.2%} | {r['fp32_nodes']} of {r['candidates']} | "
             f"{r['model_bytes'] / 2**20:.1f} MiB ({r['share_of_fp32']:.1%}) | {r['heldout_agreement']:.2%} "
             f"({flips} of {r['heldout_rows']}) | {r['heldout_accuracy']:.4f} ({r['fp32_heldout_accuracy']:.4f}) | "
             f"{r['trials']} | {r['quantize_seconds']} |")
@@ -76,7 +76,7 @@ def main() -> int:
                          "calibration_rows": record["inputs"]["calibration_data"]["rows"],
                          "calibration_agreement": record["final_agreement"],
                          "fp32_nodes": chosen[-1]["fp32_nodes"] if chosen else None,
-                         "nodes": len(record["nodes"]), "trials": len(record["trials"]),
+                         "candidates": sum(not n["decision"].startswith("kept fp32 (not quantizable") for n in record["nodes"]), "trials": len(record["trials"]),
                          "model_bytes": size, "share_of_fp32": size / fp32_bytes,
                          "heldout_rows": ev["rows"], "heldout_agreement": ev["agreement"],
                          "heldout_agreement_by_margin": ev["agreement_by_margin"],

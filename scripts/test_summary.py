@@ -16,9 +16,9 @@ from pathlib import Path
 LABELS = {"ctest.xml": "ctest", "pytest-python.xml": "pytest python/tests", "pytest-spark.xml": "pytest python/tests/spark"}
 
 
-def count(path: Path) -> tuple[int, int, int]:
+def count(root: ET.Element) -> tuple[int, int, int]:
     passed = failed = skipped = 0
-    for case in ET.parse(path).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             failed += 1
         elif case.find("skipped") is not None or case.get("status") in ("notrun", "disabled"):
@@ -31,10 +31,10 @@ def count(path: Path) -> tuple[int, int, int]:
 FAILURE_LINE = re.compile(r"^(FAIL\b|\s+(command|stderr): |E\s|.*: Failure$|\s*(Expected|Which is|Value of|  Actual)\b)")
 
 
-def failure_lines(path: Path, per_test: int = 24) -> list[str]:
+def failure_lines(root: ET.Element, per_test: int = 24) -> list[str]:
     """Each failed test's name, then its lines that say why (or its last lines if none do)."""
     out = []
-    for case in ET.parse(path).getroot().iter("testcase"):
+    for case in root.iter("testcase"):
         failure = case.find("failure")
         if failure is None:
             failure = case.find("error")
@@ -50,10 +50,10 @@ def failure_lines(path: Path, per_test: int = 24) -> list[str]:
 
 
 def main() -> int:
-    for arg in sys.argv[1:]:
-        if Path(arg).exists():
-            for line in failure_lines(Path(arg)):
-                print(line)
+    roots = {arg: ET.parse(arg).getroot() for arg in sys.argv[1:] if Path(arg).exists()}
+    for root in roots.values():
+        for line in failure_lines(root):
+            print(line)
     total = [0, 0, 0]
     missing = False
     for arg in sys.argv[1:]:
@@ -63,7 +63,7 @@ def main() -> int:
             print(f"  {label}: no results ({path} is missing)")
             missing = True
             continue
-        p, f, s = count(path)
+        p, f, s = count(roots[arg])
         total = [total[0] + p, total[1] + f, total[2] + s]
         print(f"  {label}: {p} passed, {f} failed, {s} skipped")
     print(f"tests: {total[0]} passed, {total[1]} failed, {total[2]} skipped")

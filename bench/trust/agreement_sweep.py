@@ -72,11 +72,13 @@ def main() -> int:
             ev = json.loads(report.read_text())
             size = (out / "model.onnx").stat().st_size
             chosen = [t for t in record["trials"] if t.get("passed")]
+            # the tuner's candidates: every node the record lists but those no plan can quantize
+            candidates = sum(not n["decision"].startswith("kept fp32 (not quantizable") for n in record["nodes"])
             rows.append({"min_agreement": target, "criterion_met": record["criterion_met"],
                          "calibration_rows": record["inputs"]["calibration_data"]["rows"],
                          "calibration_agreement": record["final_agreement"],
                          "fp32_nodes": chosen[-1]["fp32_nodes"] if chosen else None,
-                         "candidates": sum(not n["decision"].startswith("kept fp32 (not quantizable") for n in record["nodes"]), "trials": len(record["trials"]),
+                         "candidates": candidates, "trials": len(record["trials"]),
                          "model_bytes": size, "share_of_fp32": size / fp32_bytes,
                          "heldout_rows": ev["rows"], "heldout_agreement": ev["agreement"],
                          "heldout_agreement_by_margin": ev["agreement_by_margin"],
